@@ -1,0 +1,56 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace reciprocity::app {
+
+/// Every option of the program (README "Options"; `reciprocity --help`). Options marked
+/// "preset" take their default from the dataset's preset (DESIGN.md section 8).
+struct Config {
+  // Data.
+  std::string dataset = "synthetic";  ///< synthetic | movielens-100k | movielens | diabetes | breast-cancer | csv
+  std::string data;                   ///< directory or file of the data set
+  std::string model = "auto";         ///< auto | mf | linear | logistic (csv needs linear/logistic)
+  bool csv_individual = false;        ///< csv: last column is the individual id
+  std::int64_t synthetic_users = 0, synthetic_items = 0, synthetic_ratings = 0;  // preset
+  int synthetic_rank = 4;
+  // Runs.
+  int splits = 0, seeds = 0;          // preset
+  std::uint64_t seed = 0;             ///< base seed of splits, batches and initialisations
+  double train_fraction = 0.8;
+  // Model and schedule.
+  int rank = 0;                       // preset (MF embedding dimension)
+  double lambda = -1, init_scale = -1;// preset
+  int steps = 0;                      // preset
+  double learning_rate = 0;           // preset
+  double batch_fraction = 1.0;
+  // Output and execution.
+  std::string out = "results.h5";
+  bool save_split_mask = false;
+  bool resume = false;
+  bool quiet = false;
+  int ranks_per_run = 0;              ///< 0: automatic
+  double beta = 0.75;
+  std::string command_line;
+
+  /// The options that determine the numbers in a results file, as (name, value) text pairs
+  /// (written to the file; a resume must match them exactly).
+  std::vector<std::pair<std::string, std::string>> result_options() const;
+};
+
+/// Outcome of parsing: run with `config`, or exit with `exit_code` after printing `message`.
+struct Parsed {
+  Config config;
+  bool exit_now = false;
+  int exit_code = 0;
+  std::string message;
+};
+
+/// Parses the command line and an optional `--config` file (command line wins), applies the
+/// dataset's preset to the options not given, and validates every value. Throws ConfigError
+/// naming the option on bad input. Pure (no MPI, no I/O other than reading the config file).
+Parsed parse_options(int argc, const char* const argv[]);
+
+}  // namespace reciprocity::app

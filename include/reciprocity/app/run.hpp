@@ -1,0 +1,23 @@
+#pragma once
+#include <string>
+
+#include "reciprocity/app/options.hpp"
+#include "reciprocity/data/dataset.hpp"
+#include "reciprocity/io/results.hpp"
+#include "reciprocity/mpi/comm.hpp"
+
+namespace reciprocity::app {
+
+/// Collective over `world`: load the data, run every (split, seed) not yet complete in the
+/// results file, write each run's rows as it finishes, then write and print the summary.
+/// Throws the first error of any rank on every rank (so no rank is left waiting).
+void run_experiment(const Config& config, const mpi::Comm& world);
+
+/// Load the data set named by the configuration (every rank reads it).
+data::Dataset load_dataset(const Config& config);
+
+/// The figures printed at the end of a run and stored in /summary (DESIGN.md section 2).
+std::string summarize(const io::Contents& contents, double beta, const std::string& title,
+                      io::ResultsFile* write_to);
+
+}  // namespace reciprocity::app

@@ -1,0 +1,32 @@
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace reciprocity {
+
+/// Base of every error the program reports to the user; `what()` is the full message.
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+/// Bad option or option combination (exit status 2).
+struct ConfigError : Error {
+  using Error::Error;
+};
+/// Unreadable, malformed or empty input data (exit status 3).
+struct DataError : Error {
+  using Error::Error;
+};
+/// HDF5 / file-system failure (exit status 4).
+struct IoError : Error {
+  using Error::Error;
+};
+/// MPI call failed (exit status 5).
+struct MpiError : Error {
+  using Error::Error;
+};
+/// Training produced a non-finite loss or gradient (exit status 6).
+struct NumericError : Error {
+  using Error::Error;
+};
+
+}  // namespace reciprocity

@@ -1,0 +1,38 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace reciprocity::data {
+
+/// What the examples are: ratings for matrix factorisation, or feature rows for a
+/// generalised linear model (squared error or log loss).
+enum class Task { Recommender, Regression, Classification };
+
+/// A whole data set as loaded on every rank (DESIGN.md section 4). Example e is identified by
+/// its position in the source (file order), which is what splits and batches hash, so every
+/// rank sees the same ids. Individuals are renumbered densely 0..N-1 in order of first
+/// appearance; `individual_ids` keeps the original ids.
+struct Dataset {
+  Task task = Task::Recommender;
+  std::string source;                       ///< file or generator description, for messages
+  std::vector<std::int64_t> individual_ids; ///< original id of each dense individual [N]
+  std::vector<std::int32_t> individual;     ///< dense individual of each example [M]
+  std::vector<double> label;                ///< rating, target or 0/1 class of each example [M]
+  // Recommender only.
+  std::vector<std::int64_t> item_ids;       ///< original id of each dense item [num_items]
+  std::vector<std::int32_t> item;           ///< dense item of each example [M]
+  // Regression / classification only.
+  int num_features = 0;
+  std::vector<double> features;             ///< row-major [M x num_features]
+
+  std::size_t size() const { return label.size(); }
+  std::size_t num_individuals() const { return individual_ids.size(); }
+  std::size_t num_items() const { return item_ids.size(); }
+  /// Throws DataError naming `source` if the data set is empty or inconsistent.
+  void validate() const;
+};
+
+const char* to_string(Task task);
+
+}  // namespace reciprocity::data

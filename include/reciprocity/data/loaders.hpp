@@ -1,0 +1,45 @@
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "reciprocity/data/dataset.hpp"
+
+namespace reciprocity::data {
+
+/// MovieLens ratings. `path` is the data set's directory or the ratings file itself.
+/// Formats: 100K `u.data` (tab separated user, item, rating, timestamp), 1M/10M
+/// `ratings.dat` (`user::item::rating::timestamp`), 20M/25M `ratings.csv` (header line
+/// `userId,movieId,rating,timestamp`). The format is detected from the file name and first
+/// line. Individuals are users. Throws DataError naming file and line on malformed input.
+Dataset load_movielens(const std::string& path);
+
+/// scikit-learn's diabetes set: `dir/diabetes_data_raw.csv.gz` (442 rows x 10 space-separated
+/// features) and `dir/diabetes_target.csv.gz`; gzip or plain (`.csv`) accepted. Task Regression,
+/// individual = row (ids 0..441).
+Dataset load_diabetes(const std::string& dir);
+
+/// scikit-learn's breast cancer set: `dir/breast_cancer.csv` (header `569,30,malignant,benign`
+/// then rows of 30 features and the 0/1 target). Task Classification, individual = row.
+Dataset load_breast_cancer(const std::string& dir);
+
+/// Generic CSV: one header line, then `feature_1,...,feature_p,label[,individual]`; when
+/// `has_individual` the last column is an integer individual id, otherwise each row is its own
+/// individual. `task` must be Regression or Classification (labels 0/1).
+Dataset load_csv(const std::string& path, Task task, bool has_individual);
+
+/// Planted low-rank recommender population: `users` x `items`, true rank `rank`, about
+/// `ratings` ratings with heavy-tailed (Zipf-like, exponent ~1) user activity and at least
+/// `min_per_user` ratings per user; ratings are the planted score plus noise, clipped to
+/// [1, 5]. A pure function of the arguments. No (user, item) pair repeats.
+struct SyntheticSpec {
+  std::int64_t users = 500;
+  std::int64_t items = 300;
+  std::int64_t ratings = 25000;
+  int rank = 4;
+  int min_per_user = 10;
+  double noise = 0.5;
+  std::uint64_t seed = 1;
+};
+Dataset make_synthetic(const SyntheticSpec& spec);
+
+}  // namespace reciprocity::data

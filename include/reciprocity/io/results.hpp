@@ -1,0 +1,87 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "reciprocity/h5/h5.hpp"
+#include "reciprocity/mpi/comm.hpp"
+
+namespace reciprocity::io {
+
+/// Shape of a results file (DESIGN.md section 6): S splits x R seeds runs over N individuals,
+/// `steps` GD steps, M examples.
+struct Layout {
+  int splits = 0;
+  int seeds = 0;
+  int steps = 0;
+  std::int64_t individuals = 0;
+  std::int64_t examples = 0;
+  bool save_mask = false;
+};
+
+/// Everything one run contributes to the file; flows cover all N individuals in dense order.
+struct RunRecord {
+  int split = 0, seed = 0;
+  std::vector<double> inflow, outflow, self;          ///< [N]
+  std::vector<double> train_loss, discrepancy;        ///< [steps]
+  std::vector<double> deploy_loss;                    ///< [steps + 1]
+  double deploy_rmse = 0, deploy_loss_final = 0, deploy_accuracy = 0;
+  double train_examples = 0, deploy_examples = 0;
+  std::vector<std::uint8_t> train_mask;               ///< [M] when the layout saves masks
+};
+
+/// The per-run arrays of a file, read back for summaries: flows are [S * R * N] in
+/// (split, seed, individual) order, series [S * R * steps].
+struct Contents {
+  Layout layout;
+  std::vector<std::uint8_t> complete;                 ///< [S * R]
+  std::vector<double> inflow, outflow, self;
+  std::vector<double> discrepancy;
+  std::vector<double> deploy_rmse, deploy_loss_final, deploy_accuracy;
+  std::vector<std::int64_t> individual_ids;
+};
+
+/// A results file opened collectively by every rank of `comm` (parallel HDF5 over MPI-IO).
+/// Run rows and the completion flag of a run are written in two collective steps followed by a
+/// flush, so a job killed at any moment leaves each run either complete or not marked complete.
+class ResultsFile {
+ public:
+  /// Collective: create (truncating) `path` with all datasets (fill: 0, flags 0) and the
+  /// given root attributes; throws IoError naming the path if it cannot be created.
+  static ResultsFile create(const std::string& path, const Layout& layout,
+                            const std::vector<std::int64_t>& individual_ids,
+                            const std::vector<std::pair<std::string, std::string>>& attributes,
+                            const mpi::Comm& comm);
+  /// Collective: open an existing results file; throws IoError if it is missing, not HDF5,
+  /// or not a reciprocity results file.
+  static ResultsFile open(const std::string& path, const mpi::Comm& comm, bool writable);
+
+  const Layout& layout() const { return layout_; }
+  const std::string& path() const { return path_; }
+  /// Collective: write this rank's run (or nothing, when `record` is null), then mark the
+  /// written runs complete, then flush.
+  void write_round(const RunRecord* record);
+  /// Completion flags [S * R] (read from the file).
+  std::vector<std::uint8_t> complete() const;
+  /// Read everything needed for summaries (any rank; independent reads).
+  Contents read() const;
+  /// Collective: root string attribute (same value on every rank).
+  void set_attribute(const std::string& name, const std::string& value);
+  void set_attribute(const std::string& name, double value);
+  std::string attribute(const std::string& name) const;
+  bool has_attribute(const std::string& name) const;
+  /// Collective: write a small double dataset under /summary (replaced if present).
+  void write_summary_value(const std::string& name, const std::vector<double>& values);
+  /// Collective: flush to disk.
+  void flush();
+
+ private:
+  ResultsFile() = default;
+  std::string path_;
+  int rank_ = 0;
+  Layout layout_;
+  h5::File file_;
+};
+
+}  // namespace reciprocity::io

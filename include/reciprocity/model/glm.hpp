@@ -1,0 +1,38 @@
+#pragma once
+#include "reciprocity/model/model.hpp"
+
+namespace reciprocity::model {
+
+/// Linear regression (squared error (w.x + b - y)^2) or logistic regression (log loss with
+/// labels 0/1) with a bias, on features standardised with the training split's mean and
+/// standard deviation (DESIGN.md section 3). Weights start at 0, the bias at the mean training
+/// label (logistic: its log-odds). All parameters are shared; there is no local block.
+class GeneralizedLinear final : public Model {
+ public:
+  explicit GeneralizedLinear(bool logistic) : logistic_(logistic) {}
+  std::string name() const override { return logistic_ ? "logistic-regression" : "linear-regression"; }
+  void setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
+             const split::RunKey& key, const mpi::Comm& comm) override;
+  std::size_t shared_size() const override { return theta_.size(); }
+  void gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
+                     PassSums& sums) override;
+  void flow_pass(const std::vector<std::uint8_t>& role, const double* GB, const double* GD,
+                 double* bD, double* dB, double* bd) const override;
+  void update(double scale, const double* GB) override;
+  std::vector<double> parameters() const override { return theta_; }
+  double example_loss(std::size_t e, bool training) const override;
+  /// Standardised features (with a trailing 1 for the bias) of local example e.
+  const double* row(std::size_t e) const { return &x_[e * dim_]; }
+
+ private:
+  double loss_and_slope(double z, double y, double& slope) const;
+
+  bool logistic_;
+  const data::LocalData* data_ = nullptr;
+  std::size_t dim_ = 0;         ///< features + 1
+  std::vector<double> x_;       ///< [local examples x dim] standardised features and 1
+  std::vector<double> theta_;   ///< weights then bias
+  std::vector<double> resid_;   ///< per local example: d loss / d prediction
+};
+
+}  // namespace reciprocity::model

@@ -1,0 +1,41 @@
+#pragma once
+#include "reciprocity/core/rng.hpp"
+#include "reciprocity/model/model.hpp"
+
+namespace reciprocity::model {
+
+/// Matrix factorisation, prediction u_a . v_b, with the regulariser decomposed over training
+/// examples (DESIGN.md section 3). Initial embeddings are N(0, init_scale^2), each entry hashed
+/// from (run, user or item, column), so independent of the rank count.
+class MatrixFactorization final : public Model {
+ public:
+  explicit MatrixFactorization(const ModelParams& params);
+  std::string name() const override { return "matrix-factorisation"; }
+  void setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
+             const split::RunKey& key, const mpi::Comm& comm) override;
+  std::size_t shared_size() const override { return V_.size(); }
+  void gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
+                     PassSums& sums) override;
+  void flow_pass(const std::vector<std::uint8_t>& role, const double* GB, const double* GD,
+                 double* bD, double* dB, double* bd) const override;
+  void update(double scale, const double* GB) override;
+  std::vector<double> parameters() const override;
+  double example_loss(std::size_t e, bool training) const override;
+
+ private:
+  double init_value(const split::RunKey& key, Stream stream, std::int64_t row, int col) const;
+
+  ModelParams params_;
+  const data::LocalData* data_ = nullptr;
+  int k_ = 0;
+  std::vector<double> V_;               ///< [items x k] item embeddings (shared)
+  std::vector<double> U_;               ///< [local users x k] user embeddings (local)
+  std::vector<double> gUB_, gUD_;       ///< [local users x k] batch / deployment sums of grad_u
+  std::vector<double> resid_;           ///< per local example: 2 (prediction - rating)
+  std::vector<double> user_count_;      ///< n_a: training examples of each local user
+  std::vector<double> item_count_;      ///< n_b: training examples of each item (global)
+  std::vector<double> inv_item_count_;  ///< 1 / n_b (0 for items without training examples)
+  std::vector<double> v_norm2_;         ///< |v_b|^2 of the current step
+};
+
+}  // namespace reciprocity::model

@@ -1,0 +1,72 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "reciprocity/data/local.hpp"
+#include "reciprocity/mpi/comm.hpp"
+#include "reciprocity/split/split.hpp"
+
+namespace reciprocity::model {
+
+/// Role of a local example in one step: a training example outside the batch, a training
+/// example in the batch B_t, or a deployment example.
+enum Role : std::uint8_t { kTrainIdle = 0, kBatch = 1, kDeploy = 2 };
+
+/// Rank-local partial sums of one gradient pass; reduced together with the gradient sums.
+struct PassSums {
+  double train_loss = 0;     ///< sum over the batch of the training loss (with regulariser)
+  double batch_size = 0;     ///< |B_t| (local part)
+  double deploy_loss = 0;    ///< summed deployment loss L_D (plain prediction loss)
+  double deploy_sq_error = 0;///< sum of squared prediction errors over D
+  double deploy_correct = 0; ///< classification: correctly classified deployment examples
+  static constexpr int kCount = 5;
+};
+
+/// Hyperparameters of all models; each model reads the ones it uses.
+struct ModelParams {
+  int rank = 16;             ///< matrix factorisation: embedding dimension k
+  double lambda = 0.0;       ///< matrix factorisation: regularisation strength
+  double init_scale = 0.1;   ///< matrix factorisation: std of the initial embeddings
+};
+
+/// A model trained by gradient descent whose TracIn flows the engine accumulates
+/// (DESIGN.md section 3). Parameters are split into a *shared* block, replicated on every rank
+/// of a run and updated from allreduced gradient sums (item embeddings; GLM weights), and a
+/// *local* block owned by the rank of the individual it belongs to (user embeddings), which
+/// only that individual's examples touch. A new model implements these five methods.
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual std::string name() const = 0;
+  /// Collective over `comm`: per-run set-up for training mask `is_train` (one flag per local
+  /// example): training statistics, regulariser counts, initial parameters of run `key`.
+  virtual void setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
+                     const split::RunKey& key, const mpi::Comm& comm) = 0;
+  /// Length of the shared block (the allreduced gradient has twice this length: G^B, G^D).
+  virtual std::size_t shared_size() const = 0;
+  /// Pass 1 (rank-local): at the current parameters, the loss and gradient of every batch and
+  /// deployment example; adds the shared-block sums over the batch to `gB` and over D to `gD`
+  /// (zeroed by the caller), keeps the local-block sums, and fills `sums`.
+  virtual void gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
+                             PassSums& sums) = 0;
+  /// Pass 2 (rank-local), after the reduction: for every local individual i, the dot products
+  /// bD[i] = G^B_i . G^D, dB[i] = G^D_i . G^B and bd[i] = G^B_i . G^D_i (full parameter
+  /// vector; global sums `GB`, `GD` for the shared block).
+  virtual void flow_pass(const std::vector<std::uint8_t>& role, const double* GB, const double* GD,
+                         double* bD, double* dB, double* bd) const = 0;
+  /// Gradient step w -= scale * G^B (shared block from `GB`, local block from pass 1).
+  virtual void update(double scale, const double* GB) = 0;
+  /// Current parameters, shared block then this rank's local block (for tests and /runs/init).
+  virtual std::vector<double> parameters() const = 0;
+  /// Per-example training loss (with regulariser) or deployment loss at the current
+  /// parameters of local example `e` (for tests and the naive reference).
+  virtual double example_loss(std::size_t e, bool training) const = 0;
+};
+
+/// The model for `task`: matrix factorisation (recommender), linear regression (regression),
+/// logistic regression (classification).
+std::unique_ptr<Model> make_model(data::Task task, const ModelParams& params);
+
+}  // namespace reciprocity::model

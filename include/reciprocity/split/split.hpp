@@ -1,0 +1,35 @@
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "reciprocity/data/dataset.hpp"
+
+namespace reciprocity::split {
+
+/// What is split 80:20 (DESIGN.md section 4): the ratings (recommender: every user keeps both
+/// training and deployment examples) or the individuals (health: each individual is wholly in
+/// the training or the deployment set).
+enum class Unit { Examples, Individuals };
+
+/// Identifies one run: split index and initialisation (seed) index, under a base seed.
+struct RunKey {
+  std::uint64_t base_seed = 0;
+  int split = 0;
+  int seed = 0;
+};
+
+/// Training-set membership of every individual for an individual-level split: exactly
+/// round(fraction * N) individuals (at least 1, at most N - 1) are in training, those with the
+/// smallest hash of (base seed, split, individual). A pure function of its arguments.
+std::vector<std::uint8_t> train_individuals(std::size_t num_individuals, double fraction,
+                                            std::uint64_t base_seed, int split);
+
+/// Training-set membership of one example for an example-level split: an independent
+/// Bernoulli(fraction) draw hashed from (base seed, split, example id).
+bool example_in_train(std::int64_t example_id, double fraction, std::uint64_t base_seed, int split);
+
+/// Mini-batch membership of training example `example_id` at step `step`: Bernoulli(fraction)
+/// hashed from (run, step, example id), so batches do not depend on the rank count.
+bool example_in_batch(std::int64_t example_id, double fraction, const RunKey& key, int step);
+
+}  // namespace reciprocity::split

@@ -1,0 +1,51 @@
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "reciprocity/data/local.hpp"
+#include "reciprocity/model/model.hpp"
+#include "reciprocity/mpi/comm.hpp"
+#include "reciprocity/split/split.hpp"
+
+namespace reciprocity::train {
+
+/// The gradient-descent schedule (DESIGN.md section 2): constant step size, mean over the
+/// batch, full batch when batch_fraction = 1, otherwise each training example joins B_t
+/// independently with probability batch_fraction.
+struct Schedule {
+  int steps = 100;
+  double learning_rate = 0.01;
+  double batch_fraction = 1.0;
+};
+
+/// Everything one run produces. Flows and self-influence are for the rank's local individuals
+/// (in order); the per-step series and final metrics are global (identical on every rank).
+struct RunOutput {
+  std::vector<double> inflow, outflow, self;
+  std::vector<double> train_loss;    ///< [steps] mean training loss over B_t at w_t
+  std::vector<double> deploy_loss;   ///< [steps + 1] mean deployment loss at w_t (t = 0..steps)
+  std::vector<double> discrepancy;   ///< [steps] first-order discrepancy of each step (NaN if
+                                     ///< the deployment loss did not change)
+  std::vector<double> step_tracin;   ///< [steps] sum over B_t x D of TracIn_t
+  double deploy_rmse = 0;            ///< sqrt(mean squared error) on D (classification: Brier^0.5)
+  double deploy_loss_final = 0;      ///< mean deployment loss at the end
+  double deploy_accuracy = 0;        ///< classification only
+  std::int64_t train_examples = 0, deploy_examples = 0;
+};
+
+/// Collective over `comm` (the ranks of one run): trains `model` on the local examples flagged
+/// in `is_train` (the others are deployment examples) and accumulates the TracIn inflow, outflow
+/// and self-influence of every local individual with the efficient rewriting of DESIGN.md
+/// section 2, plus the per-step losses and discrepancy. Throws NumericError naming the split,
+/// seed and step when the loss or gradient becomes non-finite (on every rank at once).
+RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
+                           const std::vector<std::uint8_t>& is_train, const Schedule& schedule,
+                           const split::RunKey& key, const mpi::Comm& comm);
+
+/// Training-set flags of the local examples for split `key.split`: example-level Bernoulli
+/// split for the recommender, individual-level exact split otherwise (DESIGN.md section 4).
+std::vector<std::uint8_t> training_mask(const data::LocalData& data, double train_fraction,
+                                        const split::RunKey& key);
+
+}  // namespace reciprocity::train

@@ -1,0 +1,238 @@
+#include "reciprocity/app/options.hpp"
+
+#include <boost/program_options.hpp>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "reciprocity/core/error.hpp"
+#include "reciprocity/core/version.hpp"
+
+namespace po = boost::program_options;
+
+namespace reciprocity::app {
+namespace {
+
+/// Per-dataset defaults (README "Presets"), tuned on split 0 as in the source paper.
+struct Preset {
+  const char* name;
+  int splits, seeds, steps, rank;
+  double learning_rate, lambda, init_scale;
+  std::int64_t users, items, ratings;
+};
+constexpr Preset kPresets[] = {
+    // name              splits seeds steps rank   lr      lambda init  synthetic size
+    {"synthetic",        4,     2,    300,  8,     10.0,   0.05,  0.3,  400, 300, 20000},
+    {"movielens-100k",   10,    10,   1000, 16,    30.0,   0.05,  0.3,  0, 0, 0},
+    {"movielens",        10,    10,   1000, 16,    30.0,   0.05,  0.3,  0, 0, 0},
+    {"diabetes",         100,   1,    500,  0,     0.1,    0.0,   0.0,  0, 0, 0},
+    {"breast-cancer",    100,   1,    500,  0,     0.5,    0.0,   0.0,  0, 0, 0},
+    {"csv",              10,    1,    500,  0,     0.1,    0.0,   0.0,  0, 0, 0},
+};
+
+const Preset* find_preset(const std::string& name) {
+  for (const auto& p : kPresets)
+    if (name == p.name) return &p;
+  return nullptr;
+}
+
+std::string fmt(double v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
+}
+
+std::string usage(const po::options_description& all) {
+  std::ostringstream s;
+  s << "reciprocity " << version()
+    << ": TracIn inflows, outflows and reciprocity of every individual of a model trained by\n"
+       "gradient descent (Sundararajan and Krichene, \"Reciprocity in Machine Learning\").\n\n"
+       "Usage: mpirun -n <ranks> reciprocity [options]\n"
+       "With no options: a synthetic recommender population (no download), 4 splits x 2 seeds,\n"
+       "results in results.h5 and a printed summary.\n\n"
+    << all
+    << "\nPresets (defaults of the options marked [preset]; every value can be overridden):\n"
+       "  dataset          splits seeds steps  k   learning-rate lambda init-scale\n";
+  for (const auto& p : kPresets) {
+    char line[160];
+    std::snprintf(line, sizeof line, "  %-16s %6d %5d %5d %3d %13g %6g %10g\n", p.name, p.splits, p.seeds,
+                  p.steps, p.rank, p.learning_rate, p.lambda, p.init_scale);
+    s << line;
+  }
+  s << "\nExit status: 0 done; 2 bad option; 3 bad data; 4 file error; 5 MPI error; 6 training\n"
+       "diverged (non-finite loss).\n";
+  return s.str();
+}
+
+template <typename T>
+void require(bool ok, const char* option, const T& value, const char* rule) {
+  if (!ok) {
+    std::ostringstream s;
+    s << "option --" << option << ": " << value << " is out of range (" << rule << ")";
+    throw ConfigError(s.str());
+  }
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> Config::result_options() const {
+  std::vector<std::pair<std::string, std::string>> o = {
+      {"dataset", dataset},
+      {"data", data},
+      {"model", model},
+      {"csv-individual", csv_individual ? "true" : "false"},
+      {"seed", std::to_string(seed)},
+      {"train-fraction", fmt(train_fraction)},
+      {"rank", std::to_string(rank)},
+      {"lambda", fmt(lambda)},
+      {"init-scale", fmt(init_scale)},
+      {"steps", std::to_string(steps)},
+      {"learning-rate", fmt(learning_rate)},
+      {"batch-fraction", fmt(batch_fraction)},
+      {"seeds", std::to_string(seeds)},
+      {"save-split-mask", save_split_mask ? "true" : "false"},
+  };
+  if (dataset == "synthetic") {
+    o.emplace_back("synthetic-users", std::to_string(synthetic_users));
+    o.emplace_back("synthetic-items", std::to_string(synthetic_items));
+    o.emplace_back("synthetic-ratings", std::to_string(synthetic_ratings));
+    o.emplace_back("synthetic-rank", std::to_string(synthetic_rank));
+  }
+  return o;
+}
+
+Parsed parse_options(int argc, const char* const argv[]) {
+  Parsed parsed;
+  Config& c = parsed.config;
+  std::string config_file;
+
+  po::options_description general("General");
+  general.add_options()
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
+      ("config", po::value(&config_file), "read options from this file (lines `name = value`; the command line wins)");
+  po::options_description data("Data");
+  data.add_options()
+      ("dataset", po::value(&c.dataset)->default_value(c.dataset),
+       "synthetic | movielens-100k | movielens (1M/10M `::` or 20M/25M csv) | diabetes | breast-cancer | csv")
+      ("data", po::value(&c.data), "data directory or file (movielens: dir with u.data / ratings.dat / ratings.csv; "
+       "diabetes, breast-cancer: dir as shipped by scikit-learn; csv: the file)")
+      ("model", po::value(&c.model)->default_value(c.model), "auto | mf | linear | logistic (auto: from the dataset)")
+      ("csv-individual", po::bool_switch(&c.csv_individual), "csv: the last column is the individual id (else one row per individual)")
+      ("synthetic-users", po::value(&c.synthetic_users), "synthetic: number of users [preset]")
+      ("synthetic-items", po::value(&c.synthetic_items), "synthetic: number of items [preset]")
+      ("synthetic-ratings", po::value(&c.synthetic_ratings), "synthetic: approximate number of ratings [preset]")
+      ("synthetic-rank", po::value(&c.synthetic_rank)->default_value(c.synthetic_rank), "synthetic: rank of the planted model");
+  po::options_description runs("Runs");
+  runs.add_options()
+      ("splits", po::value(&c.splits), "random train/deployment splits [preset]")
+      ("seeds", po::value(&c.seeds), "initialisations (seeds) per split [preset]")
+      ("seed", po::value(&c.seed)->default_value(c.seed), "base seed of splits, batches and initialisations")
+      ("train-fraction", po::value(&c.train_fraction)->default_value(c.train_fraction),
+       "fraction of ratings (recommender) or individuals (regression) in training, in (0, 1)");
+  po::options_description model("Model and training");
+  model.add_options()
+      ("rank", po::value(&c.rank), "matrix factorisation: embedding dimension k [preset]")
+      ("lambda", po::value(&c.lambda), "matrix factorisation: regularisation strength [preset]")
+      ("init-scale", po::value(&c.init_scale), "matrix factorisation: std of the initial embeddings [preset]")
+      ("steps", po::value(&c.steps), "gradient-descent steps [preset]")
+      ("learning-rate", po::value(&c.learning_rate), "step size eta (the update is eta times the batch-mean gradient) [preset]")
+      ("batch-fraction", po::value(&c.batch_fraction)->default_value(c.batch_fraction),
+       "1: full-batch GD; < 1: each training example joins each step's batch with this probability");
+  po::options_description output("Output and execution");
+  output.add_options()
+      ("out", po::value(&c.out)->default_value(c.out), "results file (HDF5; overwritten unless --resume)")
+      ("resume", po::bool_switch(&c.resume), "reopen --out, check its configuration matches, and run only the runs not complete")
+      ("save-split-mask", po::bool_switch(&c.save_split_mask), "store each split's training mask in /splits/train_mask")
+      ("ranks-per-run", po::value(&c.ranks_per_run)->default_value(c.ranks_per_run),
+       "ranks that share one run (data parallel); the others run other (split, seed) runs at the same time. "
+       "0: 1 for data sets under 200,000 examples, else all ranks")
+      ("beta", po::value(&c.beta)->default_value(c.beta), "report alpha such that a fraction beta of individuals has reciprocity >= alpha")
+      ("quiet,q", po::bool_switch(&c.quiet), "print only the final summary");
+  po::options_description all;
+  all.add(general).add(data).add(runs).add(model).add(output);
+
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, all), vm);
+    if (vm.count("config")) {
+      const std::string path = vm["config"].as<std::string>();
+      std::ifstream in(path);
+      if (!in) throw ConfigError("option --config: cannot open \"" + path + "\"");
+      po::store(po::parse_config_file(in, all), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw ConfigError(std::string("command line: ") + e.what() + " (see --help)");
+  }
+  if (vm.count("help")) {
+    parsed.exit_now = true;
+    parsed.message = usage(all);
+    return parsed;
+  }
+  if (vm.count("version")) {
+    parsed.exit_now = true;
+    parsed.message = std::string("reciprocity ") + version() + " (git " + git_revision() + ")\n";
+    return parsed;
+  }
+
+  const Preset* p = find_preset(c.dataset);
+  if (!p)
+    throw ConfigError("option --dataset: unknown dataset \"" + c.dataset +
+                      "\" (choose synthetic, movielens-100k, movielens, diabetes, breast-cancer or csv)");
+  if (!vm.count("splits")) c.splits = p->splits;
+  if (!vm.count("seeds")) c.seeds = p->seeds;
+  if (!vm.count("steps")) c.steps = p->steps;
+  if (!vm.count("rank")) c.rank = p->rank;
+  if (!vm.count("learning-rate")) c.learning_rate = p->learning_rate;
+  if (!vm.count("lambda")) c.lambda = p->lambda;
+  if (!vm.count("init-scale")) c.init_scale = p->init_scale;
+  if (!vm.count("synthetic-users")) c.synthetic_users = p->users;
+  if (!vm.count("synthetic-items")) c.synthetic_items = p->items;
+  if (!vm.count("synthetic-ratings")) c.synthetic_ratings = p->ratings;
+
+  const std::string ds = c.dataset;
+  const std::string natural = ds == "synthetic" || ds.rfind("movielens", 0) == 0 ? "mf"
+                              : ds == "diabetes"                                ? "linear"
+                              : ds == "breast-cancer"                           ? "logistic"
+                                                                                : "";
+  if (c.model == "auto") {
+    if (natural.empty()) throw ConfigError("option --model: dataset csv needs --model linear or --model logistic");
+    c.model = natural;
+  }
+  if (c.model != "mf" && c.model != "linear" && c.model != "logistic")
+    throw ConfigError("option --model: unknown model \"" + c.model + "\" (choose auto, mf, linear or logistic)");
+  if (!natural.empty() && c.model != natural)
+    throw ConfigError("option --model: dataset " + ds + " is fitted with model " + natural + ", not " + c.model);
+  if (ds != "synthetic" && c.data.empty())
+    throw ConfigError("option --data: dataset " + ds + " needs --data <directory or file>");
+
+  require(c.splits >= 1, "splits", c.splits, "at least 1");
+  require(c.seeds >= 1, "seeds", c.seeds, "at least 1");
+  require(c.steps >= 1, "steps", c.steps, "at least 1");
+  require(c.train_fraction > 0 && c.train_fraction < 1, "train-fraction", c.train_fraction, "strictly between 0 and 1");
+  require(c.batch_fraction > 0 && c.batch_fraction <= 1, "batch-fraction", c.batch_fraction, "in (0, 1]");
+  require(std::isfinite(c.learning_rate) && c.learning_rate > 0, "learning-rate", c.learning_rate, "positive");
+  require(c.beta > 0 && c.beta <= 1, "beta", c.beta, "in (0, 1]");
+  require(c.ranks_per_run >= 0, "ranks-per-run", c.ranks_per_run, "0 (automatic) or positive");
+  if (c.model == "mf") {
+    require(c.rank >= 1 && c.rank <= 4096, "rank", c.rank, "1 to 4096");
+    require(c.lambda >= 0, "lambda", c.lambda, "non-negative");
+    require(c.init_scale > 0, "init-scale", c.init_scale, "positive");
+  }
+  if (ds == "synthetic") {
+    require(c.synthetic_users >= 2, "synthetic-users", c.synthetic_users, "at least 2");
+    require(c.synthetic_items >= 2, "synthetic-items", c.synthetic_items, "at least 2");
+    require(c.synthetic_ratings >= c.synthetic_users, "synthetic-ratings", c.synthetic_ratings, "at least synthetic-users");
+    require(c.synthetic_rank >= 1, "synthetic-rank", c.synthetic_rank, "at least 1");
+  }
+  if (c.out.empty()) throw ConfigError("option --out: empty file name");
+
+  std::ostringstream cmd;
+  for (int i = 0; i < argc; ++i) cmd << (i ? " " : "") << argv[i];
+  c.command_line = cmd.str();
+  return parsed;
+}
+
+}  // namespace reciprocity::app

@@ -1,0 +1,43 @@
+// reciprocity: parse options, run the experiment collectively, report errors with a status
+// that names their kind (README "Exit status").
+#include <cstdio>
+
+#include "reciprocity/app/options.hpp"
+#include "reciprocity/app/run.hpp"
+#include "reciprocity/core/error.hpp"
+#include "reciprocity/mpi/comm.hpp"
+
+namespace {
+int status_of(const reciprocity::Error& e) {
+  using namespace reciprocity;
+  if (dynamic_cast<const ConfigError*>(&e)) return 2;
+  if (dynamic_cast<const DataError*>(&e)) return 3;
+  if (dynamic_cast<const IoError*>(&e)) return 4;
+  if (dynamic_cast<const MpiError*>(&e)) return 5;
+  if (dynamic_cast<const NumericError*>(&e)) return 6;
+  return 1;
+}
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  reciprocity::mpi::Environment env(argc, argv);
+  const auto world = reciprocity::mpi::Comm::duplicate(MPI_COMM_WORLD);
+  try {
+    const auto parsed = reciprocity::app::parse_options(argc, argv);
+    if (parsed.exit_now) {
+      if (world.rank() == 0) std::fputs(parsed.message.c_str(), stdout);
+      return parsed.exit_code;
+    }
+    reciprocity::app::run_experiment(parsed.config, world);
+    return 0;
+  } catch (const reciprocity::Error& e) {
+    // Every rank reaches here with the same error (inputs are read, and failures agreed,
+    // collectively), so rank 0 alone reports it.
+    if (world.rank() == 0) std::fprintf(stderr, "reciprocity: error: %s\n", e.what());
+    return status_of(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "reciprocity: internal error on rank %d: %s\n", world.rank(), e.what());
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    return 1;
+  }
+}

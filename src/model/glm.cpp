@@ -1,0 +1,157 @@
+// Linear and logistic regression (DESIGN.md section 3). The gradient of example z is
+// slope(z) * x~ with x~ = (standardised features, 1), so every flow term is a dot product of
+// x~ with a global gradient sum: O(p) per example, the cost of the gradient itself.
+#include "reciprocity/model/glm.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "reciprocity/model/mf.hpp"
+
+namespace reciprocity::model {
+namespace {
+double dot(const double* a, const double* b, std::size_t n) {
+  double s = 0;
+  for (std::size_t j = 0; j < n; ++j) s += a[j] * b[j];
+  return s;
+}
+}  // namespace
+
+double GeneralizedLinear::loss_and_slope(double z, double y, double& slope) const {
+  if (!logistic_) {
+    const double err = z - y;
+    slope = 2.0 * err;
+    return err * err;
+  }
+  // Log loss log(1 + e^z) - y z, evaluated stably; slope sigmoid(z) - y.
+  const double softplus = z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
+  const double p = z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
+  slope = p - y;
+  return softplus - y * z;
+}
+
+void GeneralizedLinear::setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
+                              const split::RunKey&, const mpi::Comm& comm) {
+  data_ = &data;
+  const auto p = static_cast<std::size_t>(data.num_features);
+  dim_ = p + 1;
+  // Training statistics, reduced over the run's ranks: [sum x (p), sum x^2 (p), n, sum y].
+  std::vector<double> stats(2 * p + 2, 0.0);
+  for (std::size_t e = 0; e < data.size(); ++e) {
+    if (!is_train[e]) continue;
+    const double* x = &data.features[e * p];
+    for (std::size_t j = 0; j < p; ++j) {
+      stats[j] += x[j];
+      stats[p + j] += x[j] * x[j];
+    }
+    stats[2 * p] += 1;
+    stats[2 * p + 1] += data.label[e];
+  }
+  comm.allreduce_sum(stats.data(), static_cast<int>(stats.size()));
+  const double n = std::max(stats[2 * p], 1.0);
+  std::vector<double> mean(p), inv_sd(p);
+  for (std::size_t j = 0; j < p; ++j) {
+    mean[j] = stats[j] / n;
+    const double var = std::max(stats[p + j] / n - mean[j] * mean[j], 0.0);
+    inv_sd[j] = var > 1e-24 ? 1.0 / std::sqrt(var) : 1.0;  // constant feature: centre only
+  }
+  x_.resize(data.size() * dim_);
+  for (std::size_t e = 0; e < data.size(); ++e) {
+    for (std::size_t j = 0; j < p; ++j)
+      x_[e * dim_ + j] = (data.features[e * p + j] - mean[j]) * inv_sd[j];
+    x_[e * dim_ + p] = 1.0;
+  }
+  theta_.assign(dim_, 0.0);
+  const double ybar = stats[2 * p + 1] / n;
+  if (logistic_) {
+    const double q = std::clamp(ybar, 1e-6, 1.0 - 1e-6);
+    theta_[p] = std::log(q / (1.0 - q));
+  } else {
+    theta_[p] = ybar;
+  }
+  resid_.assign(data.size(), 0.0);
+}
+
+void GeneralizedLinear::gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
+                                      PassSums& sums) {
+  const data::LocalData& d = *data_;
+  for (std::size_t e = 0; e < d.size(); ++e) {
+    const std::uint8_t r = role[e];
+    if (r == kTrainIdle) continue;
+    const double* x = row(e);
+    const double z = dot(theta_.data(), x, dim_);
+    double slope = 0;
+    const double y = d.label[e];
+    const double loss = loss_and_slope(z, y, slope);
+    resid_[e] = slope;
+    double* g = r == kBatch ? gB : gD;
+    for (std::size_t j = 0; j < dim_; ++j) g[j] += slope * x[j];
+    if (r == kBatch) {
+      sums.train_loss += loss;
+      sums.batch_size += 1;
+    } else {
+      sums.deploy_loss += loss;
+      if (logistic_) {
+        sums.deploy_sq_error += slope * slope;  // Brier score
+        sums.deploy_correct += ((z > 0) == (y > 0.5)) ? 1.0 : 0.0;
+      } else {
+        sums.deploy_sq_error += loss;
+      }
+    }
+  }
+}
+
+void GeneralizedLinear::flow_pass(const std::vector<std::uint8_t>& role, const double* GB,
+                                  const double* GD, double* bD, double* dB, double* bd) const {
+  const data::LocalData& d = *data_;
+  std::vector<double> sum_b(dim_), sum_d(dim_);
+  for (std::size_t i = 0; i < d.local_individuals(); ++i) {
+    double out = 0, in = 0;
+    bool has_b = false, has_d = false;
+    for (auto e = d.offsets[i]; e < d.offsets[i + 1]; ++e) {
+      if (role[e] == kBatch) {
+        out += resid_[e] * dot(row(e), GD, dim_);
+        has_b = true;
+      } else if (role[e] == kDeploy) {
+        in += resid_[e] * dot(row(e), GB, dim_);
+        has_d = true;
+      }
+    }
+    double self = 0;
+    // Self-influence needs the individual's own sums only when it has examples on both sides
+    // (never for the paper's individual-level splits, where each row is one individual).
+    if (has_b && has_d) {
+      std::fill(sum_b.begin(), sum_b.end(), 0.0);
+      std::fill(sum_d.begin(), sum_d.end(), 0.0);
+      for (auto e = d.offsets[i]; e < d.offsets[i + 1]; ++e) {
+        if (role[e] == kTrainIdle) continue;
+        double* s = role[e] == kBatch ? sum_b.data() : sum_d.data();
+        for (std::size_t j = 0; j < dim_; ++j) s[j] += resid_[e] * row(e)[j];
+      }
+      self = dot(sum_b.data(), sum_d.data(), dim_);
+    }
+    bD[i] = out;
+    dB[i] = in;
+    bd[i] = self;
+  }
+}
+
+void GeneralizedLinear::update(double scale, const double* GB) {
+  for (std::size_t j = 0; j < dim_; ++j) theta_[j] -= scale * GB[j];
+}
+
+double GeneralizedLinear::example_loss(std::size_t e, bool) const {
+  double slope = 0;
+  return loss_and_slope(dot(theta_.data(), row(e), dim_), data_->label[e], slope);
+}
+
+std::unique_ptr<Model> make_model(data::Task task, const ModelParams& params) {
+  switch (task) {
+    case data::Task::Recommender: return std::make_unique<MatrixFactorization>(params);
+    case data::Task::Regression: return std::make_unique<GeneralizedLinear>(false);
+    case data::Task::Classification: return std::make_unique<GeneralizedLinear>(true);
+  }
+  return nullptr;
+}
+
+}  // namespace reciprocity::model

@@ -1,0 +1,198 @@
+// Matrix factorisation with the decomposed regulariser (DESIGN.md section 3):
+//   l(z) = (u_a . v_b - y)^2 + lambda (|u_a|^2 / n_a + |v_b|^2 / n_b)   for training z = (a, b, y),
+//   l(z') = (u_a . v_b - y)^2                                          for deployment z'.
+// Item embeddings V are the shared block (replicated, updated from allreduced sums); user
+// embeddings U are the local block (owned with the user's examples).
+#include "reciprocity/model/mf.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "reciprocity/core/rng.hpp"
+
+namespace reciprocity::model {
+namespace {
+double dot(const double* a, const double* b, int k) {
+  double s = 0;
+  for (int j = 0; j < k; ++j) s += a[j] * b[j];
+  return s;
+}
+void axpy(double alpha, const double* x, double* y, int k) {
+  for (int j = 0; j < k; ++j) y[j] += alpha * x[j];
+}
+}  // namespace
+
+MatrixFactorization::MatrixFactorization(const ModelParams& params) : params_(params) {}
+
+double MatrixFactorization::init_value(const split::RunKey& key, Stream stream, std::int64_t row,
+                                       int col) const {
+  const std::uint64_t base = hash_key({static_cast<std::uint64_t>(stream), key.base_seed,
+                                       static_cast<std::uint64_t>(key.split),
+                                       static_cast<std::uint64_t>(key.seed),
+                                       static_cast<std::uint64_t>(row),
+                                       static_cast<std::uint64_t>(col)});
+  return params_.init_scale * to_normal(mix64(base), mix64(base ^ 0x5bd1e995ULL));
+}
+
+void MatrixFactorization::setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
+                                const split::RunKey& key, const mpi::Comm& comm) {
+  data_ = &data;
+  k_ = params_.rank;
+  const std::size_t users = data.local_individuals();
+  const auto items = static_cast<std::size_t>(data.num_items);
+  user_count_.assign(users, 0.0);
+  item_count_.assign(items, 0.0);
+  for (std::size_t a = 0; a < users; ++a)
+    for (auto e = data.offsets[a]; e < data.offsets[a + 1]; ++e)
+      if (is_train[e]) {
+        user_count_[a] += 1;
+        item_count_[static_cast<std::size_t>(data.item[e])] += 1;
+      }
+  comm.allreduce_sum(item_count_.data(), static_cast<int>(items));
+  inv_item_count_.resize(items);
+  for (std::size_t b = 0; b < items; ++b)
+    inv_item_count_[b] = item_count_[b] > 0 ? 1.0 / item_count_[b] : 0.0;
+
+  V_.resize(items * k_);
+  for (std::size_t b = 0; b < items; ++b)
+    for (int j = 0; j < k_; ++j) V_[b * k_ + j] = init_value(key, Stream::InitItem, static_cast<std::int64_t>(b), j);
+  U_.resize(users * k_);
+  for (std::size_t a = 0; a < users; ++a)
+    for (int j = 0; j < k_; ++j)
+      U_[a * k_ + j] = init_value(key, Stream::InitUser, data.first_individual + static_cast<std::int64_t>(a), j);
+  gUB_.assign(users * k_, 0.0);
+  gUD_.assign(users * k_, 0.0);
+  resid_.assign(data.size(), 0.0);
+  v_norm2_.assign(items, 0.0);
+}
+
+void MatrixFactorization::gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
+                                        PassSums& sums) {
+  const data::LocalData& d = *data_;
+  const double lambda = params_.lambda;
+  const int k = k_;
+  if (lambda != 0.0)
+    for (std::size_t b = 0; b < v_norm2_.size(); ++b) v_norm2_[b] = dot(&V_[b * k], &V_[b * k], k);
+  for (std::size_t a = 0; a < d.local_individuals(); ++a) {
+    const double* u = &U_[a * k];
+    double* gub = &gUB_[a * k];
+    double* gud = &gUD_[a * k];
+    std::fill(gub, gub + k, 0.0);
+    std::fill(gud, gud + k, 0.0);
+    const double u_reg = user_count_[a] > 0 ? lambda / user_count_[a] : 0.0;
+    const double u_norm2 = lambda != 0.0 ? dot(u, u, k) : 0.0;
+    double batch_here = 0;
+    for (auto e = d.offsets[a]; e < d.offsets[a + 1]; ++e) {
+      const std::uint8_t r = role[e];
+      if (r == kTrainIdle) continue;
+      const auto b = static_cast<std::size_t>(d.item[e]);
+      const double* v = &V_[b * k];
+      const double err = dot(u, v, k) - d.label[e];
+      const double g = 2.0 * err;
+      resid_[e] = g;
+      if (r == kBatch) {
+        const double v_reg = lambda * inv_item_count_[b];
+        sums.train_loss += err * err + u_reg * u_norm2 + v_reg * v_norm2_[b];
+        batch_here += 1;
+        axpy(g, v, gub, k);
+        double* gb = gB + b * k;
+        for (int j = 0; j < k; ++j) gb[j] += g * u[j] + 2.0 * v_reg * v[j];
+      } else {
+        sums.deploy_loss += err * err;
+        sums.deploy_sq_error += err * err;
+        axpy(g, v, gud, k);
+        axpy(g, u, gD + b * k, k);
+      }
+    }
+    // The user-block regulariser gradient, summed over the user's batch examples.
+    if (batch_here > 0) axpy(2.0 * u_reg * batch_here, u, gub, k);
+    sums.batch_size += batch_here;
+  }
+}
+
+void MatrixFactorization::flow_pass(const std::vector<std::uint8_t>& role, const double* GB,
+                                    const double* GD, double* bD, double* dB, double* bd) const {
+  const data::LocalData& d = *data_;
+  const int k = k_;
+  const double lambda = params_.lambda;
+  std::vector<double> sum_b(k), sum_d(k);
+  for (std::size_t a = 0; a < d.local_individuals(); ++a) {
+    const double* u = &U_[a * k];
+    // User block: only user a's examples touch u_a, so G^B and G^B_a agree there.
+    const double self_u = dot(&gUB_[a * k], &gUD_[a * k], k);
+    double out = self_u, in = self_u, self = self_u;
+    const auto end = d.offsets[a + 1];
+    for (auto e = d.offsets[a]; e < end; ++e) {
+      const std::uint8_t r = role[e];
+      const auto b = static_cast<std::size_t>(d.item[e]);
+      const double* v = &V_[b * k];
+      if (r == kBatch) {
+        // grad_v l(z) . G^D_b with grad_v l(z) = g u_a + 2 lambda v_b / n_b.
+        const double* gd = GD + b * k;
+        out += resid_[e] * dot(u, gd, k) + 2.0 * lambda * inv_item_count_[b] * dot(v, gd, k);
+      } else if (r == kDeploy) {
+        in += resid_[e] * dot(u, GB + b * k, k);
+      }
+      // Item-block self term: batch and deployment examples of this user on the same item
+      // (only with repeated (user, item) pairs) are adjacent in the sorted local order.
+      if (r != kTrainIdle && e + 1 < end && d.item[e + 1] == d.item[e]) {
+        auto f = e;
+        bool has_b = false, has_d = false;
+        std::fill(sum_b.begin(), sum_b.end(), 0.0);
+        std::fill(sum_d.begin(), sum_d.end(), 0.0);
+        for (; f < end && d.item[f] == d.item[e]; ++f) {
+          if (role[f] == kBatch) {
+            has_b = true;
+            axpy(resid_[f], u, sum_b.data(), k);
+            axpy(2.0 * lambda * inv_item_count_[b], v, sum_b.data(), k);
+          } else if (role[f] == kDeploy) {
+            has_d = true;
+            axpy(resid_[f], u, sum_d.data(), k);
+          }
+        }
+        if (has_b && has_d) self += dot(sum_b.data(), sum_d.data(), k);
+        // Finish the group's remaining examples' out/in terms, then skip past it.
+        for (auto g = e + 1; g < f; ++g) {
+          if (role[g] == kBatch) {
+            const double* gd = GD + b * k;
+            out += resid_[g] * dot(u, gd, k) + 2.0 * lambda * inv_item_count_[b] * dot(v, gd, k);
+          } else if (role[g] == kDeploy) {
+            in += resid_[g] * dot(u, GB + b * k, k);
+          }
+        }
+        e = f - 1;
+      }
+    }
+    bD[a] = out;
+    dB[a] = in;
+    bd[a] = self;
+  }
+}
+
+void MatrixFactorization::update(double scale, const double* GB) {
+  for (std::size_t i = 0; i < V_.size(); ++i) V_[i] -= scale * GB[i];
+  for (std::size_t i = 0; i < U_.size(); ++i) U_[i] -= scale * gUB_[i];
+}
+
+std::vector<double> MatrixFactorization::parameters() const {
+  std::vector<double> out(V_);
+  out.insert(out.end(), U_.begin(), U_.end());
+  return out;
+}
+
+double MatrixFactorization::example_loss(std::size_t e, bool training) const {
+  const data::LocalData& d = *data_;
+  const auto a = static_cast<std::size_t>(
+      std::upper_bound(d.offsets.begin(), d.offsets.end(), static_cast<std::int64_t>(e)) -
+      d.offsets.begin() - 1);
+  const auto b = static_cast<std::size_t>(d.item[e]);
+  const double* u = &U_[a * k_];
+  const double* v = &V_[b * k_];
+  const double err = dot(u, v, k_) - d.label[e];
+  double loss = err * err;
+  if (training && user_count_[a] > 0)
+    loss += params_.lambda * (dot(u, u, k_) / user_count_[a] + dot(v, v, k_) * inv_item_count_[b]);
+  return loss;
+}
+
+}  // namespace reciprocity::model

@@ -1,0 +1,137 @@
+#include "reciprocity/train/engine.hpp"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "reciprocity/core/error.hpp"
+
+namespace reciprocity::train {
+
+std::vector<std::uint8_t> training_mask(const data::LocalData& data, double train_fraction,
+                                        const split::RunKey& key) {
+  std::vector<std::uint8_t> mask(data.size(), 0);
+  if (data.task == data::Task::Recommender) {
+    for (std::size_t e = 0; e < data.size(); ++e)
+      mask[e] = split::example_in_train(data.example[e], train_fraction, key.base_seed, key.split);
+  } else {
+    const auto who = split::train_individuals(static_cast<std::size_t>(data.num_individuals),
+                                              train_fraction, key.base_seed, key.split);
+    for (std::size_t i = 0; i < data.local_individuals(); ++i)
+      for (auto e = data.offsets[i]; e < data.offsets[i + 1]; ++e)
+        mask[e] = who[static_cast<std::size_t>(data.first_individual) + i];
+  }
+  return mask;
+}
+
+namespace {
+std::string where(const split::RunKey& key, int step) {
+  return "split " + std::to_string(key.split) + ", seed " + std::to_string(key.seed) + ", step " +
+         std::to_string(step);
+}
+}  // namespace
+
+RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
+                           const std::vector<std::uint8_t>& is_train, const Schedule& schedule,
+                           const split::RunKey& key, const mpi::Comm& comm) {
+  model.setup(data, is_train, key, comm);
+  const std::size_t P = model.shared_size();
+  const std::size_t n_local = data.local_individuals();
+  const int steps = schedule.steps;
+
+  RunOutput out;
+  out.inflow.assign(n_local, 0.0);
+  out.outflow.assign(n_local, 0.0);
+  out.self.assign(n_local, 0.0);
+  out.train_loss.assign(steps, 0.0);
+  out.deploy_loss.assign(steps + 1, 0.0);
+  out.discrepancy.assign(steps, 0.0);
+  out.step_tracin.assign(steps, 0.0);
+
+  long long counts[2] = {0, 0};
+  for (auto f : is_train) ++counts[f ? 0 : 1];
+  comm.allreduce_sum(counts, 2);
+  out.train_examples = counts[0];
+  out.deploy_examples = counts[1];
+  const double n_deploy = static_cast<double>(counts[1]);
+
+  std::vector<std::uint8_t> role(data.size());
+  for (std::size_t e = 0; e < data.size(); ++e)
+    role[e] = is_train[e] ? model::kBatch : model::kDeploy;
+  const bool minibatch = schedule.batch_fraction < 1.0;
+
+  // One reduction per step: [G^B | G^D | pass scalars] (DESIGN.md section 5).
+  std::vector<double> buf(2 * P + model::PassSums::kCount);
+  std::vector<double> bD(n_local), dB(n_local), bd(n_local);
+  std::vector<double> deploy_sum(steps + 1, 0.0);
+
+  for (int t = 0; t <= steps; ++t) {
+    const bool last = t == steps;
+    if (minibatch || last) {
+      for (std::size_t e = 0; e < data.size(); ++e) {
+        if (!is_train[e]) continue;
+        role[e] = !last && split::example_in_batch(data.example[e], schedule.batch_fraction, key, t)
+                      ? model::kBatch
+                      : model::kTrainIdle;
+      }
+    }
+    std::fill(buf.begin(), buf.end(), 0.0);
+    model::PassSums sums;
+    model.gradient_pass(role, buf.data(), buf.data() + P, sums);
+    double* s = buf.data() + 2 * P;
+    s[0] = sums.train_loss;
+    s[1] = sums.batch_size;
+    s[2] = sums.deploy_loss;
+    s[3] = sums.deploy_sq_error;
+    s[4] = sums.deploy_correct;
+    comm.allreduce_sum(buf.data(), static_cast<int>(buf.size()));
+    const double batch = s[1];
+
+    deploy_sum[t] = s[2];
+    out.deploy_loss[t] = n_deploy > 0 ? s[2] / n_deploy : 0.0;
+    if (!std::isfinite(s[0]) || !std::isfinite(s[2]))
+      throw NumericError(where(key, t) + ": the " + (std::isfinite(s[0]) ? "deployment" : "training") +
+                         " loss is not finite (the learning rate " +
+                         std::to_string(schedule.learning_rate) + " is probably too large)");
+    if (last) {
+      out.deploy_loss_final = out.deploy_loss[t];
+      out.deploy_rmse = n_deploy > 0 ? std::sqrt(s[3] / n_deploy) : 0.0;
+      out.deploy_accuracy = n_deploy > 0 ? s[4] / n_deploy : 0.0;
+      break;
+    }
+    out.train_loss[t] = batch > 0 ? s[0] / batch : 0.0;
+    if (batch == 0) continue;  // an empty mini-batch: no update, no flow
+
+    double gsum = 0;
+    for (std::size_t j = 0; j < P; ++j) gsum += buf[j];
+    if (!std::isfinite(gsum))
+      throw NumericError(where(key, t) + ": the gradient is not finite (the learning rate " +
+                         std::to_string(schedule.learning_rate) + " is probably too large)");
+
+    // Efficient TracIn (DESIGN.md section 2): with c = eta/|B|,
+    //   O_i += c (G^B_i . G^D - G^B_i . G^D_i),  I_i += c (G^D_i . G^B - G^B_i . G^D_i),
+    //   S_i += c G^B_i . G^D_i.
+    const double c = schedule.learning_rate / batch;
+    model.flow_pass(role, buf.data(), buf.data() + P, bD.data(), dB.data(), bd.data());
+    double total = 0;
+    for (std::size_t i = 0; i < n_local; ++i) {
+      out.outflow[i] += c * (bD[i] - bd[i]);
+      out.inflow[i] += c * (dB[i] - bd[i]);
+      out.self[i] += c * bd[i];
+      total += bD[i];
+    }
+    out.step_tracin[t] = c * total;  // local part; reduced once after the loop
+    model.update(c, buf.data());
+  }
+
+  // First-order discrepancy: (TracIn_t(B, D) - (L_D(w_t) - L_D(w_{t+1}))) / (L_D(w_t) - L_D(w_{t+1})).
+  comm.allreduce_sum(out.step_tracin.data(), steps);
+  for (int t = 0; t < steps; ++t) {
+    const double drop = deploy_sum[t] - deploy_sum[t + 1];
+    out.discrepancy[t] =
+        drop != 0.0 ? (out.step_tracin[t] - drop) / drop : std::numeric_limits<double>::quiet_NaN();
+  }
+  return out;
+}
+
+}  // namespace reciprocity::train

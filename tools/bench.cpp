@@ -1,0 +1,2 @@
+// Placeholder replaced by the benchmark (issue 5).
+int main() { return 0; }
