@@ -23,8 +23,8 @@ struct Preset {
 constexpr Preset kPresets[] = {
     // name              splits seeds steps rank   lr      lambda init  synthetic size
     {"synthetic",        4,     2,    300,  8,     10.0,   0.05,  0.3,  400, 300, 20000},
-    {"movielens-100k",   10,    10,   1000, 16,    30.0,   0.05,  0.3,  0, 0, 0},
-    {"movielens",        10,    10,   1000, 16,    30.0,   0.05,  0.3,  0, 0, 0},
+    {"movielens-100k",   10,    10,   2000, 6,     45.0,   6.0,   0.5,  0, 0, 0},
+    {"movielens",        10,    10,   2000, 6,     45.0,   6.0,   0.5,  0, 0, 0},
     {"diabetes",         100,   1,    500,  0,     0.1,    0.0,   0.0,  0, 0, 0},
     {"breast-cancer",    100,   1,    500,  0,     0.5,    0.0,   0.0,  0, 0, 0},
     {"csv",              10,    1,    500,  0,     0.1,    0.0,   0.0,  0, 0, 0},

@@ -251,6 +251,7 @@ void run_experiment(const Config& c, const mpi::Comm& world) {
   train::Schedule schedule{c.steps, c.learning_rate, c.batch_fraction};
   const std::size_t rounds = (todo.size() + groups - 1) / groups;
   std::size_t finished = 0;
+  try {
   for (std::size_t k = 0; k < rounds; ++k) {
     const std::size_t idx = k * groups + my_group;
     std::unique_ptr<io::RunRecord> record;
@@ -301,6 +302,14 @@ void run_experiment(const Config& c, const mpi::Comm& world) {
                   secs, (todo.size() - finished) / std::max(rate, 1e-12));
       std::fflush(stdout);
     }
+  }
+  } catch (const NumericError& e) {
+    // Every rank has the same agreed error: record it in the file, whose complete runs stay
+    // valid (a --resume with a smaller learning rate is refused: the configuration differs).
+    file.set_attribute("status", std::string("failed: ") + e.what());
+    file.set_attribute("end_time", now_iso());
+    file.flush();
+    throw;
   }
 
   const auto contents = file.read();

@@ -16,8 +16,11 @@ double reciprocity(double inflow, double outflow) {
 double alpha_at_beta(std::vector<double> r, double beta) {
   if (r.empty()) return std::numeric_limits<double>::quiet_NaN();
   std::sort(r.begin(), r.end());
-  auto idx = static_cast<std::size_t>(std::floor(static_cast<double>(r.size()) * (1.0 - beta)));
-  return r[std::min(idx, r.size() - 1)];
+  // The smallest count of values >= alpha that reaches the fraction beta; the tolerance keeps
+  // decimal betas (0.9 * 10 = 8.999...) from asking for one value too many.
+  const double n = static_cast<double>(r.size());
+  const auto need = static_cast<std::size_t>(std::max(1.0, std::ceil(beta * n - 1e-9)));
+  return r[r.size() - std::min(need, r.size())];
 }
 
 double pearson(const std::vector<double>& x, const std::vector<double>& y) {

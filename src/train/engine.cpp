@@ -1,6 +1,7 @@
 #include "reciprocity/train/engine.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 
@@ -25,6 +26,11 @@ std::vector<std::uint8_t> training_mask(const data::LocalData& data, double trai
 }
 
 namespace {
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 std::string where(const split::RunKey& key, int step) {
   return "split " + std::to_string(key.split) + ", seed " + std::to_string(key.seed) + ", step " +
          std::to_string(step);
@@ -92,7 +98,7 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
     if (!std::isfinite(s[0]) || !std::isfinite(s[2]))
       throw NumericError(where(key, t) + ": the " + (std::isfinite(s[0]) ? "deployment" : "training") +
                          " loss is not finite (the learning rate " +
-                         std::to_string(schedule.learning_rate) + " is probably too large)");
+                         fmt(schedule.learning_rate) + " is probably too large)");
     if (last) {
       out.deploy_loss_final = out.deploy_loss[t];
       out.deploy_rmse = n_deploy > 0 ? std::sqrt(s[3] / n_deploy) : 0.0;
@@ -106,7 +112,7 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
     for (std::size_t j = 0; j < P; ++j) gsum += buf[j];
     if (!std::isfinite(gsum))
       throw NumericError(where(key, t) + ": the gradient is not finite (the learning rate " +
-                         std::to_string(schedule.learning_rate) + " is probably too large)");
+                         fmt(schedule.learning_rate) + " is probably too large)");
 
     // Efficient TracIn (DESIGN.md section 2): with c = eta/|B|,
     //   O_i += c (G^B_i . G^D - G^B_i . G^D_i),  I_i += c (G^D_i . G^B - G^B_i . G^D_i),

@@ -8,7 +8,7 @@ namespace reciprocity::metrics {
 double reciprocity(double inflow, double outflow);
 
 /// Largest alpha such that at least a fraction beta of the values are >= alpha: the sorted
-/// value at index floor(n (1 - beta)). NaN for an empty input.
+/// sorted (ascending) value at index n - ceil(beta n). NaN for an empty input.
 double alpha_at_beta(std::vector<double> r, double beta);
 
 /// Pearson correlation; NaN when either side has zero variance or n < 2.
