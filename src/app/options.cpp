@@ -36,11 +36,15 @@ const Preset* find_preset(const std::string& name) {
   return nullptr;
 }
 
+/// Shortest text that reads back as exactly `v` (0.8, not 0.80000000000000004).
 std::string fmt(double v) {
-  std::ostringstream s;
-  s.precision(17);
-  s << v;
-  return s.str();
+  for (int digits = 6; digits <= 17; ++digits) {
+    std::ostringstream s;
+    s.precision(digits);
+    s << v;
+    if (std::stod(s.str()) == v) return s.str();
+  }
+  return std::to_string(v);
 }
 
 std::string usage(const po::options_description& all) {

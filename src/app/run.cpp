@@ -137,7 +137,7 @@ std::string summarize(const io::Contents& c, double beta, const std::string& tit
   char line[256];
   std::snprintf(line, sizeof line, "deployment RMSE %.4f (sd %.4f), deployment loss %.4f", mean(rmse), sd(rmse), mean(loss));
   s << line;
-  if (mean(acc) > 0) {
+  if (std::isfinite(mean(acc))) {
     std::snprintf(line, sizeof line, ", accuracy %.4f", mean(acc));
     s << line;
   }
@@ -213,7 +213,7 @@ void run_experiment(const Config& c, const mpi::Comm& world) {
           {"configuration", config_text(c)}, {"program", "reciprocity"}, {"version", version()},
           {"git_revision", git_revision()}, {"command_line", c.command_line},
           {"ranks", std::to_string(world.size())}, {"ranks_per_run", std::to_string(per_run)},
-          {"start_time", now_iso()}, {"status", "running"}, {"task", data::to_string(ds.task)},
+          {"start_time", now_iso()}, {"status", "running"}, {"beta", std::to_string(c.beta)}, {"task", data::to_string(ds.task)},
           {"data_source", ds.source}};
       for (const auto& kv : c.result_options()) attrs.emplace_back("config_" + kv.first, kv.second);
       return io::ResultsFile::create(c.out, layout, ds.individual_ids, attrs, world);

@@ -11,6 +11,7 @@ namespace reciprocity::train {
 
 std::vector<std::uint8_t> training_mask(const data::LocalData& data, double train_fraction,
                                         const split::RunKey& key) {
+  static_assert(kTraining == 1 && kDeployment == 0, "training_mask returns 1 for training");
   std::vector<std::uint8_t> mask(data.size(), 0);
   if (data.task == data::Task::Recommender) {
     for (std::size_t e = 0; e < data.size(); ++e)
@@ -38,9 +39,13 @@ std::string where(const split::RunKey& key, int step) {
 }  // namespace
 
 RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
-                           const std::vector<std::uint8_t>& is_train, const Schedule& schedule,
-                           const split::RunKey& key, const mpi::Comm& comm) {
+                           const std::vector<std::uint8_t>& membership, const Schedule& schedule,
+                           const split::RunKey& key, const mpi::Comm& comm, const Tracking& tracking) {
+  std::vector<std::uint8_t> is_train(data.size());
+  for (std::size_t e = 0; e < data.size(); ++e) is_train[e] = membership[e] == kTraining;
   model.setup(data, is_train, key, comm);
+  const bool flows = tracking.flows;
+  const bool track = flows || tracking.track_deployment;
   const std::size_t P = model.shared_size();
   const std::size_t n_local = data.local_individuals();
   const int steps = schedule.steps;
@@ -55,15 +60,21 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
   out.step_tracin.assign(steps, 0.0);
 
   long long counts[2] = {0, 0};
-  for (auto f : is_train) ++counts[f ? 0 : 1];
+  for (auto m : membership) {
+    if (m == kTraining) ++counts[0];
+    if (m == kDeployment) ++counts[1];
+  }
   comm.allreduce_sum(counts, 2);
   out.train_examples = counts[0];
   out.deploy_examples = counts[1];
   const double n_deploy = static_cast<double>(counts[1]);
 
+  // Roles of the gradient pass; deployment examples join only when tracked (and at the end).
+  const auto deploy_role = track ? model::kDeploy : model::kTrainIdle;
   std::vector<std::uint8_t> role(data.size());
   for (std::size_t e = 0; e < data.size(); ++e)
-    role[e] = is_train[e] ? model::kBatch : model::kDeploy;
+    role[e] = membership[e] == kTraining ? model::kBatch
+              : membership[e] == kDeployment ? deploy_role : model::kTrainIdle;
   const bool minibatch = schedule.batch_fraction < 1.0;
 
   // One reduction per step: [G^B | G^D | pass scalars] (DESIGN.md section 5).
@@ -75,7 +86,8 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
     const bool last = t == steps;
     if (minibatch || last) {
       for (std::size_t e = 0; e < data.size(); ++e) {
-        if (!is_train[e]) continue;
+        if (membership[e] == kDeployment && last) role[e] = model::kDeploy;
+        if (membership[e] != kTraining) continue;
         role[e] = !last && split::example_in_batch(data.example[e], schedule.batch_fraction, key, t)
                       ? model::kBatch
                       : model::kTrainIdle;
@@ -100,9 +112,16 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
                          " loss is not finite (the learning rate " +
                          fmt(schedule.learning_rate) + " is probably too large)");
     if (last) {
+      if (tracking.example_losses) {
+        out.example_deploy_loss.assign(data.size(), 0.0);
+        for (std::size_t e = 0; e < data.size(); ++e)
+          if (membership[e] == kDeployment) out.example_deploy_loss[e] = model.example_loss(e, false);
+      }
       out.deploy_loss_final = out.deploy_loss[t];
       out.deploy_rmse = n_deploy > 0 ? std::sqrt(s[3] / n_deploy) : 0.0;
-      out.deploy_accuracy = n_deploy > 0 ? s[4] / n_deploy : 0.0;
+      out.deploy_accuracy = data.task == data::Task::Classification && n_deploy > 0
+                                ? s[4] / n_deploy
+                                : std::numeric_limits<double>::quiet_NaN();
       break;
     }
     out.train_loss[t] = batch > 0 ? s[0] / batch : 0.0;
@@ -118,6 +137,10 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
     //   O_i += c (G^B_i . G^D - G^B_i . G^D_i),  I_i += c (G^D_i . G^B - G^B_i . G^D_i),
     //   S_i += c G^B_i . G^D_i.
     const double c = schedule.learning_rate / batch;
+    if (!flows) {
+      model.update(c, buf.data());
+      continue;
+    }
     model.flow_pass(role, buf.data(), buf.data() + P, bD.data(), dB.data(), bd.data());
     double total = 0;
     for (std::size_t i = 0; i < n_local; ++i) {
@@ -130,6 +153,12 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
     model.update(c, buf.data());
   }
 
+  if (!track)  // the deployment loss was evaluated at the end only
+    std::fill(out.deploy_loss.begin(), out.deploy_loss.end() - 1, std::numeric_limits<double>::quiet_NaN());
+  if (!flows) {
+    std::fill(out.discrepancy.begin(), out.discrepancy.end(), std::numeric_limits<double>::quiet_NaN());
+    return out;
+  }
   // First-order discrepancy: (TracIn_t(B, D) - (L_D(w_t) - L_D(w_{t+1}))) / (L_D(w_t) - L_D(w_{t+1})).
   comm.allreduce_sum(out.step_tracin.data(), steps);
   for (int t = 0; t < steps; ++t) {

@@ -29,9 +29,11 @@ for path in sys.argv[2:]:
         a, b = ref[n][...], f[n][...]
         if a.shape != b.shape:
             print(f"FAIL {path}:{n} shape {b.shape} != {a.shape}"); bad += 1; continue
-        scale = max(np.nanmax(np.abs(a)) if a.size else 0.0, 1e-300)
-        d = np.nanmax(np.abs(a.astype(float) - b.astype(float))) / scale if a.size else 0.0
-        same_nan = np.array_equal(np.isnan(a.astype(float)), np.isnan(b.astype(float)))
+        a, b = a.astype(float), b.astype(float)
+        same_nan = np.array_equal(np.isnan(a), np.isnan(b))
+        a, b = np.nan_to_num(a), np.nan_to_num(b)
+        scale = max(np.max(np.abs(a)) if a.size else 0.0, 1e-300)
+        d = np.max(np.abs(a - b)) / scale if a.size else 0.0
         if not (d < 1e-9 and same_nan):
             print(f"FAIL {path}:{n} relative difference {d:.3g}"); bad += 1
     for attr in ("configuration",):

@@ -101,7 +101,7 @@ Vec series_of(const train::RunOutput& out) {
   s.insert(s.end(), out.step_tracin.begin(), out.step_tracin.end());
   s.push_back(out.deploy_rmse);
   s.push_back(out.deploy_loss_final);
-  s.push_back(out.deploy_accuracy);
+  s.push_back(std::isnan(out.deploy_accuracy) ? -1.0 : out.deploy_accuracy);  // NaN: not classification
   s.push_back(static_cast<double>(out.train_examples));
   s.push_back(static_cast<double>(out.deploy_examples));
   return s;

@@ -19,6 +19,18 @@ struct Schedule {
   double batch_fraction = 1.0;
 };
 
+/// What a training computes besides the parameters. Flows need the deployment gradients of
+/// every step, so `flows` implies `track_deployment`.
+struct Tracking {
+  bool flows = true;             ///< TracIn inflow/outflow/self and discrepancy
+  bool track_deployment = true;  ///< deployment loss at every step (else only at the end)
+  bool example_losses = false;   ///< per-example deployment losses at the end (Marginal)
+};
+
+/// Membership of a local example in one training: deployment, training, or removed from
+/// training (Marginal: the left-out individual's training examples).
+enum Membership : std::uint8_t { kDeployment = 0, kTraining = 1, kExcluded = 2 };
+
 /// Everything one run produces. Flows and self-influence are for the rank's local individuals
 /// (in order); the per-step series and final metrics are global (identical on every rank).
 struct RunOutput {
@@ -30,20 +42,24 @@ struct RunOutput {
   std::vector<double> step_tracin;   ///< [steps] sum over B_t x D of TracIn_t
   double deploy_rmse = 0;            ///< sqrt(mean squared error) on D (classification: Brier^0.5)
   double deploy_loss_final = 0;      ///< mean deployment loss at the end
-  double deploy_accuracy = 0;        ///< classification only
+  double deploy_accuracy = 0;        ///< classification only (NaN otherwise)
   std::int64_t train_examples = 0, deploy_examples = 0;
+  std::vector<double> example_deploy_loss;  ///< [local examples] when Tracking::example_losses
+                                            ///< (0 for training / excluded examples)
 };
 
-/// Collective over `comm` (the ranks of one run): trains `model` on the local examples flagged
-/// in `is_train` (the others are deployment examples) and accumulates the TracIn inflow, outflow
+/// Collective over `comm` (the ranks of one run): trains `model` on the local examples whose
+/// `membership` is kTraining (kDeployment: deployment examples; kExcluded: neither) and, as
+/// `tracking` asks, accumulates the TracIn inflow, outflow
 /// and self-influence of every local individual with the efficient rewriting of DESIGN.md
 /// section 2, plus the per-step losses and discrepancy. Throws NumericError naming the split,
 /// seed and step when the loss or gradient becomes non-finite (on every rank at once).
 RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
-                           const std::vector<std::uint8_t>& is_train, const Schedule& schedule,
-                           const split::RunKey& key, const mpi::Comm& comm);
+                           const std::vector<std::uint8_t>& membership, const Schedule& schedule,
+                           const split::RunKey& key, const mpi::Comm& comm,
+                           const Tracking& tracking = Tracking{});
 
-/// Training-set flags of the local examples for split `key.split`: example-level Bernoulli
+/// Membership (kTraining / kDeployment) of the local examples for split `key.split`: example-level Bernoulli
 /// split for the recommender, individual-level exact split otherwise (DESIGN.md section 4).
 std::vector<std::uint8_t> training_mask(const data::LocalData& data, double train_fraction,
                                         const split::RunKey& key);
