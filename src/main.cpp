@@ -15,6 +15,7 @@ int status_of(const reciprocity::Error& e) {
   if (dynamic_cast<const IoError*>(&e)) return 4;
   if (dynamic_cast<const MpiError*>(&e)) return 5;
   if (dynamic_cast<const NumericError*>(&e)) return 6;
+  if (dynamic_cast<const StopRequested*>(&e)) return 7;
   return 1;
 }
 }  // namespace
@@ -28,7 +29,12 @@ int main(int argc, char* argv[]) {
       if (world.rank() == 0) std::fputs(parsed.message.c_str(), stdout);
       return parsed.exit_code;
     }
-    reciprocity::app::run_experiment(parsed.config, world);
+    if (!parsed.config.merge.empty())
+      reciprocity::app::merge_files(parsed.config, world);
+    else if (!parsed.config.summarize.empty())
+      reciprocity::app::summarize_file(parsed.config, world);
+    else
+      reciprocity::app::run_experiment(parsed.config, world);
     return 0;
   } catch (const reciprocity::Error& e) {
     // Every rank reaches here with the same error (inputs are read, and failures agreed,

@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -46,6 +47,8 @@ std::string fmt(double v) {
   }
   return std::to_string(v);
 }
+
+constexpr unsigned kWidth = 100;
 
 std::string usage(const po::options_description& all) {
   std::ostringstream s;
@@ -96,6 +99,8 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
       {"batch-fraction", fmt(batch_fraction)},
       {"seeds", std::to_string(seeds)},
       {"save-split-mask", save_split_mask ? "true" : "false"},
+      {"marginal", marginal ? "true" : "false"},
+      {"marginal-splits", std::to_string(marginal_splits)},
   };
   if (dataset == "synthetic") {
     o.emplace_back("synthetic-users", std::to_string(synthetic_users));
@@ -109,14 +114,14 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
 Parsed parse_options(int argc, const char* const argv[]) {
   Parsed parsed;
   Config& c = parsed.config;
-  std::string config_file;
+  std::string config_file, split_range, on_divergence, progress_format;
 
-  po::options_description general("General");
+  po::options_description general("General", kWidth, kWidth / 2);
   general.add_options()
       ("help,h", "print this help and exit")
       ("version", "print the version and exit")
       ("config", po::value(&config_file), "read options from this file (lines `name = value`; the command line wins)");
-  po::options_description data("Data");
+  po::options_description data("Data", kWidth, kWidth / 2);
   data.add_options()
       ("dataset", po::value(&c.dataset)->default_value(c.dataset),
        "synthetic | movielens-100k | movielens (1M/10M `::` or 20M/25M csv) | diabetes | breast-cancer | csv")
@@ -128,14 +133,14 @@ Parsed parse_options(int argc, const char* const argv[]) {
       ("synthetic-items", po::value(&c.synthetic_items), "synthetic: number of items [preset]")
       ("synthetic-ratings", po::value(&c.synthetic_ratings), "synthetic: approximate number of ratings [preset]")
       ("synthetic-rank", po::value(&c.synthetic_rank)->default_value(c.synthetic_rank), "synthetic: rank of the planted model");
-  po::options_description runs("Runs");
+  po::options_description runs("Runs", kWidth, kWidth / 2);
   runs.add_options()
       ("splits", po::value(&c.splits), "random train/deployment splits [preset]")
       ("seeds", po::value(&c.seeds), "initialisations (seeds) per split [preset]")
       ("seed", po::value(&c.seed)->default_value(c.seed), "base seed of splits, batches and initialisations")
-      ("train-fraction", po::value(&c.train_fraction)->default_value(c.train_fraction),
+      ("train-fraction", po::value(&c.train_fraction)->default_value(c.train_fraction, "0.8"),
        "fraction of ratings (recommender) or individuals (regression) in training, in (0, 1)");
-  po::options_description model("Model and training");
+  po::options_description model("Model and training", kWidth, kWidth / 2);
   model.add_options()
       ("rank", po::value(&c.rank), "matrix factorisation: embedding dimension k [preset]")
       ("lambda", po::value(&c.lambda), "matrix factorisation: regularisation strength [preset]")
@@ -144,7 +149,13 @@ Parsed parse_options(int argc, const char* const argv[]) {
       ("learning-rate", po::value(&c.learning_rate), "step size eta (the update is eta times the batch-mean gradient) [preset]")
       ("batch-fraction", po::value(&c.batch_fraction)->default_value(c.batch_fraction),
        "1: full-batch GD; < 1: each training example joins each step's batch with this probability");
-  po::options_description output("Output and execution");
+  po::options_description marginal("Marginal influence", kWidth, kWidth / 2);
+  marginal.add_options()
+      ("marginal", po::bool_switch(&c.marginal),
+       "also compute Marginal flows: retrain without each individual (N retrainings per run, spread over all ranks)")
+      ("marginal-splits", po::value(&c.marginal_splits)->default_value(c.marginal_splits),
+       "Marginal only for the first this many splits (all seeds); 0: every split");
+  po::options_description output("Output and execution", kWidth, kWidth / 2);
   output.add_options()
       ("out", po::value(&c.out)->default_value(c.out), "results file (HDF5; overwritten unless --resume)")
       ("resume", po::bool_switch(&c.resume), "reopen --out, check its configuration matches, and run only the runs not complete")
@@ -153,9 +164,19 @@ Parsed parse_options(int argc, const char* const argv[]) {
        "ranks that share one run (data parallel); the others run other (split, seed) runs at the same time. "
        "0: 1 for data sets under 200,000 examples, else all ranks")
       ("beta", po::value(&c.beta)->default_value(c.beta), "report alpha such that a fraction beta of individuals has reciprocity >= alpha")
-      ("quiet,q", po::bool_switch(&c.quiet), "print only the final summary");
-  po::options_description all;
-  all.add(general).add(data).add(runs).add(model).add(output);
+      ("quiet,q", po::bool_switch(&c.quiet), "print only the final summary")
+      ("split-range", po::value(&split_range), "run only splits A..B-1 of the sweep (A:B), e.g. one Slurm array task; "
+       "combine the files with --merge")
+      ("on-divergence", po::value(&on_divergence)->default_value("stop"),
+       "stop: a run whose loss becomes non-finite stops the sweep (exit 6); continue: record its step in "
+       "/runs/diverged_step, leave it incomplete, and go on")
+      ("progress-format", po::value(&progress_format)->default_value("text"),
+       "text | json: progress and per-run lines as JSON objects, one per line")
+      ("merge", po::value(&c.merge)->multitoken(), "combine results files of the same configuration (e.g. array "
+       "tasks) into --out: every run complete in some input is copied; no training")
+      ("summarize", po::value(&c.summarize), "print (and store in the file) the summary of an existing results file; no training");
+  po::options_description all(kWidth, kWidth / 2);
+  all.add(general).add(data).add(runs).add(model).add(marginal).add(output);
 
   po::variables_map vm;
   try {
@@ -181,6 +202,22 @@ Parsed parse_options(int argc, const char* const argv[]) {
     return parsed;
   }
 
+  if (on_divergence != "stop" && on_divergence != "continue")
+    throw ConfigError("option --on-divergence: \"" + on_divergence + "\" is neither stop nor continue");
+  c.continue_on_divergence = on_divergence == "continue";
+  if (progress_format != "text" && progress_format != "json")
+    throw ConfigError("option --progress-format: \"" + progress_format + "\" is neither text nor json");
+  c.progress_json = progress_format == "json";
+  if (!split_range.empty()) {
+    int a = -1, b = -1;
+    char colon = 0, extra = 0;
+    if (std::sscanf(split_range.c_str(), "%d%c%d%c", &a, &colon, &b, &extra) != 3 || colon != ':' || a < 0 || b <= a)
+      throw ConfigError("option --split-range: \"" + split_range + "\" is not A:B with 0 <= A < B");
+    c.split_begin = a;
+    c.split_end = b;
+  }
+  if (!c.merge.empty() && !c.summarize.empty())
+    throw ConfigError("options --merge and --summarize cannot be combined");
   const Preset* p = find_preset(c.dataset);
   if (!p)
     throw ConfigError("option --dataset: unknown dataset \"" + c.dataset +
@@ -195,6 +232,11 @@ Parsed parse_options(int argc, const char* const argv[]) {
   if (!vm.count("synthetic-users")) c.synthetic_users = p->users;
   if (!vm.count("synthetic-items")) c.synthetic_items = p->items;
   if (!vm.count("synthetic-ratings")) c.synthetic_ratings = p->ratings;
+
+  std::ostringstream cmd;
+  for (int i = 0; i < argc; ++i) cmd << (i ? " " : "") << argv[i];
+  c.command_line = cmd.str();
+  if (!c.merge.empty() || !c.summarize.empty()) return parsed;  // no training options needed
 
   const std::string ds = c.dataset;
   const std::string natural = ds == "synthetic" || ds.rfind("movielens", 0) == 0 ? "mf"
@@ -213,12 +255,16 @@ Parsed parse_options(int argc, const char* const argv[]) {
     throw ConfigError("option --data: dataset " + ds + " needs --data <directory or file>");
 
   require(c.splits >= 1, "splits", c.splits, "at least 1");
+  if (c.split_end > c.splits)
+    throw ConfigError("option --split-range: " + std::to_string(c.split_begin) + ":" + std::to_string(c.split_end) +
+                      " goes past --splits " + std::to_string(c.splits));
   require(c.seeds >= 1, "seeds", c.seeds, "at least 1");
   require(c.steps >= 1, "steps", c.steps, "at least 1");
   require(c.train_fraction > 0 && c.train_fraction < 1, "train-fraction", c.train_fraction, "strictly between 0 and 1");
   require(c.batch_fraction > 0 && c.batch_fraction <= 1, "batch-fraction", c.batch_fraction, "in (0, 1]");
   require(std::isfinite(c.learning_rate) && c.learning_rate > 0, "learning-rate", c.learning_rate, "positive");
   require(c.beta > 0 && c.beta <= 1, "beta", c.beta, "in (0, 1]");
+  require(c.marginal_splits >= 0, "marginal-splits", c.marginal_splits, "0 (all) or positive");
   require(c.ranks_per_run >= 0, "ranks-per-run", c.ranks_per_run, "0 (automatic) or positive");
   if (c.model == "mf") {
     require(c.rank >= 1 && c.rank <= 4096, "rank", c.rank, "1 to 4096");
@@ -232,10 +278,6 @@ Parsed parse_options(int argc, const char* const argv[]) {
     require(c.synthetic_rank >= 1, "synthetic-rank", c.synthetic_rank, "at least 1");
   }
   if (c.out.empty()) throw ConfigError("option --out: empty file name");
-
-  std::ostringstream cmd;
-  for (int i = 0; i < argc; ++i) cmd << (i ? " " : "") << argv[i];
-  c.command_line = cmd.str();
   return parsed;
 }
 

@@ -9,12 +9,14 @@
 #include <unistd.h>
 
 #include "reciprocity/core/error.hpp"
+#include "reciprocity/core/stop.hpp"
 #include "reciprocity/core/version.hpp"
 #include "reciprocity/data/loaders.hpp"
 #include "reciprocity/data/local.hpp"
 #include "reciprocity/metrics/metrics.hpp"
 #include "reciprocity/split/split.hpp"
 #include "reciprocity/train/engine.hpp"
+#include "reciprocity/train/marginal.hpp"
 
 namespace reciprocity::app {
 namespace {
@@ -84,31 +86,121 @@ data::Dataset load_dataset(const Config& c) {
   return ds;
 }
 
+namespace {
+
+double mean_of(const std::vector<double>& v) {
+  double m = 0, n = 0;
+  for (double x : v)
+    if (std::isfinite(x)) m += x, n += 1;
+  return n ? m / n : std::nan("");
+}
+
+double sd_of(const std::vector<double>& v) {
+  const double m = mean_of(v);
+  double q = 0, n = 0;
+  for (double x : v)
+    if (std::isfinite(x)) q += (x - m) * (x - m), n += 1;
+  return n > 1 ? std::sqrt(q / (n - 1)) : 0.0;
+}
+
+/// Signal-to-noise ratio |mean| / sd of each individual's flow across the used runs;
+/// individuals whose flow does not vary are left out.
+std::vector<double> snr(const std::vector<double>& flows, const std::vector<std::size_t>& runs, std::size_t N) {
+  std::vector<double> out;
+  if (runs.size() < 2) return out;
+  for (std::size_t i = 0; i < N; ++i) {
+    std::vector<double> v;
+    for (auto r : runs) v.push_back(flows[r * N + i]);
+    const double sd = sd_of(v);
+    if (sd > 0) out.push_back(std::abs(mean_of(v)) / sd);
+  }
+  return out;
+}
+
+double fraction_above_one(const std::vector<double>& v) {
+  if (v.empty()) return std::nan("");
+  return static_cast<double>(std::count_if(v.begin(), v.end(), [](double x) { return x > 1; })) / v.size();
+}
+
+/// One flow kind's section of the summary (TracIn or Marginal) over the runs flagged in `use`.
+void summarize_kind(const char* kind, const std::string& prefix, const std::vector<double>& inflow,
+                    const std::vector<double>& outflow, const std::vector<std::uint8_t>& use, std::size_t N,
+                    double beta, std::ostringstream& s, io::ResultsFile* out) {
+  std::vector<std::size_t> runs;
+  for (std::size_t r = 0; r < use.size(); ++r)
+    if (use[r]) runs.push_back(r);
+  s << "\n" << kind << " flows, " << runs.size() << " run(s)\n";
+  if (runs.empty()) return;
+  std::vector<double> mean_in(N, 0.0), mean_out(N, 0.0), alphas, corrs, neg_in, neg_out;
+  for (auto r : runs) {
+    const std::vector<double> in(inflow.begin() + r * N, inflow.begin() + (r + 1) * N);
+    const std::vector<double> o(outflow.begin() + r * N, outflow.begin() + (r + 1) * N);
+    for (std::size_t i = 0; i < N; ++i) {
+      mean_in[i] += in[i] / static_cast<double>(runs.size());
+      mean_out[i] += o[i] / static_cast<double>(runs.size());
+    }
+    const auto m = metrics::summarize(in, o, beta);
+    alphas.push_back(m.alpha);
+    corrs.push_back(m.correlation);
+    neg_in.push_back(m.negative_inflow);
+    neg_out.push_back(m.negative_outflow);
+  }
+  const auto e = metrics::summarize(mean_in, mean_out, beta);
+  char line[1024];
+  std::snprintf(line, sizeof line, "%-30s %22s %16s\n", "", "single run (mean, sd)", "in expectation");
+  s << line;
+  auto row = [&](const std::string& name, const std::vector<double>& single, double expectation) {
+    std::snprintf(line, sizeof line, "%-30s %13.4f %8.4f %16.4f\n", name.c_str(), mean_of(single), sd_of(single),
+                  expectation);
+    s << line;
+  };
+  std::snprintf(line, sizeof line, "alpha at beta = %.2f", beta);
+  row(line, alphas, e.alpha);
+  row("correlation(inflow, outflow)", corrs, e.correlation);
+  row("fraction negative inflows", neg_in, e.negative_inflow);
+  row("fraction negative outflows", neg_out, e.negative_outflow);
+  const auto snr_in = snr(inflow, runs, N), snr_out = snr(outflow, runs, N);
+  for (const auto& [name, v] : {std::pair{"inflow", &snr_in}, std::pair{"outflow", &snr_out}}) {
+    if (v->empty()) continue;
+    std::snprintf(line, sizeof line, "SNR of %-8s across runs: p10 %.3g, p50 %.3g, p90 %.3g; fraction > 1: %.4f\n",
+                  name, metrics::percentile(*v, 10), metrics::percentile(*v, 50), metrics::percentile(*v, 90),
+                  fraction_above_one(*v));
+    s << line;
+  }
+  if (!out) return;
+  std::vector<double> r(N);
+  for (std::size_t i = 0; i < N; ++i) r[i] = metrics::reciprocity(mean_in[i], mean_out[i]);
+  out->write_summary_value(prefix + "mean_inflow", mean_in);
+  out->write_summary_value(prefix + "mean_outflow", mean_out);
+  out->write_summary_value(prefix + "reciprocity", r);
+  out->write_summary_value(prefix + "alpha", {e.alpha});
+  out->write_summary_value(prefix + "correlation", {e.correlation});
+  out->write_summary_value(prefix + "negative_inflow_fraction", {e.negative_inflow});
+  out->write_summary_value(prefix + "negative_outflow_fraction", {e.negative_outflow});
+  out->write_summary_value(prefix + "single_run_alpha", alphas);
+  out->write_summary_value(prefix + "single_run_correlation", corrs);
+  out->write_summary_value(prefix + "single_run_negative_inflow_fraction", neg_in);
+  out->write_summary_value(prefix + "single_run_negative_outflow_fraction", neg_out);
+  out->write_summary_value(prefix + "runs_used", {static_cast<double>(runs.size())});
+  if (!snr_in.empty()) out->write_summary_value(prefix + "snr_inflow", snr_in);
+  if (!snr_out.empty()) out->write_summary_value(prefix + "snr_outflow", snr_out);
+}
+
+}  // namespace
+
 std::string summarize(const io::Contents& c, double beta, const std::string& title, io::ResultsFile* out) {
   const auto& L = c.layout;
   const std::size_t N = static_cast<std::size_t>(L.individuals);
   const std::size_t runs = c.complete.size();
-  std::vector<double> mean_in(N, 0.0), mean_out(N, 0.0), disc;
-  std::vector<double> alphas, corrs, neg_in, neg_out, rmse, loss, acc;
+  const std::size_t T = static_cast<std::size_t>(L.steps);
+  std::vector<double> disc, rmse, loss, acc;
   std::size_t done = 0;
   for (std::size_t r = 0; r < runs; ++r) {
     if (!c.complete[r]) continue;
     ++done;
-    std::vector<double> in(c.inflow.begin() + r * N, c.inflow.begin() + (r + 1) * N);
-    std::vector<double> o(c.outflow.begin() + r * N, c.outflow.begin() + (r + 1) * N);
-    for (std::size_t i = 0; i < N; ++i) {
-      mean_in[i] += in[i];
-      mean_out[i] += o[i];
-    }
-    const auto s = metrics::summarize(in, o, beta);
-    alphas.push_back(s.alpha);
-    corrs.push_back(s.correlation);
-    neg_in.push_back(s.negative_inflow);
-    neg_out.push_back(s.negative_outflow);
     rmse.push_back(c.deploy_rmse[r]);
     loss.push_back(c.deploy_loss_final[r]);
     acc.push_back(c.deploy_accuracy[r]);
-    const std::size_t T = static_cast<std::size_t>(L.steps);
     for (std::size_t t = 0; t < T; ++t) disc.push_back(std::abs(c.discrepancy[r * T + t]));
   }
   std::ostringstream s;
@@ -116,85 +208,110 @@ std::string summarize(const io::Contents& c, double beta, const std::string& tit
   s << "runs complete: " << done << " of " << runs << " (" << L.splits << " splits x " << L.seeds
     << " seeds), individuals: " << N << "\n";
   if (done == 0) return s.str() + "no complete runs: nothing to summarise\n";
-  for (std::size_t i = 0; i < N; ++i) {
-    mean_in[i] /= static_cast<double>(done);
-    mean_out[i] /= static_cast<double>(done);
-  }
-  auto mean = [](const std::vector<double>& v) {
-    double m = 0, n = 0;
-    for (double x : v)
-      if (std::isfinite(x)) m += x, n += 1;
-    return n ? m / n : std::nan("");
-  };
-  auto sd = [&](const std::vector<double>& v) {
-    const double m = mean(v);
-    double q = 0, n = 0;
-    for (double x : v)
-      if (std::isfinite(x)) q += (x - m) * (x - m), n += 1;
-    return n > 1 ? std::sqrt(q / (n - 1)) : 0.0;
-  };
-  const auto e = metrics::summarize(mean_in, mean_out, beta);
-  char line[256];
-  std::snprintf(line, sizeof line, "deployment RMSE %.4f (sd %.4f), deployment loss %.4f", mean(rmse), sd(rmse), mean(loss));
+  char line[512];
+  std::snprintf(line, sizeof line, "deployment RMSE %.4f (sd %.4f), deployment loss %.4f", mean_of(rmse), sd_of(rmse),
+                mean_of(loss));
   s << line;
-  if (std::isfinite(mean(acc))) {
-    std::snprintf(line, sizeof line, ", accuracy %.4f", mean(acc));
+  if (std::isfinite(mean_of(acc))) {
+    std::snprintf(line, sizeof line, ", accuracy %.4f", mean_of(acc));
     s << line;
   }
   s << "\n";
-  std::snprintf(line, sizeof line, "first-order discrepancy |d| over steps: p50 %.3g, p80 %.3g, p95 %.3g\n",
-                metrics::percentile(disc, 50), metrics::percentile(disc, 80), metrics::percentile(disc, 95));
+  const std::vector<double> pct = {metrics::percentile(disc, 50), metrics::percentile(disc, 80),
+                                   metrics::percentile(disc, 95)};
+  std::snprintf(line, sizeof line, "first-order discrepancy |d| over steps: p50 %.3g, p80 %.3g, p95 %.3g\n", pct[0],
+                pct[1], pct[2]);
   s << line;
-  std::snprintf(line, sizeof line, "%-28s %22s %16s\n", "", "single run (mean, sd)", "in expectation");
-  s << line;
-  auto row = [&](const std::string& name, const std::vector<double>& single, double expectation) {
-    char text[1024];
-    std::snprintf(text, sizeof text, "%-28s %13.4f %8.4f %16.4f\n", name.c_str(), mean(single), sd(single), expectation);
-    s << text;
-  };
-  std::snprintf(line, sizeof line, "alpha at beta = %.2f", beta);
-  row(std::string(line), alphas, e.alpha);
-  row("correlation(inflow, outflow)", corrs, e.correlation);
-  row("fraction negative inflows", neg_in, e.negative_inflow);
-  row("fraction negative outflows", neg_out, e.negative_outflow);
-
+  summarize_kind("TracIn", "", c.inflow, c.outflow, c.complete, N, beta, s, out);
+  if (L.marginal) {
+    std::vector<std::uint8_t> use(runs);
+    for (std::size_t r = 0; r < runs; ++r) use[r] = c.complete[r] && c.marginal_complete[r];
+    summarize_kind("Marginal", "marginal_", c.marginal_inflow, c.marginal_outflow, use, N, beta, s, out);
+  }
   if (out) {
-    std::vector<double> r(N);
-    for (std::size_t i = 0; i < N; ++i) r[i] = metrics::reciprocity(mean_in[i], mean_out[i]);
-    out->write_summary_value("mean_inflow", mean_in);
-    out->write_summary_value("mean_outflow", mean_out);
-    out->write_summary_value("reciprocity", r);
-    out->write_summary_value("alpha", {e.alpha});
     out->write_summary_value("beta", {beta});
-    out->write_summary_value("correlation", {e.correlation});
-    out->write_summary_value("negative_inflow_fraction", {e.negative_inflow});
-    out->write_summary_value("negative_outflow_fraction", {e.negative_outflow});
-    out->write_summary_value("single_run_alpha", alphas);
-    out->write_summary_value("single_run_correlation", corrs);
-    out->write_summary_value("discrepancy_percentiles_50_80_95",
-                             {metrics::percentile(disc, 50), metrics::percentile(disc, 80), metrics::percentile(disc, 95)});
+    out->write_summary_value("discrepancy_percentiles_50_80_95", pct);
     out->write_summary_value("runs_complete", {static_cast<double>(done)});
   }
   return s.str();
 }
 
-void run_experiment(const Config& c, const mpi::Comm& world) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const bool talk = world.rank() == 0 && !c.quiet;
-  const data::Dataset ds = load_dataset(c);
+namespace {
 
-  int per_run = c.ranks_per_run;
-  if (per_run == 0) per_run = ds.size() < 200000 ? 1 : world.size();
-  if (per_run > world.size() || world.size() % per_run != 0)
-    throw ConfigError("option --ranks-per-run: " + std::to_string(per_run) + " must divide the number of ranks (" +
-                      std::to_string(world.size()) + ")");
-  if (static_cast<std::size_t>(per_run) > ds.num_individuals())
-    throw ConfigError("option --ranks-per-run: " + std::to_string(per_run) + " ranks per run but only " +
-                      std::to_string(ds.num_individuals()) + " individuals in " + ds.source);
-  const int groups = world.size() / per_run;
-  const mpi::Comm group = world.split(world.rank() / per_run, world.rank());
-  const data::LocalData local = data::distribute(ds, group.rank(), group.size());
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
 
+/// Collective: true on every rank once any rank received SIGTERM/SIGINT.
+bool agree_on_stop(const mpi::Comm& world) { return world.allreduce_max(stop_requested() ? 1 : 0) != 0; }
+
+/// Rank-0 progress reporting: text lines or JSON objects (--progress-format).
+class Progress {
+ public:
+  Progress(const Config& c, bool root) : json_(c.progress_json), talk_(root && !c.quiet), t0_(std::chrono::steady_clock::now()) {}
+  bool talking() const { return talk_; }
+  void runs_done(const char* phase, std::size_t done, std::size_t total) {
+    if (!talk_) return;
+    const double secs = seconds_since(t0_), rate = done / std::max(secs, 1e-9);
+    const double eta = (total - done) / std::max(rate, 1e-12);
+    if (json_)
+      std::printf("{\"event\": \"progress\", \"phase\": \"%s\", \"done\": %zu, \"total\": %zu, \"runs_per_s\": %.4g, "
+                  "\"elapsed_s\": %.1f, \"eta_s\": %.1f}\n", phase, done, total, rate, secs, eta);
+    else
+      std::printf("progress (%s): %zu/%zu runs, %.3g runs/s, elapsed %.1f s, ETA %.1f s\n", phase, done, total, rate,
+                  secs, eta);
+    std::fflush(stdout);
+  }
+  /// A per-run line (printed by the rank that has the run's results, not only rank 0).
+  static void run_line(const Config& c, const io::RunRecord& r) {
+    if (c.quiet) return;
+    if (r.diverged_step >= 0) {
+      std::printf(c.progress_json ? "{\"event\": \"diverged\", \"split\": %d, \"seed\": %d, \"step\": %d}\n"
+                                  : "run split %d seed %d: diverged at step %d (left incomplete)\n",
+                  r.split, r.seed, r.diverged_step);
+    } else {
+      const auto sm = metrics::summarize(r.inflow, r.outflow, c.beta);
+      std::printf(c.progress_json
+                      ? "{\"event\": \"run\", \"split\": %d, \"seed\": %d, \"train_loss\": %.6g, \"deploy_loss\": %.6g, "
+                        "\"deploy_rmse\": %.6g, \"alpha\": %.6g, \"correlation\": %.6g}\n"
+                      : "run split %d seed %d: train loss %.5g, deployment loss %.5g, RMSE %.4f, alpha %.3f, corr %.3f\n",
+                  r.split, r.seed, r.train_loss.back(), r.deploy_loss_final, r.deploy_rmse, sm.alpha, sm.correlation);
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  bool json_, talk_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+std::vector<std::pair<std::string, std::string>> new_file_attributes(const Config& c, const data::Dataset& ds,
+                                                                     const mpi::Comm& world, int per_run) {
+  std::vector<std::pair<std::string, std::string>> attrs = {
+      {"configuration", config_text(c)}, {"program", "reciprocity"}, {"version", version()},
+      {"git_revision", git_revision()}, {"command_line", c.command_line},
+      {"ranks", std::to_string(world.size())}, {"ranks_per_run", std::to_string(per_run)},
+      {"start_time", now_iso()}, {"status", "running"}, {"beta", std::to_string(c.beta)},
+      {"task", data::to_string(ds.task)}, {"data_source", ds.source}};
+  for (const auto& kv : c.result_options()) attrs.emplace_back("config_" + kv.first, kv.second);
+  return attrs;
+}
+
+/// Throws ConfigError listing every result option whose value in `file` differs from `c`.
+void check_same_configuration(const io::ResultsFile& file, const Config& c, const std::string& what) {
+  if (file.attribute("configuration") == config_text(c)) return;
+  std::string diff;
+  for (const auto& [k, v] : c.result_options()) {
+    const std::string key = "config_" + k;
+    const std::string old = file.has_attribute(key) ? file.attribute(key) : "(absent)";
+    if (old != v) diff += "\n  --" + k + ": file has " + old + ", requested " + v;
+  }
+  throw ConfigError(what + ": the configuration of \"" + file.path() + "\" differs from the requested one:" + diff);
+}
+
+/// Collective: a new results file, or (--resume) the existing one after checking that it was
+/// made with the same configuration, grown when more splits are asked for.
+io::ResultsFile open_results(const Config& c, const data::Dataset& ds, const mpi::Comm& world, int per_run) {
   io::Layout layout;
   layout.splits = c.splits;
   layout.seeds = c.seeds;
@@ -202,57 +319,61 @@ void run_experiment(const Config& c, const mpi::Comm& world) {
   layout.individuals = static_cast<std::int64_t>(ds.num_individuals());
   layout.examples = static_cast<std::int64_t>(ds.size());
   layout.save_mask = c.save_split_mask;
+  layout.marginal = c.marginal;
+  if (!c.resume) return io::ResultsFile::create(c.out, layout, ds.individual_ids, new_file_attributes(c, ds, world, per_run), world);
+  auto f = io::ResultsFile::open(c.out, world, true);
+  check_same_configuration(f, c, "--resume");
+  if (f.layout().individuals != layout.individuals || f.layout().steps != layout.steps)
+    throw ConfigError("--resume: \"" + c.out + "\" has " + std::to_string(f.layout().individuals) + " individuals and " +
+                      std::to_string(f.layout().steps) + " steps, the data and options give " +
+                      std::to_string(layout.individuals) + " and " + std::to_string(layout.steps));
+  if (c.splits < f.layout().splits)
+    throw ConfigError("--resume: \"" + c.out + "\" holds " + std::to_string(f.layout().splits) + " splits, requested " +
+                      std::to_string(c.splits) + " (a sweep can grow, not shrink; use --split-range for a subset)");
+  f.grow(c.splits);
+  f.set_attribute("status", "running");
+  f.set_attribute("resumed_at", now_iso());
+  f.set_attribute("command_line_resume", c.command_line);
+  return f;
+}
 
-  const std::string title = std::string("reciprocity ") + version() + ": " + c.dataset + " (" + ds.source + "), " +
-                            (c.model == "mf" ? "matrix factorisation k=" + std::to_string(c.rank) : c.model + " regression") +
-                            ", " + std::to_string(c.steps) + " steps";
-
-  io::ResultsFile file = [&] {
-    if (!c.resume) {
-      std::vector<std::pair<std::string, std::string>> attrs = {
-          {"configuration", config_text(c)}, {"program", "reciprocity"}, {"version", version()},
-          {"git_revision", git_revision()}, {"command_line", c.command_line},
-          {"ranks", std::to_string(world.size())}, {"ranks_per_run", std::to_string(per_run)},
-          {"start_time", now_iso()}, {"status", "running"}, {"beta", std::to_string(c.beta)}, {"task", data::to_string(ds.task)},
-          {"data_source", ds.source}};
-      for (const auto& kv : c.result_options()) attrs.emplace_back("config_" + kv.first, kv.second);
-      return io::ResultsFile::create(c.out, layout, ds.individual_ids, attrs, world);
-    }
-    auto f = io::ResultsFile::open(c.out, world, true);
-    const std::string stored = f.attribute("configuration"), wanted = config_text(c);
-    if (stored != wanted) {
-      std::string diff;
-      for (const auto& [k, v] : c.result_options()) {
-        const std::string key = "config_" + k;
-        const std::string old = f.has_attribute(key) ? f.attribute(key) : "(absent)";
-        if (old != v) diff += "\n  --" + k + ": file has " + old + ", requested " + v;
-      }
-      throw ConfigError("--resume: the configuration of \"" + c.out + "\" differs from the requested one:" + diff);
-    }
-    if (f.layout().splits != c.splits)
-      throw ConfigError("--resume: \"" + c.out + "\" holds " + std::to_string(f.layout().splits) +
-                        " splits, requested " + std::to_string(c.splits));
-    return f;
-  }();
-
-  // The runs still to do, dealt round-robin to the groups: group g takes run k*groups + g of round k.
+/// The TracIn sweep: runs not yet complete are dealt round-robin to the groups (group g takes
+/// run k * groups + g in round k); each round ends with one collective write. Returns false if
+/// a stop was requested (after writing the round in flight).
+bool tracin_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& file, const mpi::Comm& world,
+                  int per_run, Progress& progress) {
+  const int groups = world.size() / per_run;
+  const mpi::Comm group = world.split(world.rank() / per_run, world.rank());
+  const data::LocalData local = data::distribute(ds, group.rank(), group.size());
   const auto complete = file.complete();
+  const auto contents_diverged = file.read().diverged_step;
+  const int first = c.split_begin, last = c.split_end < 0 ? c.splits : c.split_end;
   std::vector<split::RunKey> todo;
-  for (int s = 0; s < c.splits; ++s)
-    for (int r = 0; r < c.seeds; ++r)
-      if (!complete[static_cast<std::size_t>(s) * c.seeds + r]) todo.push_back({c.seed, s, r});
-  const int my_group = world.rank() / per_run;
-  if (talk)
-    std::printf("%s\n%zu of %zu runs to do on %d rank(s), %d group(s) of %d; data: %zu examples, %zu individuals\n",
-                title.c_str(), todo.size(), complete.size(), world.size(), groups, per_run, ds.size(), ds.num_individuals());
-  std::fflush(stdout);
+  std::size_t skipped = 0;
+  for (int s = first; s < last; ++s)
+    for (int r = 0; r < c.seeds; ++r) {
+      const std::size_t at = static_cast<std::size_t>(s) * c.seeds + r;
+      if (complete[at]) continue;
+      if (contents_diverged[at] >= 0 && c.continue_on_divergence) {
+        ++skipped;  // deterministic: it would diverge again
+        continue;
+      }
+      todo.push_back({c.seed, s, r});
+    }
+  if (progress.talking()) {
+    std::printf("TracIn: %zu of %d runs (splits %d..%d) to do on %d rank(s), %d group(s) of %d; %zu examples, %zu "
+                "individuals\n", todo.size(), (last - first) * c.seeds, first, last - 1, world.size(), groups, per_run,
+                ds.size(), ds.num_individuals());
+    if (skipped) std::printf("TracIn: %zu run(s) that diverged before are skipped\n", skipped);
+    std::fflush(stdout);
+  }
 
   auto model = model::make_model(ds.task, model::ModelParams{c.rank, c.lambda, c.init_scale});
-  train::Schedule schedule{c.steps, c.learning_rate, c.batch_fraction};
+  const train::Schedule schedule{c.steps, c.learning_rate, c.batch_fraction};
+  const int my_group = world.rank() / per_run;
   const std::size_t rounds = (todo.size() + groups - 1) / groups;
-  std::size_t finished = 0;
-  try {
   for (std::size_t k = 0; k < rounds; ++k) {
+    if (agree_on_stop(world)) return false;
     const std::size_t idx = k * groups + my_group;
     std::unique_ptr<io::RunRecord> record;
     std::string error;
@@ -280,47 +401,210 @@ void run_experiment(const Config& c, const mpi::Comm& world) {
           record->train_examples = static_cast<double>(out.train_examples);
           record->deploy_examples = static_cast<double>(out.deploy_examples);
           if (c.save_split_mask && key.seed == 0) record->train_mask = global_mask(ds, c.train_fraction, key);
-          if (!c.quiet) {
-            const auto sm = metrics::summarize(record->inflow, record->outflow, c.beta);
-            std::printf("run split %d seed %d: train loss %.5g, deployment loss %.5g, RMSE %.4f, alpha %.3f, corr %.3f\n",
-                        key.split, key.seed, out.train_loss.back(), out.deploy_loss_final, out.deploy_rmse, sm.alpha,
-                        sm.correlation);
-            std::fflush(stdout);
-          }
+        }
+      } catch (const NumericError& e) {
+        // Every rank of the group throws at the same step (the check follows a reduction).
+        if (!c.continue_on_divergence) error = e.what();
+        else if (group.rank() == 0) {
+          record = std::make_unique<io::RunRecord>();
+          record->split = key.split;
+          record->seed = key.seed;
+          record->diverged_step = e.step;
+          if (!c.quiet) std::fprintf(stderr, "reciprocity: warning: %s; continuing (--on-divergence continue)\n", e.what());
         }
       } catch (const Error& e) {
         error = e.what();
       }
+      if (record) Progress::run_line(c, *record);
     }
     agree_on_errors(error, world);
     file.write_round(record.get());
-    finished = std::min(todo.size(), (k + 1) * groups);
-    if (talk) {
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const double rate = finished / std::max(secs, 1e-9);
-      std::printf("progress: %zu/%zu runs, %.2f runs/s, elapsed %.1f s, ETA %.1f s\n", finished, todo.size(), rate,
-                  secs, (todo.size() - finished) / std::max(rate, 1e-12));
-      std::fflush(stdout);
-    }
+    progress.runs_done("tracin", std::min(todo.size(), (k + 1) * groups), todo.size());
   }
+  return true;
+}
+
+/// Marginal flows of the runs of the first --marginal-splits splits (within --split-range):
+/// each run's leave-one-out retrainings are spread over all ranks. Returns false on a stop.
+bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& file, const mpi::Comm& world,
+                    Progress& progress) {
+  const int msplits = c.marginal_splits > 0 ? std::min(c.marginal_splits, c.splits) : c.splits;
+  const int first = c.split_begin, last = std::min(msplits, c.split_end < 0 ? c.splits : c.split_end);
+  const auto done = file.marginal_complete();
+  const auto complete = file.complete();
+  std::vector<split::RunKey> todo;
+  for (int s = first; s < last; ++s)
+    for (int r = 0; r < c.seeds; ++r) {
+      const std::size_t at = static_cast<std::size_t>(s) * c.seeds + r;
+      if (!done[at] && complete[at]) todo.push_back({c.seed, s, r});
+    }
+  if (progress.talking())
+    std::printf("Marginal: %zu run(s) to do, up to %zu retrainings each, over %d rank(s)\n", todo.size(),
+                ds.num_individuals(), world.size());
+  const data::LocalData all = data::distribute(ds, 0, 1);
+  auto model = model::make_model(ds.task, model::ModelParams{c.rank, c.lambda, c.init_scale});
+  const train::Schedule schedule{c.steps, c.learning_rate, c.batch_fraction};
+  for (std::size_t k = 0; k < todo.size(); ++k) {
+    if (agree_on_stop(world)) return false;
+    const auto key = todo[k];
+    const auto t0 = std::chrono::steady_clock::now();
+    auto last_report = t0;
+    std::string error;
+    train::MarginalFlows m;
+    try {
+      m = train::marginal_flows(*model, all, train::training_mask(all, c.train_fraction, key), schedule, key, world,
+                                [&](std::int64_t here, std::int64_t of) {
+                                  if (!progress.talking() || seconds_since(last_report) < 10) return;
+                                  last_report = std::chrono::steady_clock::now();
+                                  std::printf("  marginal split %d seed %d: %lld/%lld retrainings on rank 0, ETA %.0f s\n",
+                                              key.split, key.seed, static_cast<long long>(here),
+                                              static_cast<long long>(of), seconds_since(t0) / here * (of - here));
+                                  std::fflush(stdout);
+                                },
+                                [] { return stop_requested(); });
+    } catch (const Error& e) {
+      error = e.what();
+    }
+    agree_on_errors(error, world);
+    if (m.stopped) return false;  // agreed: the reduction carries every rank's stop
+    const bool root = world.rank() == 0;
+    file.write_marginal(key.split, key.seed, root ? &m.inflow : nullptr, root ? &m.outflow : nullptr,
+                        root ? &m.self : nullptr);
+    if (progress.talking() && !c.quiet) {
+      const auto sm = metrics::summarize(m.inflow, m.outflow, c.beta);
+      std::printf("marginal split %d seed %d: %lld retrainings in %.1f s, alpha %.3f, corr %.3f\n", key.split, key.seed,
+                  static_cast<long long>(m.retrains), seconds_since(t0), sm.alpha, sm.correlation);
+    }
+    progress.runs_done("marginal", k + 1, todo.size());
+  }
+  return true;
+}
+
+std::string title_of(const Config& c, const std::string& source) {
+  return std::string("reciprocity ") + version() + ": " + c.dataset + " (" + source + "), " +
+         (c.model == "mf" ? "matrix factorisation k=" + std::to_string(c.rank) : c.model + " regression") + ", " +
+         std::to_string(c.steps) + " steps";
+}
+
+/// Collective: summary into the file and on rank 0's stdout; the file's final status.
+void finish(io::ResultsFile& file, const Config& c, const std::string& title, const mpi::Comm& world,
+            const std::string& status) {
+  const auto contents = file.read();
+  const std::string text = summarize(contents, c.beta, title, &file);
+  file.set_attribute("end_time", now_iso());
+  file.set_attribute("status", status);
+  file.flush();
+  if (world.rank() == 0) {
+    std::printf("\n%sresults: %s (%s)\n", text.c_str(), file.path().c_str(), status.c_str());
+    std::fflush(stdout);
+  }
+}
+
+}  // namespace
+
+void run_experiment(const Config& c, const mpi::Comm& world) {
+  install_stop_handlers();
+  const data::Dataset ds = load_dataset(c);
+
+  int per_run = c.ranks_per_run;
+  if (per_run == 0) per_run = ds.size() < 200000 ? 1 : world.size();
+  if (per_run > world.size() || world.size() % per_run != 0)
+    throw ConfigError("option --ranks-per-run: " + std::to_string(per_run) + " must divide the number of ranks (" +
+                      std::to_string(world.size()) + ")");
+  if (static_cast<std::size_t>(per_run) > ds.num_individuals())
+    throw ConfigError("option --ranks-per-run: " + std::to_string(per_run) + " ranks per run but only " +
+                      std::to_string(ds.num_individuals()) + " individuals in " + ds.source);
+
+  io::ResultsFile file = open_results(c, ds, world, per_run);
+  const std::string title = title_of(c, ds.source);
+  Progress progress(c, world.rank() == 0);
+  if (progress.talking()) std::printf("%s\n", title.c_str());
+  bool finished = false;
+  try {
+    finished = tracin_sweep(c, ds, file, world, per_run, progress) &&
+               (!c.marginal || marginal_sweep(c, ds, file, world, progress));
   } catch (const NumericError& e) {
-    // Every rank has the same agreed error: record it in the file, whose complete runs stay
-    // valid (a --resume with a smaller learning rate is refused: the configuration differs).
+    // Agreed on every rank: record it; the complete runs stay valid for a later look.
     file.set_attribute("status", std::string("failed: ") + e.what());
     file.set_attribute("end_time", now_iso());
     file.flush();
     throw;
   }
-
-  const auto contents = file.read();
-  const std::string text = summarize(contents, c.beta, title, &file);
-  file.set_attribute("end_time", now_iso());
-  file.set_attribute("status", "complete");
-  file.flush();
-  if (world.rank() == 0) {
-    std::printf("\n%sresults: %s\n", text.c_str(), c.out.c_str());
-    std::fflush(stdout);
+  if (!finished) {
+    finish(file, c, title, world, "stopped");
+    throw StopRequested("stopped on signal " + std::to_string(stop_signal()) + " after the runs in flight; \"" + c.out +
+                        "\" holds every completed run: rerun with --resume to continue");
   }
+  const auto diverged = file.read().diverged_step;
+  const auto n_div = std::count_if(diverged.begin(), diverged.end(), [](double v) { return v >= 0; });
+  finish(file, c, title, world, n_div ? "complete, " + std::to_string(n_div) + " run(s) diverged" : "complete");
+}
+
+void summarize_file(const Config& c, const mpi::Comm& world) {
+  auto file = io::ResultsFile::open(c.summarize, world, true);
+  std::string title = "reciprocity " + std::string(version()) + ": summary of \"" + c.summarize + "\"";
+  const std::string text = summarize(file.read(), c.beta, title, &file);
+  file.flush();
+  if (world.rank() == 0) std::printf("%s", text.c_str());
+}
+
+void merge_files(const Config& c, const mpi::Comm& world) {
+  std::vector<io::ResultsFile> inputs;
+  for (const auto& path : c.merge) inputs.push_back(io::ResultsFile::open(path, world, false));
+  const auto& first = inputs.front();
+  const std::string config = first.attribute("configuration");
+  int splits = 0;
+  for (const auto& f : inputs) {
+    if (f.attribute("configuration") != config) {
+      std::string diff;
+      for (const auto& [k, v] : first.string_attributes())
+        if (k.rfind("config_", 0) == 0 && (!f.has_attribute(k) || f.attribute(k) != v))
+          diff += "\n  --" + k.substr(7) + ": \"" + first.path() + "\" has " + v + ", \"" + f.path() + "\" has " +
+                  (f.has_attribute(k) ? f.attribute(k) : "(absent)");
+      throw ConfigError("--merge: \"" + f.path() + "\" was made with another configuration than \"" + first.path() +
+                        "\":" + diff);
+    }
+    splits = std::max(splits, f.layout().splits);
+  }
+  io::Layout layout = first.layout();
+  layout.splits = splits;
+  layout.marginal = std::any_of(inputs.begin(), inputs.end(), [](const auto& f) { return f.layout().marginal; });
+  const auto ids = first.read().individual_ids;
+  auto attrs = first.string_attributes();
+  std::string sources;
+  for (const auto& p : c.merge) sources += (sources.empty() ? "" : " ") + p;
+  attrs.emplace_back("merged_from", sources);
+  io::ResultsFile out = io::ResultsFile::create(c.out, layout, ids, attrs, world);
+  const int seeds = layout.seeds;
+  std::vector<std::uint8_t> have(static_cast<std::size_t>(splits) * seeds, 0), have_m(have);
+  std::size_t copied = 0, copied_m = 0;
+  for (const auto& f : inputs) {
+    const auto done = f.complete();
+    const auto mdone = f.marginal_complete();
+    for (int s = 0; s < f.layout().splits; ++s)
+      for (int r = 0; r < seeds; ++r) {
+        const std::size_t at = static_cast<std::size_t>(s) * seeds + r, in = at;
+        if (done[in] && !have[at]) {
+          const auto record = world.rank() == 0 ? std::make_unique<io::RunRecord>(f.read_run(s, r)) : nullptr;
+          out.write_round(record.get());
+          have[at] = 1;
+          ++copied;
+        }
+        if (mdone[in] && !have_m[at]) {
+          std::vector<double> m = f.read_marginal(s, r);
+          const std::size_t N = static_cast<std::size_t>(layout.individuals);
+          std::vector<double> a(m.begin(), m.begin() + N), b(m.begin() + N, m.begin() + 2 * N), d(m.begin() + 2 * N, m.end());
+          const bool root = world.rank() == 0;
+          out.write_marginal(s, r, root ? &a : nullptr, root ? &b : nullptr, root ? &d : nullptr);
+          have_m[at] = 1;
+          ++copied_m;
+        }
+      }
+  }
+  const std::size_t total = have.size();
+  finish(out, c, "reciprocity " + std::string(version()) + ": merge of " + std::to_string(inputs.size()) +
+                      " file(s): " + std::to_string(copied) + " run(s), " + std::to_string(copied_m) + " Marginal run(s)",
+         world, copied == total ? "complete" : "incomplete: " + std::to_string(total - copied) + " run(s) missing");
 }
 
 }  // namespace reciprocity::app

@@ -142,6 +142,34 @@ void write_block(hid_t dataset, hid_t mem_type, const std::vector<hsize_t>& offs
         "writing results");
 }
 
+void read_block(hid_t dataset, hid_t mem_type, const std::vector<hsize_t>& offset,
+                const std::vector<hsize_t>& count, void* out) {
+  Space file_space(check(H5Dget_space(dataset), "reading a dataspace"));
+  hsize_t elements = 1;
+  for (auto c : count) elements *= c;
+  check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, offset.data(), nullptr, count.data(), nullptr),
+        "selecting a hyperslab");
+  Space mem_space(check(H5Screate_simple(1, &elements, nullptr), "memory space"));
+  check(H5Dread(dataset, mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, out), "reading results");
+}
+
+namespace {
+herr_t collect_attribute(hid_t obj, const char* name, const H5A_info_t*, void* data) {
+  auto* out = static_cast<std::vector<std::pair<std::string, std::string>>*>(data);
+  Attribute attr(H5Aopen(obj, name, H5P_DEFAULT));
+  if (!attr.valid()) return -1;
+  Type type(H5Aget_type(attr.get()));
+  if (H5Tget_class(type.get()) == H5T_STRING) out->emplace_back(name, get_string_attribute(obj, name));
+  return 0;
+}
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> string_attributes(hid_t obj) {
+  std::vector<std::pair<std::string, std::string>> out;
+  check(H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_attribute, &out), "listing attributes");
+  return out;
+}
+
 void read_all(hid_t dataset, hid_t mem_type, void* out) {
   check(H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out), "reading results");
 }

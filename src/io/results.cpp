@@ -9,6 +9,7 @@ using h5::check;
 constexpr const char* kMarker = "reciprocity results";
 
 const char* const kFlowSets[] = {"/flows/tracin/inflow", "/flows/tracin/outflow", "/flows/tracin/self"};
+const char* const kMarginalSets[] = {"/flows/marginal/inflow", "/flows/marginal/outflow", "/flows/marginal/self"};
 
 hsize_t u(std::int64_t v) { return static_cast<hsize_t>(v); }
 }  // namespace
@@ -37,7 +38,12 @@ ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
                            "/runs/train_examples", "/runs/deploy_examples"})
     h5::create_dataset(id, name, H5T_NATIVE_DOUBLE, {S, R}, {1, R}, 0);
   h5::create_dataset(id, "/runs/complete", H5T_NATIVE_UINT8, {S, R}, {1, R}, 0);
+  h5::create_dataset(id, "/runs/diverged_step", H5T_NATIVE_DOUBLE, {S, R}, {1, R}, -1);
   if (layout.save_mask) h5::create_dataset(id, "/splits/train_mask", H5T_NATIVE_UINT8, {S, M}, {1, M}, 0);
+  if (layout.marginal) {
+    for (const char* name : kMarginalSets) h5::create_dataset(id, name, H5T_NATIVE_DOUBLE, {S, R, N}, {1, 1, N}, 0);
+    h5::create_dataset(id, "/runs/marginal_complete", H5T_NATIVE_UINT8, {S, R}, {1, R}, 0);
+  }
 
   h5::set_attribute(id, "format", std::string(kMarker));
   h5::set_attribute(id, "splits", static_cast<long long>(layout.splits));
@@ -74,20 +80,29 @@ ResultsFile ResultsFile::open(const std::string& path, const mpi::Comm& comm, bo
   f.layout_.individuals = static_cast<std::int64_t>(d[2]);
   f.layout_.steps = static_cast<int>(dt[2]);
   f.layout_.save_mask = h5::exists(id, "/splits/train_mask");
+  f.layout_.marginal = h5::exists(id, "/runs/marginal_complete");
   if (f.layout_.save_mask) f.layout_.examples = static_cast<std::int64_t>(h5::dims(h5::open_dataset(id, "/splits/train_mask").get())[1]);
   return f;
 }
 
-void ResultsFile::write_round(const RunRecord* r) {
+void ResultsFile::write_round(const RunRecord* record) {
   const hid_t id = file_.get();
   const hsize_t N = u(layout_.individuals), T = u(layout_.steps), M = u(layout_.examples);
-  const hsize_t s = r ? u(r->split) : 0, q = r ? u(r->seed) : 0, n = r ? 1 : 0;
+  const bool diverged = record && record->diverged_step >= 0;
+  const hsize_t s = record ? u(record->split) : 0, q = record ? u(record->seed) : 0;
+  const hsize_t n = record && !diverged ? 1 : 0;
+  const RunRecord* r = n ? record : nullptr;  // rows to write
   auto put = [&](const char* name, hid_t type, std::vector<hsize_t> off, std::vector<hsize_t> cnt,
                  const void* data) {
     auto ds = h5::open_dataset(id, name);
     if (!r) std::fill(cnt.begin(), cnt.end(), 0);
     h5::write_block(ds.get(), type, off, cnt, data);
   };
+  {
+    const double step = diverged ? record->diverged_step : -1.0;
+    auto ds = h5::open_dataset(id, "/runs/diverged_step");
+    h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, {s, q}, {record ? 1u : 0u, 1}, &step);
+  }
   put(kFlowSets[0], H5T_NATIVE_DOUBLE, {s, q, 0}, {n, 1, N}, r ? r->inflow.data() : nullptr);
   put(kFlowSets[1], H5T_NATIVE_DOUBLE, {s, q, 0}, {n, 1, N}, r ? r->outflow.data() : nullptr);
   put(kFlowSets[2], H5T_NATIVE_DOUBLE, {s, q, 0}, {n, 1, N}, r ? r->self.data() : nullptr);
@@ -110,11 +125,104 @@ void ResultsFile::write_round(const RunRecord* r) {
   flush();
 }
 
-std::vector<std::uint8_t> ResultsFile::complete() const {
-  std::vector<std::uint8_t> out(static_cast<std::size_t>(layout_.splits) * layout_.seeds);
-  auto ds = h5::open_dataset(file_.get(), "/runs/complete");
+void ResultsFile::write_marginal(int split, int seed, const std::vector<double>* inflow,
+                                 const std::vector<double>* outflow, const std::vector<double>* self) {
+  const hsize_t N = u(layout_.individuals), n = inflow ? 1 : 0;
+  const std::vector<hsize_t> at = {u(split), u(seed), 0}, count = {n, n, n * N};
+  const std::vector<double>* rows[] = {inflow, outflow, self};
+  for (int k = 0; k < 3; ++k) {
+    auto ds = h5::open_dataset(file_.get(), kMarginalSets[k]);
+    h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, at, count, n ? rows[k]->data() : nullptr);
+  }
+  flush();  // rows before the flag, as in write_round
+  const std::uint8_t one = 1;
+  auto flag = h5::open_dataset(file_.get(), "/runs/marginal_complete");
+  h5::write_block(flag.get(), H5T_NATIVE_UINT8, {u(split), u(seed)}, {n, n}, &one);
+  flush();
+}
+
+namespace {
+std::vector<std::uint8_t> read_flags(hid_t file, const char* name, std::size_t n) {
+  std::vector<std::uint8_t> out(n, 0);
+  if (!h5::exists(file, name)) return out;
+  auto ds = h5::open_dataset(file, name);
   h5::read_all(ds.get(), H5T_NATIVE_UINT8, out.data());
   return out;
+}
+}  // namespace
+
+std::vector<std::uint8_t> ResultsFile::complete() const {
+  return read_flags(file_.get(), "/runs/complete", static_cast<std::size_t>(layout_.splits) * layout_.seeds);
+}
+
+std::vector<std::uint8_t> ResultsFile::marginal_complete() const {
+  return read_flags(file_.get(), "/runs/marginal_complete",
+                    static_cast<std::size_t>(layout_.splits) * layout_.seeds);
+}
+
+RunRecord ResultsFile::read_run(int split, int seed) const {
+  RunRecord r;
+  r.split = split;
+  r.seed = seed;
+  const hsize_t N = u(layout_.individuals), T = u(layout_.steps), s = u(split), q = u(seed);
+  auto get = [&](const char* name, std::vector<double>& v, hsize_t n) {
+    v.resize(n);
+    auto ds = h5::open_dataset(file_.get(), name);
+    h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, {s, q, 0}, {1, 1, n}, v.data());
+  };
+  get(kFlowSets[0], r.inflow, N);
+  get(kFlowSets[1], r.outflow, N);
+  get(kFlowSets[2], r.self, N);
+  get("/runs/train_loss", r.train_loss, T);
+  get("/runs/discrepancy", r.discrepancy, T);
+  get("/runs/deploy_loss", r.deploy_loss, T + 1);
+  auto scalar = [&](const char* name, double& v) {
+    auto ds = h5::open_dataset(file_.get(), name);
+    h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, {s, q}, {1, 1}, &v);
+  };
+  scalar("/runs/deploy_rmse", r.deploy_rmse);
+  scalar("/runs/deploy_loss_final", r.deploy_loss_final);
+  scalar("/runs/deploy_accuracy", r.deploy_accuracy);
+  scalar("/runs/train_examples", r.train_examples);
+  scalar("/runs/deploy_examples", r.deploy_examples);
+  if (layout_.save_mask && seed == 0) {
+    r.train_mask.resize(static_cast<std::size_t>(layout_.examples));
+    auto ds = h5::open_dataset(file_.get(), "/splits/train_mask");
+    h5::read_block(ds.get(), H5T_NATIVE_UINT8, {s, 0}, {1, u(layout_.examples)}, r.train_mask.data());
+  }
+  return r;
+}
+
+std::vector<double> ResultsFile::read_marginal(int split, int seed) const {
+  const hsize_t N = u(layout_.individuals);
+  std::vector<double> out(3 * N);
+  for (int k = 0; k < 3; ++k) {
+    auto ds = h5::open_dataset(file_.get(), kMarginalSets[k]);
+    h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, {u(split), u(seed), 0}, {1, 1, N}, out.data() + k * N);
+  }
+  return out;
+}
+
+void ResultsFile::grow(int splits) {
+  if (splits <= layout_.splits) return;
+  std::vector<const char*> names = {kFlowSets[0], kFlowSets[1], kFlowSets[2], "/runs/train_loss",
+                                    "/runs/discrepancy", "/runs/deploy_loss", "/runs/deploy_rmse",
+                                    "/runs/deploy_loss_final", "/runs/deploy_accuracy", "/runs/train_examples",
+                                    "/runs/deploy_examples", "/runs/complete", "/runs/diverged_step"};
+  if (layout_.save_mask) names.push_back("/splits/train_mask");
+  if (layout_.marginal) names.insert(names.end(), {kMarginalSets[0], kMarginalSets[1], kMarginalSets[2], "/runs/marginal_complete"});
+  for (const char* name : names) {
+    if (!h5::exists(file_.get(), name)) continue;
+    auto ds = h5::open_dataset(file_.get(), name);
+    h5::extend(ds.get(), u(splits));
+  }
+  layout_.splits = splits;
+  h5::set_attribute(file_.get(), "splits", static_cast<long long>(splits));
+  flush();
+}
+
+std::vector<std::pair<std::string, std::string>> ResultsFile::string_attributes() const {
+  return h5::string_attributes(file_.get());
 }
 
 Contents ResultsFile::read() const {
@@ -135,6 +243,14 @@ Contents ResultsFile::read() const {
   get("/runs/deploy_rmse", c.deploy_rmse, runs);
   get("/runs/deploy_loss_final", c.deploy_loss_final, runs);
   get("/runs/deploy_accuracy", c.deploy_accuracy, runs);
+  if (h5::exists(file_.get(), "/runs/diverged_step")) get("/runs/diverged_step", c.diverged_step, runs);
+  else c.diverged_step.assign(runs, -1.0);
+  if (layout_.marginal) {
+    c.marginal_complete = marginal_complete();
+    get(kMarginalSets[0], c.marginal_inflow, runs * N);
+    get(kMarginalSets[1], c.marginal_outflow, runs * N);
+    get(kMarginalSets[2], c.marginal_self, runs * N);
+  }
   c.individual_ids.resize(N);
   auto ids = h5::open_dataset(file_.get(), "/individuals/id");
   h5::read_all(ids.get(), H5T_NATIVE_INT64, c.individual_ids.data());

@@ -34,10 +34,8 @@ double MatrixFactorization::init_value(const split::RunKey& key, Stream stream, 
   return params_.init_scale * to_normal(mix64(base), mix64(base ^ 0x5bd1e995ULL));
 }
 
-void MatrixFactorization::setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
-                                const split::RunKey& key, const mpi::Comm& comm) {
-  data_ = &data;
-  k_ = params_.rank;
+void MatrixFactorization::count_training(const std::vector<std::uint8_t>& is_train, const mpi::Comm& comm) {
+  const data::LocalData& data = *data_;
   const std::size_t users = data.local_individuals();
   const auto items = static_cast<std::size_t>(data.num_items);
   user_count_.assign(users, 0.0);
@@ -52,7 +50,19 @@ void MatrixFactorization::setup(const data::LocalData& data, const std::vector<s
   inv_item_count_.resize(items);
   for (std::size_t b = 0; b < items; ++b)
     inv_item_count_[b] = item_count_[b] > 0 ? 1.0 / item_count_[b] : 0.0;
+}
 
+void MatrixFactorization::restrict_training(const std::vector<std::uint8_t>& is_train, const mpi::Comm& comm) {
+  count_training(is_train, comm);
+}
+
+void MatrixFactorization::setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
+                                const split::RunKey& key, const mpi::Comm& comm) {
+  data_ = &data;
+  k_ = params_.rank;
+  const std::size_t users = data.local_individuals();
+  const auto items = static_cast<std::size_t>(data.num_items);
+  count_training(is_train, comm);
   V_.resize(items * k_);
   for (std::size_t b = 0; b < items; ++b)
     for (int j = 0; j < k_; ++j) V_[b * k_ + j] = init_value(key, Stream::InitItem, static_cast<std::int64_t>(b), j);

@@ -41,9 +41,18 @@ std::string where(const split::RunKey& key, int step) {
 RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
                            const std::vector<std::uint8_t>& membership, const Schedule& schedule,
                            const split::RunKey& key, const mpi::Comm& comm, const Tracking& tracking) {
-  std::vector<std::uint8_t> is_train(data.size());
-  for (std::size_t e = 0; e < data.size(); ++e) is_train[e] = membership[e] == kTraining;
-  model.setup(data, is_train, key, comm);
+  // Set-up (initialisation, statistics) on the whole training set T, excluded examples
+  // included, so a Marginal retraining starts exactly where the full training starts; the
+  // training itself then uses only the kTraining examples.
+  std::vector<std::uint8_t> is_train(data.size()), in_T(data.size());
+  bool excluded = false;
+  for (std::size_t e = 0; e < data.size(); ++e) {
+    is_train[e] = membership[e] == kTraining;
+    in_T[e] = membership[e] != kDeployment;
+    excluded = excluded || membership[e] == kExcluded;
+  }
+  model.setup(data, in_T, key, comm);
+  if (comm.allreduce_max(excluded ? 1 : 0)) model.restrict_training(is_train, comm);
   const bool flows = tracking.flows;
   const bool track = flows || tracking.track_deployment;
   const std::size_t P = model.shared_size();
@@ -110,7 +119,7 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
     if (!std::isfinite(s[0]) || !std::isfinite(s[2]))
       throw NumericError(where(key, t) + ": the " + (std::isfinite(s[0]) ? "deployment" : "training") +
                          " loss is not finite (the learning rate " +
-                         fmt(schedule.learning_rate) + " is probably too large)");
+                         fmt(schedule.learning_rate) + " is probably too large)", t);
     if (last) {
       if (tracking.example_losses) {
         out.example_deploy_loss.assign(data.size(), 0.0);
@@ -131,7 +140,7 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
     for (std::size_t j = 0; j < P; ++j) gsum += buf[j];
     if (!std::isfinite(gsum))
       throw NumericError(where(key, t) + ": the gradient is not finite (the learning rate " +
-                         fmt(schedule.learning_rate) + " is probably too large)");
+                         fmt(schedule.learning_rate) + " is probably too large)", t);
 
     // Efficient TracIn (DESIGN.md section 2): with c = eta/|B|,
     //   O_i += c (G^B_i . G^D - G^B_i . G^D_i),  I_i += c (G^D_i . G^B - G^B_i . G^D_i),

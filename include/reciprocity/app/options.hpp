@@ -26,12 +26,20 @@ struct Config {
   int steps = 0;                      // preset
   double learning_rate = 0;           // preset
   double batch_fraction = 1.0;
+  // Marginal (leave-one-individual-out retraining).
+  bool marginal = false;
+  int marginal_splits = 0;            ///< Marginal for splits < this (0: all splits)
   // Output and execution.
   std::string out = "results.h5";
   bool save_split_mask = false;
   bool resume = false;
   bool quiet = false;
   int ranks_per_run = 0;              ///< 0: automatic
+  int split_begin = 0, split_end = -1;///< --split-range: run only splits in [begin, end) (-1: all)
+  bool continue_on_divergence = false;///< --on-divergence continue
+  bool progress_json = false;         ///< --progress-format json
+  std::vector<std::string> merge;     ///< --merge: combine these files into --out, no training
+  std::string summarize;              ///< --summarize: print the summary of this file, no training
   double beta = 0.75;
   std::string command_line;
 

@@ -13,6 +13,12 @@ namespace reciprocity::app {
 /// Throws the first error of any rank on every rank (so no rank is left waiting).
 void run_experiment(const Config& config, const mpi::Comm& world);
 
+/// Collective: print and store the summary of the existing file `config.summarize`.
+void summarize_file(const Config& config, const mpi::Comm& world);
+
+/// Collective: combine the files `config.merge` (same configuration) into `config.out`.
+void merge_files(const Config& config, const mpi::Comm& world);
+
 /// Load the data set named by the configuration (every rank reads it).
 data::Dataset load_dataset(const Config& config);
 

@@ -24,8 +24,13 @@ struct IoError : Error {
 struct MpiError : Error {
   using Error::Error;
 };
-/// Training produced a non-finite loss or gradient (exit status 6).
+/// Training produced a non-finite loss or gradient (exit status 6); `step` is where, or -1.
 struct NumericError : Error {
+  explicit NumericError(const std::string& what, int at_step = -1) : Error(what), step(at_step) {}
+  int step;
+};
+/// The job was asked to stop (SIGTERM/SIGINT) and stopped cleanly (exit status 7).
+struct StopRequested : Error {
   using Error::Error;
 };
 

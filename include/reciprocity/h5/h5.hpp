@@ -69,6 +69,11 @@ void extend(hid_t dataset, hsize_t n);
 /// `mem_type` describes `data` (H5T_NATIVE_DOUBLE, H5T_NATIVE_UINT8, ...).
 void write_block(hid_t dataset, hid_t mem_type, const std::vector<hsize_t>& offset,
                  const std::vector<hsize_t>& count, const void* data, bool collective = true);
+/// Read the block at `offset` of shape `count` (independent, any rank) into `out`.
+void read_block(hid_t dataset, hid_t mem_type, const std::vector<hsize_t>& offset,
+                const std::vector<hsize_t>& count, void* out);
+/// Names and values of all string attributes of `obj`.
+std::vector<std::pair<std::string, std::string>> string_attributes(hid_t obj);
 /// Read the whole dataset (independent, any rank) into `out` of the right size.
 void read_all(hid_t dataset, hid_t mem_type, void* out);
 

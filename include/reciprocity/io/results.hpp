@@ -18,6 +18,7 @@ struct Layout {
   std::int64_t individuals = 0;
   std::int64_t examples = 0;
   bool save_mask = false;
+  bool marginal = false;  ///< the file has /flows/marginal and /runs/marginal_complete
 };
 
 /// Everything one run contributes to the file; flows cover all N individuals in dense order.
@@ -29,6 +30,7 @@ struct RunRecord {
   double deploy_rmse = 0, deploy_loss_final = 0, deploy_accuracy = 0;
   double train_examples = 0, deploy_examples = 0;
   std::vector<std::uint8_t> train_mask;               ///< [M] when the layout saves masks
+  int diverged_step = -1;  ///< >= 0: the run diverged at this step; only that is recorded
 };
 
 /// The per-run arrays of a file, read back for summaries: flows are [S * R * N] in
@@ -40,6 +42,10 @@ struct Contents {
   std::vector<double> discrepancy;
   std::vector<double> deploy_rmse, deploy_loss_final, deploy_accuracy;
   std::vector<std::int64_t> individual_ids;
+  std::vector<double> diverged_step;                  ///< [S * R], -1 where not diverged
+  // Marginal flows, when the layout has them: [S * R * N] and flags [S * R].
+  std::vector<std::uint8_t> marginal_complete;
+  std::vector<double> marginal_inflow, marginal_outflow, marginal_self;
 };
 
 /// A results file opened collectively by every rank of `comm` (parallel HDF5 over MPI-IO).
@@ -62,8 +68,23 @@ class ResultsFile {
   /// Collective: write this rank's run (or nothing, when `record` is null), then mark the
   /// written runs complete, then flush.
   void write_round(const RunRecord* record);
+  /// Collective: write the Marginal flows [N] of run (split, seed) from this rank (or nothing,
+  /// when `inflow` is null), then set /runs/marginal_complete, then flush.
+  void write_marginal(int split, int seed, const std::vector<double>* inflow,
+                      const std::vector<double>* outflow, const std::vector<double>* self);
   /// Completion flags [S * R] (read from the file).
   std::vector<std::uint8_t> complete() const;
+  /// Marginal completion flags [S * R] (all 0 when the file has no Marginal flows).
+  std::vector<std::uint8_t> marginal_complete() const;
+  /// Read one run's rows (any rank; independent reads); the mask only for seed 0.
+  RunRecord read_run(int split, int seed) const;
+  /// Read one run's Marginal flows (inflow, outflow, self) [3 * N].
+  std::vector<double> read_marginal(int split, int seed) const;
+  /// Collective: grow the split axis of every per-split dataset to `splits` (new runs are not
+  /// complete). Existing runs are unchanged.
+  void grow(int splits);
+  /// All string attributes of the root group.
+  std::vector<std::pair<std::string, std::string>> string_attributes() const;
   /// Read everything needed for summaries (any rank; independent reads).
   Contents read() const;
   /// Collective: root string attribute (same value on every rank).

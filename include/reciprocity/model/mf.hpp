@@ -13,6 +13,7 @@ class MatrixFactorization final : public Model {
   std::string name() const override { return "matrix-factorisation"; }
   void setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
              const split::RunKey& key, const mpi::Comm& comm) override;
+  void restrict_training(const std::vector<std::uint8_t>& is_train, const mpi::Comm& comm) override;
   std::size_t shared_size() const override { return V_.size(); }
   void gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
                      PassSums& sums) override;
@@ -23,6 +24,7 @@ class MatrixFactorization final : public Model {
   double example_loss(std::size_t e, bool training) const override;
 
  private:
+  void count_training(const std::vector<std::uint8_t>& is_train, const mpi::Comm& comm);
   double init_value(const split::RunKey& key, Stream stream, std::int64_t row, int col) const;
 
   ModelParams params_;

@@ -44,6 +44,14 @@ class Model {
   /// example): training statistics, regulariser counts, initial parameters of run `key`.
   virtual void setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
                      const split::RunKey& key, const mpi::Comm& comm) = 0;
+  /// Collective over `comm`: after `setup`, train on the subset `is_train` of the set-up
+  /// training set while keeping the initialisation and statistics (Marginal retraining without
+  /// one individual, DESIGN.md section 2). Loss-defining counts (MF regulariser n_a, n_b) follow
+  /// `is_train`. Default: nothing depends on the training set besides the set-up.
+  virtual void restrict_training(const std::vector<std::uint8_t>& is_train, const mpi::Comm& comm) {
+    (void)is_train;
+    (void)comm;
+  }
   /// Length of the shared block (the allreduced gradient has twice this length: G^B, G^D).
   virtual std::size_t shared_size() const = 0;
   /// Pass 1 (rank-local): at the current parameters, the loss and gradient of every batch and

@@ -28,7 +28,9 @@ struct Tracking {
 };
 
 /// Membership of a local example in one training: deployment, training, or removed from
-/// training (Marginal: the left-out individual's training examples).
+/// training (Marginal: the left-out individual's training examples). Excluded examples still
+/// count as part of the training set T for the set-up (standardisation, initial bias), so
+/// the retraining starts from the full training's initialisation; they are never trained on.
 enum Membership : std::uint8_t { kDeployment = 0, kTraining = 1, kExcluded = 2 };
 
 /// Everything one run produces. Flows and self-influence are for the rank's local individuals
