@@ -270,12 +270,17 @@ bool ResultsFile::has_attribute(const std::string& name) const { return h5::has_
 
 void ResultsFile::write_summary_value(const std::string& name, const std::vector<double>& values) {
   const std::string path = "/summary/" + name;
-  if (!h5::exists(file_.get(), path)) {
-    const hsize_t n = values.size();
-    h5::create_dataset(file_.get(), path, H5T_NATIVE_DOUBLE, {n}, {n}, 0);
+  const hsize_t n = values.size();
+  // A summary from an earlier (smaller) state of the file is replaced, not overwritten in part.
+  // Every rank takes the same branch: the sizes are identical on every rank.
+  if (h5::exists(file_.get(), path)) {
+    const bool same = h5::dims(h5::open_dataset(file_.get(), path).get()) == std::vector<hsize_t>{n};
+    if (!same) check(H5Ldelete(file_.get(), path.c_str(), H5P_DEFAULT), "replacing " + path);
   }
+  if (n == 0) return;
+  if (!h5::exists(file_.get(), path)) h5::create_dataset(file_.get(), path, H5T_NATIVE_DOUBLE, {n}, {n}, 0);
   auto ds = h5::open_dataset(file_.get(), path);
-  h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, {0}, {rank_ == 0 ? values.size() : 0}, values.data());
+  h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, {0}, {rank_ == 0 ? n : 0}, values.data());
 }
 
 void ResultsFile::flush() { check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), "flushing \"" + path_ + "\""); }

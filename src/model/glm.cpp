@@ -84,8 +84,10 @@ void GeneralizedLinear::gradient_pass(const std::vector<std::uint8_t>& role, dou
     const double y = d.label[e];
     const double loss = loss_and_slope(z, y, slope);
     resid_[e] = slope;
-    double* g = r == kBatch ? gB : gD;
-    for (std::size_t j = 0; j < dim_; ++j) g[j] += slope * x[j];
+    if (r != kDeployLoss) {
+      double* g = r == kBatch ? gB : gD;
+      for (std::size_t j = 0; j < dim_; ++j) g[j] += slope * x[j];
+    }
     if (r == kBatch) {
       sums.train_loss += loss;
       sums.batch_size += 1;

@@ -3,6 +3,11 @@
 //   l(z') = (u_a . v_b - y)^2                                          for deployment z'.
 // Item embeddings V are the shared block (replicated, updated from allreduced sums); user
 // embeddings U are the local block (owned with the user's examples).
+//
+// Hot path (DESIGN.md section 2, "cost of the same order as the gradient step"): step_pass
+// handles one user at a time, its examples contiguous: the flow terms of step t, the update of
+// u_a, and the gradient of step t + 1, so each example streams from memory once per step.
+// Terms that depend only on the item (the regulariser's share of grad_v) are summed per item.
 #include "reciprocity/model/mf.hpp"
 
 #include <algorithm>
@@ -12,12 +17,12 @@
 
 namespace reciprocity::model {
 namespace {
-double dot(const double* a, const double* b, int k) {
+inline double dot(const double* a, const double* b, int k) {
   double s = 0;
   for (int j = 0; j < k; ++j) s += a[j] * b[j];
   return s;
 }
-void axpy(double alpha, const double* x, double* y, int k) {
+inline void axpy(double alpha, const double* x, double* y, int k) {
   for (int j = 0; j < k; ++j) y[j] += alpha * x[j];
 }
 }  // namespace
@@ -66,6 +71,7 @@ void MatrixFactorization::setup(const data::LocalData& data, const std::vector<s
   V_.resize(items * k_);
   for (std::size_t b = 0; b < items; ++b)
     for (int j = 0; j < k_; ++j) V_[b * k_ + j] = init_value(key, Stream::InitItem, static_cast<std::int64_t>(b), j);
+  V_prev_.assign(V_.size(), 0.0);
   U_.resize(users * k_);
   for (std::size_t a = 0; a < users; ++a)
     for (int j = 0; j < k_; ++j)
@@ -74,114 +80,160 @@ void MatrixFactorization::setup(const data::LocalData& data, const std::vector<s
   gUD_.assign(users * k_, 0.0);
   resid_.assign(data.size(), 0.0);
   v_norm2_.assign(items, 0.0);
+  item_term_.assign(items, 0.0);
+  batch_per_item_.assign(items, 0.0);
 }
 
-void MatrixFactorization::gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
-                                        PassSums& sums) {
-  const data::LocalData& d = *data_;
-  const double lambda = params_.lambda;
+void MatrixFactorization::begin_gradient() {
   const int k = k_;
-  if (lambda != 0.0)
+  if (params_.lambda != 0.0)
     for (std::size_t b = 0; b < v_norm2_.size(); ++b) v_norm2_[b] = dot(&V_[b * k], &V_[b * k], k);
-  for (std::size_t a = 0; a < d.local_individuals(); ++a) {
-    const double* u = &U_[a * k];
-    double* gub = &gUB_[a * k];
-    double* gud = &gUD_[a * k];
-    std::fill(gub, gub + k, 0.0);
-    std::fill(gud, gud + k, 0.0);
-    const double u_reg = user_count_[a] > 0 ? lambda / user_count_[a] : 0.0;
-    const double u_norm2 = lambda != 0.0 ? dot(u, u, k) : 0.0;
-    double batch_here = 0;
-    for (auto e = d.offsets[a]; e < d.offsets[a + 1]; ++e) {
-      const std::uint8_t r = role[e];
-      if (r == kTrainIdle) continue;
-      const auto b = static_cast<std::size_t>(d.item[e]);
-      const double* v = &V_[b * k];
-      const double err = dot(u, v, k) - d.label[e];
-      const double g = 2.0 * err;
-      resid_[e] = g;
-      if (r == kBatch) {
-        const double v_reg = lambda * inv_item_count_[b];
-        sums.train_loss += err * err + u_reg * u_norm2 + v_reg * v_norm2_[b];
-        batch_here += 1;
-        axpy(g, v, gub, k);
-        double* gb = gB + b * k;
-        for (int j = 0; j < k; ++j) gb[j] += g * u[j] + 2.0 * v_reg * v[j];
-      } else {
-        sums.deploy_loss += err * err;
-        sums.deploy_sq_error += err * err;
+  std::fill(batch_per_item_.begin(), batch_per_item_.end(), 0.0);
+}
+
+void MatrixFactorization::gradient_user(std::size_t a, const std::vector<std::uint8_t>& role, double* gB,
+                                        double* gD, PassSums& sums) {
+  const data::LocalData& d = *data_;
+  const int k = k_;
+  const double lambda = params_.lambda;
+  const double* u = &U_[a * k];
+  double* gub = &gUB_[a * k];
+  double* gud = &gUD_[a * k];
+  std::fill(gub, gub + k, 0.0);
+  std::fill(gud, gud + k, 0.0);
+  const double u_reg = user_count_[a] > 0 ? lambda / user_count_[a] : 0.0;
+  const double u_norm2 = lambda != 0.0 ? dot(u, u, k) : 0.0;
+  double batch_here = 0;
+  for (auto e = d.offsets[a]; e < d.offsets[a + 1]; ++e) {
+    const std::uint8_t r = role[e];
+    if (r == kTrainIdle) continue;
+    const auto b = static_cast<std::size_t>(d.item[e]);
+    const double* v = &V_[b * k];
+    const double err = dot(u, v, k) - d.label[e];
+    const double g = 2.0 * err;
+    resid_[e] = g;
+    if (r == kBatch) {
+      sums.train_loss += err * err + u_reg * u_norm2 + lambda * inv_item_count_[b] * v_norm2_[b];
+      batch_here += 1;
+      batch_per_item_[b] += 1;  // the regulariser's grad_v, added per item in end_gradient
+      axpy(g, v, gub, k);
+      axpy(g, u, gB + b * k, k);
+    } else {
+      sums.deploy_loss += err * err;
+      sums.deploy_sq_error += err * err;
+      if (r == kDeploy) {
         axpy(g, v, gud, k);
         axpy(g, u, gD + b * k, k);
       }
     }
-    // The user-block regulariser gradient, summed over the user's batch examples.
-    if (batch_here > 0) axpy(2.0 * u_reg * batch_here, u, gub, k);
-    sums.batch_size += batch_here;
   }
+  // The user-block regulariser gradient, summed over the user's batch examples.
+  if (batch_here > 0) axpy(2.0 * u_reg * batch_here, u, gub, k);
+  sums.batch_size += batch_here;
 }
 
-void MatrixFactorization::flow_pass(const std::vector<std::uint8_t>& role, const double* GB,
-                                    const double* GD, double* bD, double* dB, double* bd) const {
+void MatrixFactorization::end_gradient(double* gB) {
+  if (params_.lambda == 0.0) return;
+  const int k = k_;
+  for (std::size_t b = 0; b < batch_per_item_.size(); ++b)
+    if (batch_per_item_[b] > 0)
+      axpy(2.0 * params_.lambda * inv_item_count_[b] * batch_per_item_[b], &V_[b * k], gB + b * k, k);
+}
+
+void MatrixFactorization::gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
+                                        PassSums& sums) {
+  begin_gradient();
+  for (std::size_t a = 0; a < data_->local_individuals(); ++a) gradient_user(a, role, gB, gD, sums);
+  end_gradient(gB);
+}
+
+void MatrixFactorization::item_terms(const double* V, const double* GD) const {
+  // q_b = (2 lambda / n_b) v_b . G^D_b: the regulariser's part of grad_v l(z) . G^D_b, the same
+  // for every training example of item b.
+  const int k = k_;
+  if (params_.lambda == 0.0) return;
+  for (std::size_t b = 0; b < item_term_.size(); ++b)
+    item_term_[b] = 2.0 * params_.lambda * inv_item_count_[b] * dot(V + b * k, GD + b * k, k);
+}
+
+void MatrixFactorization::flow_user(std::size_t a, const std::vector<std::uint8_t>& role, const double* V,
+                                    const double* GB, const double* GD, double* bD, double* dB, double* bd) const {
   const data::LocalData& d = *data_;
   const int k = k_;
   const double lambda = params_.lambda;
-  std::vector<double> sum_b(k), sum_d(k);
-  for (std::size_t a = 0; a < d.local_individuals(); ++a) {
-    const double* u = &U_[a * k];
-    // User block: only user a's examples touch u_a, so G^B and G^B_a agree there.
-    const double self_u = dot(&gUB_[a * k], &gUD_[a * k], k);
-    double out = self_u, in = self_u, self = self_u;
-    const auto end = d.offsets[a + 1];
-    for (auto e = d.offsets[a]; e < end; ++e) {
-      const std::uint8_t r = role[e];
-      const auto b = static_cast<std::size_t>(d.item[e]);
-      const double* v = &V_[b * k];
-      if (r == kBatch) {
-        // grad_v l(z) . G^D_b with grad_v l(z) = g u_a + 2 lambda v_b / n_b.
-        const double* gd = GD + b * k;
-        out += resid_[e] * dot(u, gd, k) + 2.0 * lambda * inv_item_count_[b] * dot(v, gd, k);
-      } else if (r == kDeploy) {
-        in += resid_[e] * dot(u, GB + b * k, k);
-      }
-      // Item-block self term: batch and deployment examples of this user on the same item
-      // (only with repeated (user, item) pairs) are adjacent in the sorted local order.
-      if (r != kTrainIdle && e + 1 < end && d.item[e + 1] == d.item[e]) {
-        auto f = e;
-        bool has_b = false, has_d = false;
-        std::fill(sum_b.begin(), sum_b.end(), 0.0);
-        std::fill(sum_d.begin(), sum_d.end(), 0.0);
-        for (; f < end && d.item[f] == d.item[e]; ++f) {
-          if (role[f] == kBatch) {
-            has_b = true;
-            axpy(resid_[f], u, sum_b.data(), k);
-            axpy(2.0 * lambda * inv_item_count_[b], v, sum_b.data(), k);
-          } else if (role[f] == kDeploy) {
-            has_d = true;
-            axpy(resid_[f], u, sum_d.data(), k);
-          }
-        }
-        if (has_b && has_d) self += dot(sum_b.data(), sum_d.data(), k);
-        // Finish the group's remaining examples' out/in terms, then skip past it.
-        for (auto g = e + 1; g < f; ++g) {
-          if (role[g] == kBatch) {
-            const double* gd = GD + b * k;
-            out += resid_[g] * dot(u, gd, k) + 2.0 * lambda * inv_item_count_[b] * dot(v, gd, k);
-          } else if (role[g] == kDeploy) {
-            in += resid_[g] * dot(u, GB + b * k, k);
-          }
-        }
-        e = f - 1;
-      }
+  const double* u = &U_[a * k];
+  // User block: only user a's examples touch u_a, so G^B and G^B_a agree there.
+  const double self_u = dot(&gUB_[a * k], &gUD_[a * k], k);
+  double out = self_u, in = self_u, self = self_u;
+  const auto end = d.offsets[a + 1];
+  for (auto e = d.offsets[a]; e < end; ++e) {
+    const std::uint8_t r = role[e];
+    const auto b = static_cast<std::size_t>(d.item[e]);
+    if (r == kBatch) {
+      // grad_v l(z) . G^D_b with grad_v l(z) = g u_a + 2 lambda v_b / n_b.
+      out += resid_[e] * dot(u, GD + b * k, k) + (lambda != 0.0 ? item_term_[b] : 0.0);
+    } else if (r == kDeploy) {
+      in += resid_[e] * dot(u, GB + b * k, k);
     }
-    bD[a] = out;
-    dB[a] = in;
-    bd[a] = self;
+    // Item-block self term: batch and deployment examples of this user on the same item
+    // (only with repeated (user, item) pairs) are adjacent in the sorted local order.
+    const bool group_start = (e == d.offsets[a] || d.item[e - 1] != d.item[e]) && e + 1 < end && d.item[e + 1] == d.item[e];
+    if (group_start) {
+      double sum_b[kMaxInlineRank] = {}, sum_d[kMaxInlineRank] = {};
+      std::vector<double> heap_b, heap_d;
+      double* sb = sum_b;
+      double* sd = sum_d;
+      if (k > kMaxInlineRank) {
+        heap_b.assign(k, 0.0);
+        heap_d.assign(k, 0.0);
+        sb = heap_b.data();
+        sd = heap_d.data();
+      }
+      bool has_b = false, has_d = false;
+      for (auto f = e; f < end && d.item[f] == d.item[e]; ++f) {
+        if (role[f] == kBatch) {
+          has_b = true;
+          axpy(resid_[f], u, sb, k);
+          axpy(2.0 * lambda * inv_item_count_[b], V + b * k, sb, k);
+        } else if (role[f] == kDeploy) {
+          has_d = true;
+          axpy(resid_[f], u, sd, k);
+        }
+      }
+      if (has_b && has_d) self += dot(sb, sd, k);
+    }
   }
+  bD[a] = out;
+  dB[a] = in;
+  bd[a] = self;
+}
+
+void MatrixFactorization::flow_pass(const std::vector<std::uint8_t>& role, const double* GB, const double* GD,
+                                    double* bD, double* dB, double* bd) const {
+  item_terms(V_.data(), GD);
+  for (std::size_t a = 0; a < data_->local_individuals(); ++a) flow_user(a, role, V_.data(), GB, GD, bD, dB, bd);
 }
 
 void MatrixFactorization::update(double scale, const double* GB) {
   for (std::size_t i = 0; i < V_.size(); ++i) V_[i] -= scale * GB[i];
   for (std::size_t i = 0; i < U_.size(); ++i) U_[i] -= scale * gUB_[i];
+}
+
+void MatrixFactorization::step_pass(const std::vector<std::uint8_t>& role, const std::vector<std::uint8_t>& next_role,
+                                    const double* GB, const double* GD, double scale, double* bD, double* dB,
+                                    double* bd, double* gB_next, double* gD_next, PassSums& sums_next) {
+  // V_prev_ = V(t) for the flow terms; V_ = V(t + 1) for the next gradient.
+  V_prev_.swap(V_);
+  for (std::size_t i = 0; i < V_.size(); ++i) V_[i] = V_prev_[i] - scale * GB[i];
+  item_terms(V_prev_.data(), GD);
+  begin_gradient();
+  const int k = k_;
+  for (std::size_t a = 0; a < data_->local_individuals(); ++a) {
+    flow_user(a, role, V_prev_.data(), GB, GD, bD, dB, bd);
+    axpy(-scale, &gUB_[a * k], &U_[a * k], k);
+    gradient_user(a, next_role, gB_next, gD_next, sums_next);
+  }
+  end_gradient(gB_next);
 }
 
 std::vector<double> MatrixFactorization::parameters() const {

@@ -33,12 +33,13 @@ bool example_in_train(std::int64_t example_id, double fraction, std::uint64_t ba
                            static_cast<std::uint64_t>(example_id)})) < fraction;
 }
 
+std::uint64_t batch_key(const RunKey& key, int step) {
+  return hash_key({static_cast<std::uint64_t>(Stream::Batch), key.base_seed, static_cast<std::uint64_t>(key.split),
+                   static_cast<std::uint64_t>(key.seed), static_cast<std::uint64_t>(step)});
+}
+
 bool example_in_batch(std::int64_t example_id, double fraction, const RunKey& key, int step) {
-  if (fraction >= 1.0) return true;
-  return to_unit(hash_key({static_cast<std::uint64_t>(Stream::Batch), key.base_seed,
-                           static_cast<std::uint64_t>(key.split),
-                           static_cast<std::uint64_t>(key.seed), static_cast<std::uint64_t>(step),
-                           static_cast<std::uint64_t>(example_id)})) < fraction;
+  return example_in_batch(example_id, fraction, batch_key(key, step));
 }
 
 }  // namespace reciprocity::split

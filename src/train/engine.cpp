@@ -78,49 +78,59 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
   out.deploy_examples = counts[1];
   const double n_deploy = static_cast<double>(counts[1]);
 
-  // Roles of the gradient pass; deployment examples join only when tracked (and at the end).
-  const auto deploy_role = track ? model::kDeploy : model::kTrainIdle;
-  std::vector<std::uint8_t> role(data.size());
-  for (std::size_t e = 0; e < data.size(); ++e)
-    role[e] = membership[e] == kTraining ? model::kBatch
-              : membership[e] == kDeployment ? deploy_role : model::kTrainIdle;
+  // Roles of each step's gradient pass. Deployment examples need their gradients for flows,
+  // only their loss for tracking, and nothing otherwise until the final evaluation (t = steps).
   const bool minibatch = schedule.batch_fraction < 1.0;
-
-  // One reduction per step: [G^B | G^D | pass scalars] (DESIGN.md section 5).
-  std::vector<double> buf(2 * P + model::PassSums::kCount);
-  std::vector<double> bD(n_local), dB(n_local), bd(n_local);
-  std::vector<double> deploy_sum(steps + 1, 0.0);
-
-  for (int t = 0; t <= steps; ++t) {
-    const bool last = t == steps;
-    if (minibatch || last) {
-      for (std::size_t e = 0; e < data.size(); ++e) {
-        if (membership[e] == kDeployment && last) role[e] = model::kDeploy;
-        if (membership[e] != kTraining) continue;
-        role[e] = !last && split::example_in_batch(data.example[e], schedule.batch_fraction, key, t)
+  const auto deploy_role = flows ? model::kDeploy : track ? model::kDeployLoss : model::kTrainIdle;
+  auto fill_roles = [&](int t, std::vector<std::uint8_t>& role) {
+    const bool final_pass = t == steps;
+    const std::uint64_t step_key = split::batch_key(key, t);
+    for (std::size_t e = 0; e < data.size(); ++e) {
+      const auto m = membership[e];
+      if (m == kTraining)
+        role[e] = !final_pass && split::example_in_batch(data.example[e], schedule.batch_fraction, step_key)
                       ? model::kBatch
                       : model::kTrainIdle;
-      }
+      else
+        role[e] = m == kExcluded ? model::kTrainIdle : final_pass ? model::kDeployLoss : deploy_role;
     }
-    std::fill(buf.begin(), buf.end(), 0.0);
-    model::PassSums sums;
-    model.gradient_pass(role, buf.data(), buf.data() + P, sums);
-    double* s = buf.data() + 2 * P;
+  };
+
+  // One reduction per step (DESIGN.md section 5): [G^B | pass scalars | G^D], the G^D part only
+  // when flows need it. The next step's gradient is computed in the same pass as this step's
+  // flows (Model::step_pass), so two buffers alternate.
+  const std::size_t n_scalars = model::PassSums::kCount;
+  const int reduce_count = static_cast<int>(P + n_scalars + (flows ? P : 0));
+  std::vector<double> cur(2 * P + n_scalars), nxt(2 * P + n_scalars);
+  std::vector<std::uint8_t> role(data.size()), next_role(data.size());
+  std::vector<double> bD(n_local), dB(n_local), bd(n_local);
+  std::vector<double> deploy_sum(steps + 1, 0.0);
+  auto pack_and_reduce = [&](std::vector<double>& buf, const model::PassSums& sums) {
+    double* s = buf.data() + P;
     s[0] = sums.train_loss;
     s[1] = sums.batch_size;
     s[2] = sums.deploy_loss;
     s[3] = sums.deploy_sq_error;
     s[4] = sums.deploy_correct;
-    comm.allreduce_sum(buf.data(), static_cast<int>(buf.size()));
-    const double batch = s[1];
+    comm.allreduce_sum(buf.data(), reduce_count);
+  };
 
+  fill_roles(0, role);
+  {
+    model::PassSums sums;
+    model.gradient_pass(role, cur.data(), cur.data() + P + n_scalars, sums);
+    pack_and_reduce(cur, sums);
+  }
+  for (int t = 0; t <= steps; ++t) {
+    const double* s = cur.data() + P;
+    const double batch = s[1];
     deploy_sum[t] = s[2];
     out.deploy_loss[t] = n_deploy > 0 ? s[2] / n_deploy : 0.0;
     if (!std::isfinite(s[0]) || !std::isfinite(s[2]))
       throw NumericError(where(key, t) + ": the " + (std::isfinite(s[0]) ? "deployment" : "training") +
                          " loss is not finite (the learning rate " +
                          fmt(schedule.learning_rate) + " is probably too large)", t);
-    if (last) {
+    if (t == steps) {
       if (tracking.example_losses) {
         out.example_deploy_loss.assign(data.size(), 0.0);
         for (std::size_t e = 0; e < data.size(); ++e)
@@ -134,32 +144,45 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
       break;
     }
     out.train_loss[t] = batch > 0 ? s[0] / batch : 0.0;
-    if (batch == 0) continue;  // an empty mini-batch: no update, no flow
-
     double gsum = 0;
-    for (std::size_t j = 0; j < P; ++j) gsum += buf[j];
+    for (std::size_t j = 0; j < P; ++j) gsum += cur[j];
     if (!std::isfinite(gsum))
       throw NumericError(where(key, t) + ": the gradient is not finite (the learning rate " +
                          fmt(schedule.learning_rate) + " is probably too large)", t);
 
-    // Efficient TracIn (DESIGN.md section 2): with c = eta/|B|,
-    //   O_i += c (G^B_i . G^D - G^B_i . G^D_i),  I_i += c (G^D_i . G^B - G^B_i . G^D_i),
-    //   S_i += c G^B_i . G^D_i.
-    const double c = schedule.learning_rate / batch;
-    if (!flows) {
-      model.update(c, buf.data());
-      continue;
+    // Full batch: the roles change only for the final evaluation.
+    const bool refill = minibatch || t + 1 == steps;
+    if (refill) fill_roles(t + 1, next_role);
+    const auto& upcoming = refill ? next_role : role;
+    std::fill(nxt.begin(), nxt.end(), 0.0);
+    model::PassSums sums;
+    double* gB_next = nxt.data();
+    double* gD_next = nxt.data() + P + n_scalars;
+    const double* GB = cur.data();
+    const double* GD = cur.data() + P + n_scalars;
+    if (batch == 0) {  // an empty mini-batch: no update, no flow
+      model.gradient_pass(upcoming, gB_next, gD_next, sums);
+    } else if (!flows) {
+      model.update(schedule.learning_rate / batch, GB);
+      model.gradient_pass(upcoming, gB_next, gD_next, sums);
+    } else {
+      // Efficient TracIn (DESIGN.md section 2): with c = eta/|B|,
+      //   O_i += c (G^B_i . G^D - G^B_i . G^D_i),  I_i += c (G^D_i . G^B - G^B_i . G^D_i),
+      //   S_i += c G^B_i . G^D_i.
+      const double c = schedule.learning_rate / batch;
+      model.step_pass(role, upcoming, GB, GD, c, bD.data(), dB.data(), bd.data(), gB_next, gD_next, sums);
+      double total = 0;
+      for (std::size_t i = 0; i < n_local; ++i) {
+        out.outflow[i] += c * (bD[i] - bd[i]);
+        out.inflow[i] += c * (dB[i] - bd[i]);
+        out.self[i] += c * bd[i];
+        total += bD[i];
+      }
+      out.step_tracin[t] = c * total;  // local part; reduced once after the loop
     }
-    model.flow_pass(role, buf.data(), buf.data() + P, bD.data(), dB.data(), bd.data());
-    double total = 0;
-    for (std::size_t i = 0; i < n_local; ++i) {
-      out.outflow[i] += c * (bD[i] - bd[i]);
-      out.inflow[i] += c * (dB[i] - bd[i]);
-      out.self[i] += c * bd[i];
-      total += bD[i];
-    }
-    out.step_tracin[t] = c * total;  // local part; reduced once after the loop
-    model.update(c, buf.data());
+    pack_and_reduce(nxt, sums);
+    cur.swap(nxt);
+    if (refill) role.swap(next_role);
   }
 
   if (!track)  // the deployment loss was evaluated at the end only

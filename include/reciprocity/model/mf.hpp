@@ -20,10 +20,20 @@ class MatrixFactorization final : public Model {
   void flow_pass(const std::vector<std::uint8_t>& role, const double* GB, const double* GD,
                  double* bD, double* dB, double* bd) const override;
   void update(double scale, const double* GB) override;
+  void step_pass(const std::vector<std::uint8_t>& role, const std::vector<std::uint8_t>& next_role,
+                 const double* GB, const double* GD, double scale, double* bD, double* dB, double* bd,
+                 double* gB_next, double* gD_next, PassSums& sums_next) override;
   std::vector<double> parameters() const override;
   double example_loss(std::size_t e, bool training) const override;
 
  private:
+  static constexpr int kMaxInlineRank = 64;
+  void begin_gradient();
+  void gradient_user(std::size_t a, const std::vector<std::uint8_t>& role, double* gB, double* gD, PassSums& sums);
+  void end_gradient(double* gB);
+  void item_terms(const double* V, const double* GD) const;
+  void flow_user(std::size_t a, const std::vector<std::uint8_t>& role, const double* V, const double* GB,
+                 const double* GD, double* bD, double* dB, double* bd) const;
   void count_training(const std::vector<std::uint8_t>& is_train, const mpi::Comm& comm);
   double init_value(const split::RunKey& key, Stream stream, std::int64_t row, int col) const;
 
@@ -31,6 +41,9 @@ class MatrixFactorization final : public Model {
   const data::LocalData* data_ = nullptr;
   int k_ = 0;
   std::vector<double> V_;               ///< [items x k] item embeddings (shared)
+  std::vector<double> V_prev_;          ///< V of the previous step (fused step_pass)
+  mutable std::vector<double> item_term_;  ///< per item: (2 lambda / n_b) v_b . G^D_b (cache)
+  std::vector<double> batch_per_item_;  ///< per item: local batch examples this pass
   std::vector<double> U_;               ///< [local users x k] user embeddings (local)
   std::vector<double> gUB_, gUD_;       ///< [local users x k] batch / deployment sums of grad_u
   std::vector<double> resid_;           ///< per local example: 2 (prediction - rating)

@@ -11,8 +11,9 @@
 namespace reciprocity::model {
 
 /// Role of a local example in one step: a training example outside the batch, a training
-/// example in the batch B_t, or a deployment example.
-enum Role : std::uint8_t { kTrainIdle = 0, kBatch = 1, kDeploy = 2 };
+/// example in the batch B_t, a deployment example whose gradient is needed (flows), or a
+/// deployment example whose loss only is needed.
+enum Role : std::uint8_t { kTrainIdle = 0, kBatch = 1, kDeploy = 2, kDeployLoss = 3 };
 
 /// Rank-local partial sums of one gradient pass; reduced together with the gradient sums.
 struct PassSums {
@@ -66,6 +67,16 @@ class Model {
                          double* bD, double* dB, double* bd) const = 0;
   /// Gradient step w -= scale * G^B (shared block from `GB`, local block from pass 1).
   virtual void update(double scale, const double* GB) = 0;
+  /// One fused step: flow_pass at the current parameters, update(scale, GB), then
+  /// gradient_pass with `next_role` at the new parameters. Models override it to read every
+  /// example once per step; the default composes the three.
+  virtual void step_pass(const std::vector<std::uint8_t>& role, const std::vector<std::uint8_t>& next_role,
+                         const double* GB, const double* GD, double scale, double* bD, double* dB, double* bd,
+                         double* gB_next, double* gD_next, PassSums& sums_next) {
+    flow_pass(role, GB, GD, bD, dB, bd);
+    update(scale, GB);
+    gradient_pass(next_role, gB_next, gD_next, sums_next);
+  }
   /// Current parameters, shared block then this rank's local block (for tests and /runs/init).
   virtual std::vector<double> parameters() const = 0;
   /// Per-example training loss (with regulariser) or deployment loss at the current

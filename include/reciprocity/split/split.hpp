@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "reciprocity/core/rng.hpp"
 #include "reciprocity/data/dataset.hpp"
 
 namespace reciprocity::split {
@@ -28,8 +29,15 @@ std::vector<std::uint8_t> train_individuals(std::size_t num_individuals, double 
 /// Bernoulli(fraction) draw hashed from (base seed, split, example id).
 bool example_in_train(std::int64_t example_id, double fraction, std::uint64_t base_seed, int split);
 
-/// Mini-batch membership of training example `example_id` at step `step`: Bernoulli(fraction)
-/// hashed from (run, step, example id), so batches do not depend on the rank count.
+/// Key of the mini-batch draw of step `step` of run `key` (hashed once per step).
+std::uint64_t batch_key(const RunKey& key, int step);
+/// Mini-batch membership of training example `example_id` under a step's `batch_key`:
+/// Bernoulli(fraction), a pure function of (run, step, example id), so batches do not depend on
+/// the rank count.
+inline bool example_in_batch(std::int64_t example_id, double fraction, std::uint64_t step_key) {
+  return fraction >= 1.0 || to_unit(mix64(step_key ^ mix64(static_cast<std::uint64_t>(example_id)))) < fraction;
+}
+/// The same, hashing the step key itself (convenience for tests and tools).
 bool example_in_batch(std::int64_t example_id, double fraction, const RunKey& key, int step);
 
 }  // namespace reciprocity::split

@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# Crash safety of a sweep: a job killed at any moment (SIGKILL of mpirun and its ranks, or of
+# one rank) and then rerun with --resume, perhaps killed again, must end with a results file
+# equal, run by run, to an uninterrupted sweep: every dataset under /flows and /runs equal
+# (exactly or to 1e-12 relative), /runs/complete all 1, status "complete". Every run a killed
+# file flags complete must already hold its final rows (rows are flushed before the flag).
+# Then SIGTERM (what Slurm sends before the time limit): a clean stop (status "stopped", exit
+# status non-zero, a message saying to rerun with --resume), a file h5dump opens, and a
+# --resume that completes it with the reference contents.
+# Usage: test_kill_resume.sh <reciprocity binary> <shared data dir> <source dir>
+# Set KILL_SEED=<n> to replay the random kill moments of an earlier run (printed at the start).
+set -u
+bin=$(realpath "$1")
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+fails=0
+fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+
+seed=${KILL_SEED:-$(( $(date +%s) % 32768 ))}
+RANDOM=$seed
+echo "kill moments drawn with KILL_SEED=$seed"
+
+# ~1.5 s on 2 ranks: 24 runs, one per rank at a time, so a kill lands between or inside runs.
+sweep=(--synthetic-users 200 --synthetic-items 100 --synthetic-ratings 20000 --steps 400 --learning-rate 2
+       --splits 12 --seeds 2)
+quiet=(-q)
+
+now_ms() { date +%s%3N; }
+
+# start <log> <args...>: mpirun -n 2 in the background; its pid in $job.
+start() {
+  local log=$1
+  shift
+  mpirun -n 2 --oversubscribe "$bin" "${sweep[@]}" "${quiet[@]}" "$@" > "$log" 2>&1 &
+  job=$!
+  pids+=("$job")
+}
+
+# finish: wait for $job (at most 60 s: a hang is a failure); its exit status in $rc.
+finish() {
+  local waited=0
+  while kill -0 "$job" 2>/dev/null && ((waited < 600)); do sleep 0.1; waited=$((waited + 1)); done
+  if kill -0 "$job" 2>/dev/null; then
+    fail "mpirun $job still running after 60 s (hang); killing it"
+    kill -KILL $(pgrep -P "$job") "$job" 2>/dev/null
+  fi
+  wait "$job"
+  rc=$?
+}
+
+# hard_kill <mode>: mpirun = SIGKILL mpirun and its ranks together (a lost node / a killed job
+# step); rank = SIGKILL one rank, mpirun tears the rest down.
+hard_kill() {
+  local ranks
+  ranks=($(pgrep -P "$job"))
+  if [[ $1 == rank && ${#ranks[@]} -gt 0 ]]; then
+    kill -KILL "${ranks[RANDOM % ${#ranks[@]}]}" 2>/dev/null
+  else
+    kill -KILL "$job" "${ranks[@]}" 2>/dev/null
+  fi
+  finish
+  # No rank may outlive the kill and keep writing while the next attempt runs.
+  local p
+  for p in "${ranks[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+  done
+}
+
+sleep_ms() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
+
+# compare <reference.h5> <file.h5> [partial]: datasets under /flows and /runs equal; without
+# "partial" also every run complete and status "complete"; with it, only the runs the file flags
+# complete are compared (a killed file).
+compare() {
+  /usr/bin/python3 - "$@" <<'PY'
+import sys, h5py, numpy as np
+ref_path, path = sys.argv[1], sys.argv[2]
+partial = len(sys.argv) > 3
+try:
+    f = h5py.File(path, "r")
+except Exception as e:
+    print(f"{path}: h5py cannot open it: {e}")
+    sys.exit(3 if partial else 1)
+ref = h5py.File(ref_path, "r")
+names = []
+for group in ("flows", "runs"):
+    ref[group].visititems(lambda n, o, g=group: names.append(g + "/" + n) if isinstance(o, h5py.Dataset) else None)
+bad = []
+try:
+    done = f["runs/complete"][...].astype(bool)
+except Exception as e:
+    print(f"{path}: cannot read /runs/complete: {e}"); sys.exit(1)
+S, R = ref["runs/complete"].shape
+if not partial:
+    status = f.attrs.get("status", b"")
+    status = status.decode() if isinstance(status, bytes) else str(status)
+    if status != "complete":
+        bad.append(f"status is {status!r}")
+    if done.shape != (S, R) or not done.all():
+        bad.append(f"/runs/complete is not all 1 ({int(done.sum())} of {done.size}, shape {done.shape})")
+elif done.shape[1:] != (R,) or done.shape[0] > S:
+    bad.append(f"/runs/complete has shape {done.shape}")
+compared = 0
+for n in names:
+    if n not in f:
+        if not partial: bad.append(f"{n} missing")
+        continue
+    a, b = ref[n][...], f[n][...]
+    if partial:
+        # Only the leading (split, seed) cells flagged complete in the killed file.
+        if b.ndim < 2 or b.shape[1:] != a.shape[1:]:
+            bad.append(f"{n} shape {b.shape} vs {a.shape}"); continue
+        k = min(a.shape[0], b.shape[0], done.shape[0])
+        sel = done[:k]
+        a, b = a[:k][sel], b[:k][sel]
+    elif a.shape != b.shape:
+        bad.append(f"{n} shape {b.shape} != {a.shape}"); continue
+    a, b = a.astype(float), b.astype(float)
+    nan_a, nan_b = np.isnan(a), np.isnan(b)
+    same = np.array_equal(nan_a, nan_b) and np.all(
+        (a == b) | nan_a | (np.abs(a - b) <= 1e-12 * np.maximum(np.abs(a), np.abs(b))))
+    if not same:
+        d = np.nanmax(np.abs(a - b)) if a.size else 0
+        bad.append(f"{n} differs (max abs difference {d:.3g})")
+    compared += 1
+for b_ in bad:
+    print(f"{path}: {b_}")
+print(f"{path}: compared {compared} datasets" + (f" on {int(done.sum())} complete run(s)" if partial else "")
+      + (" -- equal" if not bad else ""))
+sys.exit(1 if bad else 0)
+PY
+}
+
+status_of() { /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs['status'])" "$1" 2>/dev/null; }
+
+# --- the reference, and the sweep's duration (kill moments are drawn within it) ---
+t0=$(now_ms)
+start ref.log --out ref.h5
+finish
+duration=$(($(now_ms) - t0))
+if [[ $rc -ne 0 ]]; then cat ref.log; echo "reference sweep failed ($rc)"; exit 1; fi
+echo "reference sweep: ${duration} ms"
+
+# --- SIGKILL at random moments, then --resume (itself killed at random) until complete ---
+modes=(mpirun rank mpirun rank)
+for cycle in 0 1 2 3; do
+  out=kill$cycle.h5
+  mode=${modes[cycle]}
+  delay=$((RANDOM * duration / 32768))
+  start kill$cycle.log --out "$out"
+  sleep_ms "$delay"
+  hard_kill "$mode"
+  story="cycle $cycle: SIGKILL ($mode) at ${delay} ms, exit $rc"
+  if [[ -e $out ]]; then
+    compare ref.h5 "$out" partial > cmp.log
+    case $? in
+      0) story+=", $(grep -o '[0-9]* complete run' cmp.log | cut -d' ' -f1) run(s) kept" ;;
+      3) story+=", file unreadable" ;;
+      *) fail "cycle $cycle: a run flagged complete after the kill differs from the reference"; cat cmp.log ;;
+    esac
+  else
+    story+=", no file yet"
+  fi
+  for attempt in 1 2 3 4 5; do
+    # The first file may not exist yet (killed before creating it): then start afresh.
+    resume=(--resume)
+    [[ -e $out ]] || resume=()
+    start kill$cycle.r$attempt.log --out "$out" "${resume[@]}"
+    if ((attempt <= 2 && RANDOM % 2)); then
+      delay=$((RANDOM * duration / 32768))
+      sleep_ms "$delay"
+      if kill -0 "$job" 2>/dev/null; then
+        hard_kill "$mode"
+        story+="; resume $attempt killed at ${delay} ms (exit $rc)"
+        continue
+      fi
+    fi
+    finish
+    story+="; resume $attempt exit $rc"
+    [[ $rc -eq 0 ]] && break
+    if [[ $rc -ne 0 ]]; then
+      fail "cycle $cycle: uninterrupted run ${resume[*]:-(fresh)} exited $rc"
+      tail -5 kill$cycle.r$attempt.log
+      break
+    fi
+  done
+  echo "$story"
+  if compare ref.h5 "$out" > cmp.log; then
+    echo "ok   cycle $cycle: $(tail -1 cmp.log)"
+  else
+    fail "cycle $cycle: resumed file differs from the reference"; cat cmp.log
+  fi
+done
+
+# --- SIGTERM: a clean stop, then --resume completes it ---
+# Signal the ranks, as srun does for a Slurm job step (Open MPI's mpirun does not forward
+# SIGTERM to its ranks). Wait until the sweep has started (handlers are installed before the
+# first run), then signal within the first part of the sweep so runs remain to be done.
+quiet=()  # the per-run lines show when the sweep has started
+start term.log --out term.h5
+quiet=(-q)
+for _ in $(seq 300); do grep -q '^run split' term.log && break; sleep 0.1; done
+sleep_ms $((RANDOM * duration / 4 / 32768))
+ranks=($(pgrep -P "$job"))
+kill -TERM "${ranks[@]}" 2>/dev/null
+finish
+st=$(status_of term.h5)
+done_runs=$(/usr/bin/python3 -c "import h5py,sys; print(int(h5py.File(sys.argv[1],'r')['runs/complete'][...].sum()))" term.h5 2>/dev/null)
+echo "SIGTERM to the ranks: exit $rc, status \"$st\", $done_runs of 24 runs complete"
+[[ $rc -ne 0 ]] || fail "SIGTERM: exit status 0"
+[[ $st == stopped ]] || fail "SIGTERM: status \"$st\", expected \"stopped\""
+grep -q 'stopped on signal 15.*rerun with --resume' term.log || { fail "SIGTERM: no 'stopped on signal 15 ... rerun with --resume' message"; tail -5 term.log; }
+grep -Eq 'Segmentation|core dumped|MPI_ABORT' term.log && fail "SIGTERM: crash reported: $(grep -E 'Segmentation|core dumped|MPI_ABORT' term.log | head -1)"
+h5dump -H term.h5 > /dev/null 2>&1 || fail "SIGTERM: h5dump -H cannot open the stopped file"
+compare ref.h5 term.h5 partial > cmp.log || { fail "SIGTERM: a run flagged complete differs"; cat cmp.log; }
+start term.r.log --out term.h5 --resume
+finish
+[[ $rc -eq 0 ]] || { fail "SIGTERM: --resume exited $rc"; tail -5 term.r.log; }
+if compare ref.h5 term.h5 > cmp.log; then echo "ok   SIGTERM then --resume: $(tail -1 cmp.log)"; else fail "SIGTERM: resumed file differs"; cat cmp.log; fi
+
+echo "$fails failure(s)"
+exit $((fails > 0))
