@@ -68,7 +68,8 @@ std::string usage(const po::options_description& all) {
     s << line;
   }
   s << "\nExit status: 0 done; 2 bad option; 3 bad data; 4 file error; 5 MPI error; 6 training\n"
-       "diverged (non-finite loss).\n";
+       "diverged (non-finite loss); 7 stopped by SIGTERM/SIGINT (completed runs kept: rerun with --resume).\n"
+       "Documentation: README.md (options, results-file layout, reading it with h5py).\n";
   return s.str();
 }
 

@@ -27,8 +27,8 @@ seed=${KILL_SEED:-$(( $(date +%s) % 32768 ))}
 RANDOM=$seed
 echo "kill moments drawn with KILL_SEED=$seed"
 
-# ~1.5 s on 2 ranks: 24 runs, one per rank at a time, so a kill lands between or inside runs.
-sweep=(--synthetic-users 200 --synthetic-items 100 --synthetic-ratings 20000 --steps 400 --learning-rate 2
+# ~1.2 s on 2 ranks: 24 runs, one per rank at a time, so a kill lands between or inside runs.
+sweep=(--synthetic-users 200 --synthetic-items 100 --synthetic-ratings 20000 --steps 300 --learning-rate 2
        --splits 12 --seeds 2)
 quiet=(-q)
 
@@ -51,7 +51,7 @@ finish() {
     fail "mpirun $job still running after 60 s (hang); killing it"
     kill -KILL $(pgrep -P "$job") "$job" 2>/dev/null
   fi
-  wait "$job"
+  wait "$job" 2>/dev/null  # (no "Killed" job notice)
   rc=$?
 }
 
@@ -69,7 +69,8 @@ hard_kill() {
   # No rank may outlive the kill and keep writing while the next attempt runs.
   local p
   for p in "${ranks[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    # Gone or a zombie (an orphan is reparented; its reaper may be slow in a container).
+    for _ in $(seq 50); do [[ $(ps -o stat= -p "$p" 2>/dev/null) == [^Z]* ]] || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null
   done
 }
@@ -174,7 +175,8 @@ for cycle in 0 1 2 3; do
     resume=(--resume)
     [[ -e $out ]] || resume=()
     start kill$cycle.r$attempt.log --out "$out" "${resume[@]}"
-    if ((attempt <= 2 && RANDOM % 2)); then
+    # Kill the first resume in odd cycles, and at random otherwise (it may finish first).
+    if ((attempt == 1 && cycle % 2 == 1 || attempt <= 2 && RANDOM % 2)); then
       delay=$((RANDOM * duration / 32768))
       sleep_ms "$delay"
       if kill -0 "$job" 2>/dev/null; then
@@ -207,7 +209,7 @@ done
 quiet=()  # the per-run lines show when the sweep has started
 start term.log --out term.h5
 quiet=(-q)
-for _ in $(seq 300); do grep -q '^run split' term.log && break; sleep 0.1; done
+for _ in $(seq 300); do grep -qs '^run split' term.log && break; sleep 0.1; done
 sleep_ms $((RANDOM * duration / 4 / 32768))
 ranks=($(pgrep -P "$job"))
 kill -TERM "${ranks[@]}" 2>/dev/null
