@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Options plumbing: --version, --help, a --config file (the command line wins), presets in the
+# file's configuration, --save-split-mask consistent with the run sizes.
+# Usage: test_options.sh <reciprocity binary> <shared data dir> <source dir>
+set -u
+bin=$(realpath "$1")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fails=0
+check() {  # check <name> <command...>: the command must succeed
+  local name=$1
+  shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails + 1)); fi
+}
+
+check version bash -c "'$bin' --version | grep -Eq '^reciprocity [0-9]+\.[0-9]+\.[0-9]+ \(git '"
+# Every option of the README's table is documented by --help.
+"$bin" --help > help.txt
+for opt in dataset data model csv-individual synthetic-users splits seeds seed train-fraction rank lambda \
+           init-scale steps learning-rate batch-fraction marginal marginal-splits out resume save-split-mask \
+           ranks-per-run split-range merge summarize on-divergence progress-format beta quiet config; do
+  grep -q -- "--$opt" help.txt || { echo "FAIL --help lacks --$opt"; fails=$((fails + 1)); }
+done
+
+small="--synthetic-users 60 --synthetic-items 40 --synthetic-ratings 1500 --learning-rate 1.5"
+cat > run.cfg <<CFG
+# a comment
+splits = 2
+seeds = 1
+steps = 40
+learning-rate = 99
+CFG
+"$bin" -q --config run.cfg $small --out cfg.h5 > cfg.log 2>&1 || { echo "FAIL config run"; cat cfg.log; fails=$((fails + 1)); }
+"$bin" -q --splits 2 --seeds 1 --steps 40 $small --out cli.h5 > cli.log 2>&1 || { echo "FAIL cli run"; fails=$((fails + 1)); }
+/usr/bin/python3 - <<'PY' || fails=$((fails + 1))
+import h5py, numpy as np, sys
+a, b = h5py.File("cfg.h5", "r"), h5py.File("cli.h5", "r")
+ok = True
+# The config file's values are used, and the command line (--learning-rate 1.5) wins over it.
+for key, want in (("config_steps", "40"), ("config_learning-rate", "1.5"), ("config_seeds", "1")):
+    if a.attrs[key] != want:
+        print(f"FAIL config file: {key} = {a.attrs[key]!r}, expected {want!r}"); ok = False
+if not np.array_equal(a["flows/tracin/inflow"][...], b["flows/tracin/inflow"][...]):
+    print("FAIL config file run differs from the same options on the command line"); ok = False
+if a.attrs["configuration"] != b.attrs["configuration"]:
+    print("FAIL configuration attribute differs"); ok = False
+print("ok   config file" if ok else "")
+sys.exit(0 if ok else 1)
+PY
+
+"$bin" -q --splits 2 --seeds 2 --steps 20 $small --save-split-mask --out mask.h5 > mask.log 2>&1 || { echo "FAIL mask run"; fails=$((fails + 1)); }
+/usr/bin/python3 - <<'PY' || fails=$((fails + 1))
+import h5py, numpy as np, sys
+f = h5py.File("mask.h5", "r")
+m = f["splits/train_mask"][...]
+n_train = f["runs/train_examples"][...]
+ok = m.shape == (2, f.attrs["examples"]) and all((m[s].sum() == n_train[s]).all() for s in range(2))
+ok = ok and 0.7 < m.mean() < 0.9 and not np.array_equal(m[0], m[1])
+print("ok   split mask" if ok else f"FAIL split mask: shape {m.shape}, sums {m.sum(axis=1)}, train {n_train}")
+sys.exit(0 if ok else 1)
+PY
+echo "$fails failure(s)"
+exit $((fails > 0))
