@@ -8,6 +8,7 @@
 #include <sstream>
 #include <unistd.h>
 
+
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/core/stop.hpp"
 #include "reciprocity/core/version.hpp"
@@ -320,7 +321,16 @@ io::ResultsFile open_results(const Config& c, const data::Dataset& ds, const mpi
   layout.examples = static_cast<std::int64_t>(ds.size());
   layout.save_mask = c.save_split_mask;
   layout.marginal = c.marginal;
-  if (!c.resume) return io::ResultsFile::create(c.out, layout, ds.individual_ids, new_file_attributes(c, ds, world, per_run), world);
+  // --resume on a file that does not exist yet (a job killed before creating it, or the first
+  // submission of a requeueable job) starts it.
+  int exists = 0;
+  if (world.rank() == 0) exists = ::access(c.out.c_str(), F_OK) == 0;
+  mpi::check(MPI_Bcast(&exists, 1, MPI_INT, 0, world.get()), "broadcast");
+  if (!c.resume || !exists) {
+    if (c.resume && world.rank() == 0 && !c.quiet)
+      std::fprintf(stderr, "reciprocity: --resume: \"%s\" does not exist yet; starting it\n", c.out.c_str());
+    return io::ResultsFile::create(c.out, layout, ds.individual_ids, new_file_attributes(c, ds, world, per_run), world);
+  }
   auto f = io::ResultsFile::open(c.out, world, true);
   check_same_configuration(f, c, "--resume");
   if (f.layout().individuals != layout.individuals || f.layout().steps != layout.steps)
@@ -361,10 +371,15 @@ bool tracin_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& fil
       todo.push_back({c.seed, s, r});
     }
   if (progress.talking()) {
-    std::printf("TracIn: %zu of %d runs (splits %d..%d) to do on %d rank(s), %d group(s) of %d; %zu examples, %zu "
-                "individuals\n", todo.size(), (last - first) * c.seeds, first, last - 1, world.size(), groups, per_run,
-                ds.size(), ds.num_individuals());
-    if (skipped) std::printf("TracIn: %zu run(s) that diverged before are skipped\n", skipped);
+    if (c.progress_json)
+      std::printf("{\"event\": \"plan\", \"phase\": \"tracin\", \"runs\": %zu, \"of\": %d, \"ranks\": %d, "
+                  "\"groups\": %d, \"skipped_diverged\": %zu}\n", todo.size(), (last - first) * c.seeds, world.size(),
+                  groups, skipped);
+    else
+      std::printf("TracIn: %zu of %d runs (splits %d..%d) to do on %d rank(s), %d group(s) of %d; %zu examples, %zu "
+                  "individuals%s\n", todo.size(), (last - first) * c.seeds, first, last - 1, world.size(), groups,
+                  per_run, ds.size(), ds.num_individuals(),
+                  skipped ? (", " + std::to_string(skipped) + " run(s) that diverged before skipped").c_str() : "");
     std::fflush(stdout);
   }
 
@@ -439,8 +454,9 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& f
       if (!done[at] && complete[at]) todo.push_back({c.seed, s, r});
     }
   if (progress.talking())
-    std::printf("Marginal: %zu run(s) to do, up to %zu retrainings each, over %d rank(s)\n", todo.size(),
-                ds.num_individuals(), world.size());
+    std::printf(c.progress_json ? "{\"event\": \"plan\", \"phase\": \"marginal\", \"runs\": %zu, \"retrainings\": %zu, \"ranks\": %d}\n"
+                                : "Marginal: %zu run(s) to do, up to %zu retrainings each, over %d rank(s)\n",
+                todo.size(), ds.num_individuals(), world.size());
   const data::LocalData all = data::distribute(ds, 0, 1);
   auto model = model::make_model(ds.task, model::ModelParams{c.rank, c.lambda, c.init_scale});
   const train::Schedule schedule{c.steps, c.learning_rate, c.batch_fraction};
@@ -456,7 +472,8 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& f
                                 [&](std::int64_t here, std::int64_t of) {
                                   if (!progress.talking() || seconds_since(last_report) < 10) return;
                                   last_report = std::chrono::steady_clock::now();
-                                  std::printf("  marginal split %d seed %d: %lld/%lld retrainings on rank 0, ETA %.0f s\n",
+                                  std::printf(c.progress_json ? "{\"event\": \"marginal_progress\", \"split\": %d, \"seed\": %d, \"done_rank0\": %lld, \"of_rank0\": %lld, \"eta_s\": %.0f}\n"
+                                                              : "  marginal split %d seed %d: %lld/%lld retrainings on rank 0, ETA %.0f s\n",
                                               key.split, key.seed, static_cast<long long>(here),
                                               static_cast<long long>(of), seconds_since(t0) / here * (of - here));
                                   std::fflush(stdout);
@@ -472,7 +489,8 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& f
                         root ? &m.self : nullptr);
     if (progress.talking() && !c.quiet) {
       const auto sm = metrics::summarize(m.inflow, m.outflow, c.beta);
-      std::printf("marginal split %d seed %d: %lld retrainings in %.1f s, alpha %.3f, corr %.3f\n", key.split, key.seed,
+      std::printf(c.progress_json ? "{\"event\": \"marginal_run\", \"split\": %d, \"seed\": %d, \"retrainings\": %lld, \"seconds\": %.1f, \"alpha\": %.6g, \"correlation\": %.6g}\n"
+                                  : "marginal split %d seed %d: %lld retrainings in %.1f s, alpha %.3f, corr %.3f\n", key.split, key.seed,
                   static_cast<long long>(m.retrains), seconds_since(t0), sm.alpha, sm.correlation);
     }
     progress.runs_done("marginal", k + 1, todo.size());
@@ -518,7 +536,15 @@ void run_experiment(const Config& c, const mpi::Comm& world) {
   io::ResultsFile file = open_results(c, ds, world, per_run);
   const std::string title = title_of(c, ds.source);
   Progress progress(c, world.rank() == 0);
-  if (progress.talking()) std::printf("%s\n", title.c_str());
+  if (progress.talking()) {
+    if (c.progress_json) {
+      std::string escaped;
+      for (char ch : title) escaped += ch == '"' || ch == '\\' ? std::string("\\") + ch : std::string(1, ch);
+      std::printf("{\"event\": \"start\", \"title\": \"%s\"}\n", escaped.c_str());
+    } else {
+      std::printf("%s\n", title.c_str());
+    }
+  }
   bool finished = false;
   try {
     finished = tracin_sweep(c, ds, file, world, per_run, progress) &&

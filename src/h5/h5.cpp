@@ -49,7 +49,7 @@ Plist mpio_access(MPI_Comm comm) {
 File create_file(const std::string& path, MPI_Comm comm) {
   auto fapl = mpio_access(comm);
   return File(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
-                    "creating results file \"" + path + "\""));
+                    "creating \"" + path + "\""));
 }
 
 File open_file(const std::string& path, MPI_Comm comm, bool writable) {

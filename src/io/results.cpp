@@ -1,5 +1,9 @@
 #include "reciprocity/io/results.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include "reciprocity/core/error.hpp"
 
 namespace reciprocity::io {
@@ -23,7 +27,15 @@ ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
   f.path_ = path;
   f.rank_ = comm.rank();
   f.layout_ = layout;
-  f.file_ = h5::create_file(path, comm.get());
+  // Built under a temporary name and renamed once its layout is on disk, so a job killed while
+  // creating it never leaves a damaged file under the real name (a requeued --resume then
+  // simply starts afresh).
+  const std::string partial = path + ".partial";
+  try {
+    f.file_ = h5::create_file(partial, comm.get());
+  } catch (const IoError& e) {
+    throw IoError("creating results file \"" + path + "\": " + e.what());
+  }
   const hid_t id = f.file_.get();
   const hsize_t S = u(layout.splits), R = u(layout.seeds), N = u(layout.individuals),
                 T = u(layout.steps), M = u(layout.examples);
@@ -54,8 +66,33 @@ ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
   for (const auto& [name, value] : attributes) h5::set_attribute(id, name, value);
   // Metadata on disk before any run is written, so a later kill cannot lose the layout.
   f.flush();
+  comm.barrier();
+  int failed = 0;
+  if (comm.rank() == 0 && std::rename(partial.c_str(), path.c_str()) != 0) failed = errno;
+  mpi::check(MPI_Bcast(&failed, 1, MPI_INT, 0, comm.get()), "broadcast");
+  if (failed)
+    throw IoError("creating results file \"" + path + "\": renaming \"" + partial + "\" failed: " + std::strerror(failed));
   return f;
 }
+
+namespace {
+/// The datasets every results file of `layout` has, with their shapes.
+std::vector<std::pair<std::string, std::vector<hsize_t>>> expected_datasets(const Layout& L) {
+  const hsize_t S = u(L.splits), R = u(L.seeds), N = u(L.individuals), T = u(L.steps);
+  std::vector<std::pair<std::string, std::vector<hsize_t>>> out = {
+      {"/individuals/id", {N}}, {"/runs/train_loss", {S, R, T}}, {"/runs/discrepancy", {S, R, T}},
+      {"/runs/deploy_loss", {S, R, T + 1}}, {"/runs/complete", {S, R}}};
+  for (const char* name : kFlowSets) out.push_back({name, {S, R, N}});
+  for (const char* name : {"/runs/deploy_rmse", "/runs/deploy_loss_final", "/runs/deploy_accuracy",
+                           "/runs/train_examples", "/runs/deploy_examples"})
+    out.push_back({name, {S, R}});
+  if (L.marginal) {
+    for (const char* name : kMarginalSets) out.push_back({name, {S, R, N}});
+    out.push_back({"/runs/marginal_complete", {S, R}});
+  }
+  return out;
+}
+}  // namespace
 
 ResultsFile ResultsFile::open(const std::string& path, const mpi::Comm& comm, bool writable) {
   h5::quiet_errors();
@@ -63,25 +100,31 @@ ResultsFile ResultsFile::open(const std::string& path, const mpi::Comm& comm, bo
   f.path_ = path;
   f.rank_ = comm.rank();
   f.file_ = h5::open_file(path, comm.get(), writable);
-  const hid_t id = f.file_.get();
-  if (!h5::has_attribute(id, "format") || h5::get_string_attribute(id, "format") != kMarker)
-    throw IoError("opening \"" + path + "\": not a reciprocity results file (no format attribute)");
-  for (const char* name : {"/runs/complete", "/flows/tracin/inflow", "/runs/discrepancy"})
-    if (!h5::exists(id, name))
-      throw IoError("opening \"" + path + "\": dataset " + name + " is missing (file damaged?)");
-  auto flows = h5::open_dataset(id, "/flows/tracin/inflow");
-  const auto d = h5::dims(flows.get());
-  auto disc = h5::open_dataset(id, "/runs/discrepancy");
-  const auto dt = h5::dims(disc.get());
-  if (d.size() != 3 || dt.size() != 3)
-    throw IoError("opening \"" + path + "\": flow datasets do not have rank 3 (file damaged?)");
-  f.layout_.splits = static_cast<int>(d[0]);
-  f.layout_.seeds = static_cast<int>(d[1]);
-  f.layout_.individuals = static_cast<std::int64_t>(d[2]);
-  f.layout_.steps = static_cast<int>(dt[2]);
-  f.layout_.save_mask = h5::exists(id, "/splits/train_mask");
-  f.layout_.marginal = h5::exists(id, "/runs/marginal_complete");
-  if (f.layout_.save_mask) f.layout_.examples = static_cast<std::int64_t>(h5::dims(h5::open_dataset(id, "/splits/train_mask").get())[1]);
+  try {
+    const hid_t id = f.file_.get();
+    if (!h5::has_attribute(id, "format") || h5::get_string_attribute(id, "format") != kMarker)
+      throw IoError("not a reciprocity results file (no format attribute)");
+    for (const char* name : {"/runs/complete", "/flows/tracin/inflow", "/runs/discrepancy"})
+      if (!h5::exists(id, name)) throw IoError("dataset " + std::string(name) + " is missing (file damaged?)");
+    const auto d = h5::dims(h5::open_dataset(id, "/flows/tracin/inflow").get());
+    const auto dt = h5::dims(h5::open_dataset(id, "/runs/discrepancy").get());
+    if (d.size() != 3 || dt.size() != 3) throw IoError("flow datasets do not have rank 3 (file damaged?)");
+    f.layout_.splits = static_cast<int>(d[0]);
+    f.layout_.seeds = static_cast<int>(d[1]);
+    f.layout_.individuals = static_cast<std::int64_t>(d[2]);
+    f.layout_.steps = static_cast<int>(dt[2]);
+    f.layout_.save_mask = h5::exists(id, "/splits/train_mask");
+    f.layout_.marginal = h5::exists(id, "/runs/marginal_complete");
+    if (f.layout_.save_mask)
+      f.layout_.examples = static_cast<std::int64_t>(h5::dims(h5::open_dataset(id, "/splits/train_mask").get())[1]);
+    // Open every dataset: damaged object headers show here, not halfway through a sweep.
+    for (const auto& [name, shape] : expected_datasets(f.layout_)) {
+      if (!h5::exists(id, name)) throw IoError("dataset " + name + " is missing (file damaged?)");
+      if (h5::dims(h5::open_dataset(id, name).get()) != shape) throw IoError("dataset " + name + " has the wrong shape (file damaged?)");
+    }
+  } catch (const IoError& e) {
+    throw IoError("opening results file \"" + path + "\": " + e.what());
+  }
   return f;
 }
 
@@ -226,6 +269,14 @@ std::vector<std::pair<std::string, std::string>> ResultsFile::string_attributes(
 }
 
 Contents ResultsFile::read() const {
+  try {
+    return read_contents();
+  } catch (const IoError& e) {
+    throw IoError("reading results file \"" + path_ + "\": " + e.what());
+  }
+}
+
+Contents ResultsFile::read_contents() const {
   Contents c;
   c.layout = layout_;
   const std::size_t runs = static_cast<std::size_t>(layout_.splits) * layout_.seeds;

@@ -99,6 +99,7 @@ class ResultsFile {
 
  private:
   ResultsFile() = default;
+  Contents read_contents() const;
   std::string path_;
   int rank_ = 0;
   Layout layout_;

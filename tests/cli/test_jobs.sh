@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# The Slurm scripts of jobs/: they parse (bash -n), carry the requeue headers, and run, both as
+# plain scripts (mpirun) and under a fake Slurm (sbatch/srun/scontrol shims on PATH that log
+# their arguments; the fake sbatch runs the script at once, every array index of --array, and
+# honours afterok dependencies), with tiny settings through EXTRA_ARGS on the shared data:
+# - each experiment script writes a complete file (MovieLens skipped without ml-100k/);
+# - jobs/submit_sweep.sh submits the array, then the merge with afterok:<array id>, and the
+#   merged file equals one direct run of the whole sweep;
+# - a script stopped by SIGTERM (Slurm's time-limit warning) exits 7 and calls
+#   `scontrol requeue`; run again, it resumes (not starts over) and ends equal to a direct run.
+# Usage: test_jobs.sh <reciprocity binary> <shared data dir> <source dir>
+set -u
+bin=$(realpath "$1")
+data=$(realpath "$2")
+src=$(realpath "$3")
+work=$(mktemp -d)
+bg=
+trap '[[ -n $bg ]] && kill -KILL $bg 2>/dev/null; rm -rf "$work"' EXIT
+cd "$work" || exit 1
+export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
+fails=0
+fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+ok() { echo "ok   $*"; }
+
+scripts=("$src"/jobs/*.sbatch "$src"/jobs/*.sh)
+[[ ${#scripts[@]} -ge 6 ]] || fail "expected the jobs/ scripts, found: ${scripts[*]}"
+
+# --- syntax and headers ---
+for s in "${scripts[@]}"; do
+  bash -n "$s" || fail "bash -n $s"
+done
+for s in movielens diabetes breast_cancer array_sweep; do
+  f=$src/jobs/$s.sbatch
+  for h in '--signal=B:TERM@120' '--requeue' '--open-mode=append'; do
+    grep -q "^#SBATCH $h" "$f" || fail "$s.sbatch: no '#SBATCH $h' header"
+  done
+  grep -q 'scontrol requeue' "$f" || fail "$s.sbatch: no scontrol requeue"
+done
+ok "bash -n and #SBATCH headers of ${#scripts[@]} scripts"
+
+# --- fake Slurm ---
+shims=$work/shims
+mkdir -p "$shims"
+export SHIM_DIR=$shims
+cat > "$shims/sbatch" <<'EOF'
+#!/bin/bash
+# Fake sbatch: log, then run the script now, once per --array index, with SLURM_* set.
+echo "sbatch $*" >> "$SHIM_DIR/calls.log"
+parsable=0 array= deps=
+while (($#)); do
+  case $1 in
+    --parsable) parsable=1 ;;
+    --array=*) array=${1#*=} ;;
+    --array | -a) array=$2; shift ;;
+    --dependency=*) deps=${1#*=} ;;
+    --dependency | -d) deps=$2; shift ;;
+    -*) ;;
+    *) break ;;
+  esac
+  shift
+done
+script=$1
+shift
+[[ -n $array ]] || array=$(sed -n 's/^#SBATCH --array=\([^ ]*\).*/\1/p' "$script" | head -1)
+id=$(($(cat "$SHIM_DIR/next_id" 2> /dev/null || echo 5000) + 1))
+echo "$id" > "$SHIM_DIR/next_id"
+if ((parsable)); then echo "$id"; else echo "Submitted batch job $id"; fi
+# afterok:<id>[:<id>...]: run only when every one of those jobs succeeded.
+if [[ $deps == afterok:* ]]; then
+  IFS=: read -ra need <<< "${deps#afterok:}"
+  for d in "${need[@]}"; do
+    if [[ $(cat "$SHIM_DIR/job_$d" 2> /dev/null) != ok ]]; then
+      echo "job $id: dependency afterok:$d never satisfied" >> "$SHIM_DIR/calls.log"
+      echo failed > "$SHIM_DIR/job_$id"
+      exit 0
+    fi
+  done
+fi
+indices=()
+if [[ -n $array ]]; then
+  IFS=, read -ra parts <<< "${array%%%*}"
+  for p in "${parts[@]}"; do
+    if [[ $p == *-* ]]; then for ((i = ${p%-*}; i <= ${p#*-}; i++)); do indices+=("$i"); done; else indices+=("$p"); fi
+  done
+fi
+status=ok
+run() {
+  SLURM_SUBMIT_DIR=$PWD SLURM_NTASKS=2 "$@" bash "$script" "${args[@]}" >> "$SHIM_DIR/job_$id.out" 2>&1 || status=failed
+}
+args=("$@")
+if ((${#indices[@]})); then
+  for i in "${indices[@]}"; do
+    run env SLURM_JOB_ID=$((id * 100 + i)) SLURM_ARRAY_JOB_ID=$id SLURM_ARRAY_TASK_ID=$i
+  done
+else
+  run env SLURM_JOB_ID=$id
+fi
+echo "$status" > "$SHIM_DIR/job_$id"
+EOF
+cat > "$shims/srun" <<'EOF'
+#!/bin/bash
+# Fake srun: log, run the step with mpirun, and (like srun) forward SIGTERM to the tasks.
+echo "srun $*" >> "$SHIM_DIR/calls.log"
+mpirun -n "${SLURM_NTASKS:-2}" --oversubscribe "$@" &
+p=$!
+forwarded=0
+trap 'forwarded=1; pkill -TERM -P $p' TERM INT
+wait $p
+rc=$?
+if ((rc > 128 && forwarded)); then wait $p; rc=$?; fi
+exit $rc
+EOF
+cat > "$shims/scontrol" <<'EOF'
+#!/bin/bash
+echo "scontrol $*" >> "$SHIM_DIR/calls.log"
+EOF
+chmod +x "$shims"/*
+export PATH=$shims:$PATH
+export RECIPROCITY=$bin DATA=$data
+unset SLURM_JOB_ID SLURM_ARRAY_TASK_ID SLURM_SUBMIT_DIR
+
+# check_complete <file> [marginal splits]: status "complete", every run complete, and the
+# Marginal runs of the first <marginal splits> splits complete.
+check_complete() {
+  /usr/bin/python3 - "$@" <<'PY'
+import sys, h5py
+path = sys.argv[1]
+f = h5py.File(path, "r")
+c = f["runs/complete"][...]
+msg = f"{path.split('/')[-1]}: status {f.attrs['status']!r}, {int(c.sum())}/{c.size} runs"
+ok = f.attrs["status"] == "complete" and c.all()
+if len(sys.argv) > 2:
+    k = int(sys.argv[2]) or c.shape[0]
+    m = f["runs/marginal_complete"][...][:k] if "runs/marginal_complete" in f else None
+    ok = ok and m is not None and m.all()
+    msg += f", Marginal {int(m.sum()) if m is not None else 0}/{k * c.shape[1]}"
+print(msg)
+sys.exit(0 if ok else 1)
+PY
+}
+
+# same <a.h5> <b.h5>: every dataset under /flows and /runs equal (exactly or 1e-12 relative).
+same() {
+  /usr/bin/python3 - "$@" <<'PY'
+import sys, h5py, numpy as np
+A, B = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+names = []
+for g in ("flows", "runs"):
+    A[g].visititems(lambda n, o, g=g: names.append(g + "/" + n) if isinstance(o, h5py.Dataset) else None)
+bad = []
+for n in names:
+    if n not in B: bad.append(f"{n} missing"); continue
+    a, b = A[n][...].astype(float), B[n][...].astype(float)
+    if a.shape != b.shape: bad.append(f"{n} shape {a.shape} vs {b.shape}"); continue
+    if not (np.array_equal(np.isnan(a), np.isnan(b)) and np.all(
+            (a == b) | np.isnan(a) | (np.abs(a - b) <= 1e-12 * np.maximum(np.abs(a), np.abs(b))))):
+        bad.append(f"{n} differs")
+print("; ".join(bad) if bad else f"{len(names)} datasets equal")
+sys.exit(1 if bad else 0)
+PY
+}
+
+# --- the experiment scripts as plain scripts (no Slurm: mpirun) ---
+export OUT=$work/plain
+for s in diabetes breast_cancer; do
+  if EXTRA_ARGS="--splits 2 --steps 20 -q" bash "$src/jobs/$s.sbatch" > "$s.log" 2>&1; then
+    if r=$(check_complete "$OUT/$s.h5" 0); then ok "$s.sbatch (plain): $r"; else fail "$s.sbatch: $r"; fi
+  else
+    fail "$s.sbatch (plain) exited $?"; tail -5 "$s.log"
+  fi
+done
+if [[ -f $data/ml-100k/u.data ]]; then
+  if MARGINAL_SPLITS=1 EXTRA_ARGS="--splits 2 --steps 3 -q" bash "$src/jobs/movielens.sbatch" > ml.log 2>&1; then
+    r1=$(check_complete "$OUT/ml-100k.h5") || fail "movielens.sbatch: $r1"
+    r2=$(check_complete "$OUT/ml-100k_marginal.h5" 1) || fail "movielens.sbatch: $r2"
+    ok "movielens.sbatch (plain): $r1; $r2"
+  else
+    fail "movielens.sbatch (plain) exited $?"; tail -5 ml.log
+  fi
+else
+  echo "skip movielens.sbatch: no $data/ml-100k/u.data"
+fi
+grep -q '^srun' "$shims/calls.log" 2> /dev/null && fail "a plain run (no SLURM_JOB_ID) used srun"
+
+# --- an experiment script through (fake) sbatch: srun is used ---
+export OUT=$work/slurm
+: > "$shims/calls.log"
+id=$(EXTRA_ARGS="--splits 2 --steps 20 -q" sbatch --parsable "$src/jobs/diabetes.sbatch")
+if [[ $(cat "$shims/job_$id") == ok ]] && grep -q "^srun .*--dataset diabetes" "$shims/calls.log" &&
+   r=$(check_complete "$OUT/diabetes.h5" 0); then
+  ok "sbatch diabetes.sbatch: job $id ran its step with srun; $r"
+else
+  fail "sbatch diabetes.sbatch: job $id $(cat "$shims/job_$id" 2> /dev/null)"; cat "$shims/calls.log" "$shims/job_$id.out" | tail -8
+fi
+
+# --- the array sweep and its merge, through submit_sweep.sh ---
+export OUT=$work/sweep
+: > "$shims/calls.log"
+sweep="--dataset diabetes --data $data/health"
+if SPLITS=6 CHUNK=2 NAME=sw SWEEP="$sweep" EXTRA_ARGS="--steps 30 -q" bash "$src/jobs/submit_sweep.sh" > submit.log 2>&1; then
+  mapfile -t sb < <(grep '^sbatch' "$shims/calls.log")
+  array_id=$(grep -o 'array job [0-9]*' submit.log | grep -o '[0-9]*$')
+  if [[ ${#sb[@]} -eq 2 && ${sb[0]} == *--parsable*--array=0-2*array_sweep.sbatch* &&
+        ${sb[1]} == *--parsable*--dependency=afterok:$array_id*merge.sbatch* && -n $array_id ]]; then
+    ok "submit_sweep.sh: array 0-2 (job $array_id), merge with --dependency=afterok:$array_id"
+  else
+    fail "submit_sweep.sh: unexpected submissions:"; printf '  %s\n' "${sb[@]}"; cat submit.log
+  fi
+  n=$(grep -c -- '^srun .*--split-range [024]:[246]' "$shims/calls.log")
+  [[ $n -eq 3 ]] || { fail "array tasks: $n srun calls with --split-range, expected 3"; grep '^srun' "$shims/calls.log"; }
+  mpirun -n 2 --oversubscribe "$bin" $sweep --splits 6 --steps 30 -q --out direct_sweep.h5 > /dev/null 2>&1 || fail "direct sweep run"
+  if r=$(check_complete "$OUT/sw.h5") && r2=$(same direct_sweep.h5 "$OUT/sw.h5"); then
+    ok "merged sweep: $r; equal to a direct run: $r2"
+  else
+    fail "merged sweep: $r ${r2:-}"; tail -5 "$shims"/job_*.out
+  fi
+else
+  fail "submit_sweep.sh exited $?"; cat submit.log; tail -5 "$shims"/job_*.out
+fi
+
+# --- SIGTERM (Slurm's warning before the time limit), requeue, rerun: resumes ---
+export OUT=$work/stop
+: > "$shims/calls.log"
+stop_args="--splits 8 --steps 200"
+SLURM_JOB_ID=4242 EXTRA_ARGS="$stop_args" bash "$src/jobs/diabetes.sbatch" > stop1.log 2>&1 &
+bg=$!
+for _ in $(seq 300); do grep -qs '^run split' stop1.log && break; sleep 0.1; done
+kill -TERM "$bg"
+for _ in $(seq 600); do kill -0 "$bg" 2> /dev/null || break; sleep 0.1; done
+wait "$bg"
+rc=$?
+bg=
+st=$(/usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(f.attrs['status'], int(f['runs/complete'][...].sum()), int(f['runs/marginal_complete'][...].sum()))" "$OUT/diabetes.h5" 2>&1)
+if [[ $rc -eq 7 ]] && grep -q '^scontrol requeue 4242' "$shims/calls.log" && [[ $st == "stopped "* ]] && [[ $st != "stopped 8 8" ]]; then
+  ok "SIGTERM: exit 7, scontrol requeue 4242, file status/runs/Marginal runs: $st"
+else
+  fail "SIGTERM: exit $rc, file: $st, calls: $(tr '\n' '|' < "$shims/calls.log")"; tail -5 stop1.log
+fi
+# The requeued job runs the script again.
+if SLURM_JOB_ID=4242 EXTRA_ARGS="$stop_args" bash "$src/jobs/diabetes.sbatch" > stop2.log 2>&1; then
+  resumed=$(grep -c '^srun .*--resume' "$shims/calls.log")
+  plan=$(grep -E '^(TracIn|Marginal):' stop2.log | tr '\n' ' ')
+  mpirun -n 2 --oversubscribe "$bin" --dataset diabetes --data "$data/health" --marginal $stop_args -q \
+    --out direct_stop.h5 > /dev/null 2>&1 || fail "direct run for the stop case"
+  r=$(check_complete "$OUT/diabetes.h5" 0)
+  r2=$(same direct_stop.h5 "$OUT/diabetes.h5")
+  has_resume=$(/usr/bin/python3 -c "import h5py,sys; print('resumed_at' in h5py.File(sys.argv[1],'r').attrs)" "$OUT/diabetes.h5")
+  if [[ $resumed -eq 1 && $plan != *"TracIn: 8 of 8"*"Marginal: 8 run"* && $has_resume == True ]] &&
+     check_complete "$OUT/diabetes.h5" 0 > /dev/null && same direct_stop.h5 "$OUT/diabetes.h5" > /dev/null; then
+    ok "rerun after the stop resumed ($plan); $r; equal to a direct run: $r2"
+  else
+    fail "rerun after the stop: --resume calls $resumed, plan: $plan, resumed_at: $has_resume, $r, $r2"
+  fi
+else
+  fail "rerun after the stop exited $?"; tail -5 stop2.log
+fi
+
+echo "$fails failure(s)"
+exit $((fails > 0))
