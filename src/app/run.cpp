@@ -356,7 +356,7 @@ bool tracin_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& fil
   const mpi::Comm group = world.split(world.rank() / per_run, world.rank());
   const data::LocalData local = data::distribute(ds, group.rank(), group.size());
   const auto complete = file.complete();
-  const auto contents_diverged = file.read().diverged_step;
+  const auto contents_diverged = file.diverged_steps();
   const int first = c.split_begin, last = c.split_end < 0 ? c.splits : c.split_end;
   std::vector<split::RunKey> todo;
   std::size_t skipped = 0;
@@ -561,7 +561,7 @@ void run_experiment(const Config& c, const mpi::Comm& world) {
     throw StopRequested("stopped on signal " + std::to_string(stop_signal()) + " after the runs in flight; \"" + c.out +
                         "\" holds every completed run: rerun with --resume to continue");
   }
-  const auto diverged = file.read().diverged_step;
+  const auto diverged = file.diverged_steps();
   const auto n_div = std::count_if(diverged.begin(), diverged.end(), [](double v) { return v >= 0; });
   finish(file, c, title, world, n_div ? "complete, " + std::to_string(n_div) + " run(s) diverged" : "complete");
 }
@@ -609,14 +609,14 @@ void merge_files(const Config& c, const mpi::Comm& world) {
     const auto mdone = f.marginal_complete();
     for (int s = 0; s < f.layout().splits; ++s)
       for (int r = 0; r < seeds; ++r) {
-        const std::size_t at = static_cast<std::size_t>(s) * seeds + r, in = at;
-        if (done[in] && !have[at]) {
+        const std::size_t at = static_cast<std::size_t>(s) * seeds + r;
+        if (done[at] && !have[at]) {
           const auto record = world.rank() == 0 ? std::make_unique<io::RunRecord>(f.read_run(s, r)) : nullptr;
           out.write_round(record.get());
           have[at] = 1;
           ++copied;
         }
-        if (mdone[in] && !have_m[at]) {
+        if (mdone[at] && !have_m[at]) {
           std::vector<double> m = f.read_marginal(s, r);
           const std::size_t N = static_cast<std::size_t>(layout.individuals);
           std::vector<double> a(m.begin(), m.begin() + N), b(m.begin() + N, m.begin() + 2 * N), d(m.begin() + 2 * N, m.end());

@@ -198,6 +198,14 @@ std::vector<std::uint8_t> ResultsFile::complete() const {
   return read_flags(file_.get(), "/runs/complete", static_cast<std::size_t>(layout_.splits) * layout_.seeds);
 }
 
+std::vector<double> ResultsFile::diverged_steps() const {
+  std::vector<double> out(static_cast<std::size_t>(layout_.splits) * layout_.seeds, -1.0);
+  if (!h5::exists(file_.get(), "/runs/diverged_step")) return out;
+  auto ds = h5::open_dataset(file_.get(), "/runs/diverged_step");
+  h5::read_all(ds.get(), H5T_NATIVE_DOUBLE, out.data());
+  return out;
+}
+
 std::vector<std::uint8_t> ResultsFile::marginal_complete() const {
   return read_flags(file_.get(), "/runs/marginal_complete",
                     static_cast<std::size_t>(layout_.splits) * layout_.seeds);
@@ -294,8 +302,7 @@ Contents ResultsFile::read_contents() const {
   get("/runs/deploy_rmse", c.deploy_rmse, runs);
   get("/runs/deploy_loss_final", c.deploy_loss_final, runs);
   get("/runs/deploy_accuracy", c.deploy_accuracy, runs);
-  if (h5::exists(file_.get(), "/runs/diverged_step")) get("/runs/diverged_step", c.diverged_step, runs);
-  else c.diverged_step.assign(runs, -1.0);
+  c.diverged_step = diverged_steps();
   if (layout_.marginal) {
     c.marginal_complete = marginal_complete();
     get(kMarginalSets[0], c.marginal_inflow, runs * N);

@@ -74,6 +74,8 @@ class ResultsFile {
                       const std::vector<double>* outflow, const std::vector<double>* self);
   /// Completion flags [S * R] (read from the file).
   std::vector<std::uint8_t> complete() const;
+  /// /runs/diverged_step [S * R] (-1 where the run did not diverge).
+  std::vector<double> diverged_steps() const;
   /// Marginal completion flags [S * R] (all 0 when the file has no Marginal flows).
   std::vector<std::uint8_t> marginal_complete() const;
   /// Read one run's rows (any rank; independent reads); the mask only for seed 0.
