@@ -12,18 +12,39 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "reciprocity/core/rng.hpp"
 
 namespace reciprocity::model {
 namespace {
+// K > 0: the embedding dimension known at compile time (fully unrolled, vectorised loops for the
+// common ranks); K = 0: any rank, given at run time.
+template <int K = 0>
 inline double dot(const double* a, const double* b, int k) {
+  const int n = K > 0 ? K : k;
   double s = 0;
-  for (int j = 0; j < k; ++j) s += a[j] * b[j];
+  for (int j = 0; j < n; ++j) s += a[j] * b[j];
   return s;
 }
+template <int K = 0>
 inline void axpy(double alpha, const double* x, double* y, int k) {
-  for (int j = 0; j < k; ++j) y[j] += alpha * x[j];
+  const int n = K > 0 ? K : k;
+  for (int j = 0; j < n; ++j) y[j] += alpha * x[j];
+}
+
+/// Calls f(std::integral_constant<int, K>) with K = k for the ranks with a compiled kernel, else K = 0.
+template <typename F>
+void with_rank(int k, F&& f) {
+  switch (k) {
+    case 4: f(std::integral_constant<int, 4>{}); break;
+    case 6: f(std::integral_constant<int, 6>{}); break;
+    case 8: f(std::integral_constant<int, 8>{}); break;
+    case 16: f(std::integral_constant<int, 16>{}); break;
+    case 32: f(std::integral_constant<int, 32>{}); break;
+    case 64: f(std::integral_constant<int, 64>{}); break;
+    default: f(std::integral_constant<int, 0>{}); break;
+  }
 }
 }  // namespace
 
@@ -91,10 +112,11 @@ void MatrixFactorization::begin_gradient() {
   std::fill(batch_per_item_.begin(), batch_per_item_.end(), 0.0);
 }
 
+template <int K>
 void MatrixFactorization::gradient_user(std::size_t a, const std::vector<std::uint8_t>& role, double* gB,
                                         double* gD, PassSums& sums) {
   const data::LocalData& d = *data_;
-  const int k = k_;
+  const int k = K > 0 ? K : k_;
   const double lambda = params_.lambda;
   const double* u = &U_[a * k];
   double* gub = &gUB_[a * k];
@@ -102,33 +124,33 @@ void MatrixFactorization::gradient_user(std::size_t a, const std::vector<std::ui
   std::fill(gub, gub + k, 0.0);
   std::fill(gud, gud + k, 0.0);
   const double u_reg = user_count_[a] > 0 ? lambda / user_count_[a] : 0.0;
-  const double u_norm2 = lambda != 0.0 ? dot(u, u, k) : 0.0;
+  const double u_norm2 = lambda != 0.0 ? dot<K>(u, u, k) : 0.0;
   double batch_here = 0;
   for (auto e = d.offsets[a]; e < d.offsets[a + 1]; ++e) {
     const std::uint8_t r = role[e];
     if (r == kTrainIdle) continue;
     const auto b = static_cast<std::size_t>(d.item[e]);
     const double* v = &V_[b * k];
-    const double err = dot(u, v, k) - d.label[e];
+    const double err = dot<K>(u, v, k) - d.label[e];
     const double g = 2.0 * err;
     resid_[e] = g;
     if (r == kBatch) {
       sums.train_loss += err * err + u_reg * u_norm2 + lambda * inv_item_count_[b] * v_norm2_[b];
       batch_here += 1;
       batch_per_item_[b] += 1;  // the regulariser's grad_v, added per item in end_gradient
-      axpy(g, v, gub, k);
-      axpy(g, u, gB + b * k, k);
+      axpy<K>(g, v, gub, k);
+      axpy<K>(g, u, gB + b * k, k);
     } else {
       sums.deploy_loss += err * err;
       sums.deploy_sq_error += err * err;
       if (r == kDeploy) {
-        axpy(g, v, gud, k);
-        axpy(g, u, gD + b * k, k);
+        axpy<K>(g, v, gud, k);
+        axpy<K>(g, u, gD + b * k, k);
       }
     }
   }
   // The user-block regulariser gradient, summed over the user's batch examples.
-  if (batch_here > 0) axpy(2.0 * u_reg * batch_here, u, gub, k);
+  if (batch_here > 0) axpy<K>(2.0 * u_reg * batch_here, u, gub, k);
   sums.batch_size += batch_here;
 }
 
@@ -143,7 +165,9 @@ void MatrixFactorization::end_gradient(double* gB) {
 void MatrixFactorization::gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
                                         PassSums& sums) {
   begin_gradient();
-  for (std::size_t a = 0; a < data_->local_individuals(); ++a) gradient_user(a, role, gB, gD, sums);
+  with_rank(k_, [&](auto K) {
+    for (std::size_t a = 0; a < data_->local_individuals(); ++a) gradient_user<K()>(a, role, gB, gD, sums);
+  });
   end_gradient(gB);
 }
 
@@ -156,14 +180,15 @@ void MatrixFactorization::item_terms(const double* V, const double* GD) const {
     item_term_[b] = 2.0 * params_.lambda * inv_item_count_[b] * dot(V + b * k, GD + b * k, k);
 }
 
+template <int K>
 void MatrixFactorization::flow_user(std::size_t a, const std::vector<std::uint8_t>& role, const double* V,
                                     const double* GB, const double* GD, double* bD, double* dB, double* bd) const {
   const data::LocalData& d = *data_;
-  const int k = k_;
+  const int k = K > 0 ? K : k_;
   const double lambda = params_.lambda;
   const double* u = &U_[a * k];
   // User block: only user a's examples touch u_a, so G^B and G^B_a agree there.
-  const double self_u = dot(&gUB_[a * k], &gUD_[a * k], k);
+  const double self_u = dot<K>(&gUB_[a * k], &gUD_[a * k], k);
   double out = self_u, in = self_u, self = self_u;
   const auto end = d.offsets[a + 1];
   for (auto e = d.offsets[a]; e < end; ++e) {
@@ -171,9 +196,9 @@ void MatrixFactorization::flow_user(std::size_t a, const std::vector<std::uint8_
     const auto b = static_cast<std::size_t>(d.item[e]);
     if (r == kBatch) {
       // grad_v l(z) . G^D_b with grad_v l(z) = g u_a + 2 lambda v_b / n_b.
-      out += resid_[e] * dot(u, GD + b * k, k) + (lambda != 0.0 ? item_term_[b] : 0.0);
+      out += resid_[e] * dot<K>(u, GD + b * k, k) + (lambda != 0.0 ? item_term_[b] : 0.0);
     } else if (r == kDeploy) {
-      in += resid_[e] * dot(u, GB + b * k, k);
+      in += resid_[e] * dot<K>(u, GB + b * k, k);
     }
     // Item-block self term: batch and deployment examples of this user on the same item
     // (only with repeated (user, item) pairs) are adjacent in the sorted local order.
@@ -193,14 +218,14 @@ void MatrixFactorization::flow_user(std::size_t a, const std::vector<std::uint8_
       for (auto f = e; f < end && d.item[f] == d.item[e]; ++f) {
         if (role[f] == kBatch) {
           has_b = true;
-          axpy(resid_[f], u, sb, k);
-          axpy(2.0 * lambda * inv_item_count_[b], V + b * k, sb, k);
+          axpy<K>(resid_[f], u, sb, k);
+          axpy<K>(2.0 * lambda * inv_item_count_[b], V + b * k, sb, k);
         } else if (role[f] == kDeploy) {
           has_d = true;
-          axpy(resid_[f], u, sd, k);
+          axpy<K>(resid_[f], u, sd, k);
         }
       }
-      if (has_b && has_d) self += dot(sb, sd, k);
+      if (has_b && has_d) self += dot<K>(sb, sd, k);
     }
   }
   bD[a] = out;
@@ -211,7 +236,9 @@ void MatrixFactorization::flow_user(std::size_t a, const std::vector<std::uint8_
 void MatrixFactorization::flow_pass(const std::vector<std::uint8_t>& role, const double* GB, const double* GD,
                                     double* bD, double* dB, double* bd) const {
   item_terms(V_.data(), GD);
-  for (std::size_t a = 0; a < data_->local_individuals(); ++a) flow_user(a, role, V_.data(), GB, GD, bD, dB, bd);
+  with_rank(k_, [&](auto K) {
+    for (std::size_t a = 0; a < data_->local_individuals(); ++a) flow_user<K()>(a, role, V_.data(), GB, GD, bD, dB, bd);
+  });
 }
 
 void MatrixFactorization::update(double scale, const double* GB) {
@@ -227,12 +254,14 @@ void MatrixFactorization::step_pass(const std::vector<std::uint8_t>& role, const
   for (std::size_t i = 0; i < V_.size(); ++i) V_[i] = V_prev_[i] - scale * GB[i];
   item_terms(V_prev_.data(), GD);
   begin_gradient();
-  const int k = k_;
-  for (std::size_t a = 0; a < data_->local_individuals(); ++a) {
-    flow_user(a, role, V_prev_.data(), GB, GD, bD, dB, bd);
-    axpy(-scale, &gUB_[a * k], &U_[a * k], k);
-    gradient_user(a, next_role, gB_next, gD_next, sums_next);
-  }
+  with_rank(k_, [&](auto K) {
+    const int k = k_;
+    for (std::size_t a = 0; a < data_->local_individuals(); ++a) {
+      flow_user<K()>(a, role, V_prev_.data(), GB, GD, bD, dB, bd);
+      axpy<K()>(-scale, &gUB_[a * k], &U_[a * k], k);
+      gradient_user<K()>(a, next_role, gB_next, gD_next, sums_next);
+    }
+  });
   end_gradient(gB_next);
 }
 

@@ -29,9 +29,11 @@ class MatrixFactorization final : public Model {
  private:
   static constexpr int kMaxInlineRank = 64;
   void begin_gradient();
+  template <int K>
   void gradient_user(std::size_t a, const std::vector<std::uint8_t>& role, double* gB, double* gD, PassSums& sums);
   void end_gradient(double* gB);
   void item_terms(const double* V, const double* GD) const;
+  template <int K>
   void flow_user(std::size_t a, const std::vector<std::uint8_t>& role, const double* V, const double* GB,
                  const double* GD, double* bD, double* dB, double* bd) const;
   void count_training(const std::vector<std::uint8_t>& is_train, const mpi::Comm& comm);
