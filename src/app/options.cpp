@@ -159,7 +159,8 @@ Parsed parse_options(int argc, const char* const argv[]) {
   po::options_description output("Output and execution", kWidth, kWidth / 2);
   output.add_options()
       ("out", po::value(&c.out)->default_value(c.out), "results file (HDF5; overwritten unless --resume)")
-      ("resume", po::bool_switch(&c.resume), "reopen --out, check its configuration matches, and run only the runs not complete")
+      ("resume", po::bool_switch(&c.resume), "reopen --out, check its configuration matches, and run only the runs not complete (with more "
+       "--splits: grow it; a missing --out is started)")
       ("save-split-mask", po::bool_switch(&c.save_split_mask), "store each split's training mask in /splits/train_mask")
       ("ranks-per-run", po::value(&c.ranks_per_run)->default_value(c.ranks_per_run),
        "ranks that share one run (data parallel); the others run other (split, seed) runs at the same time. "
