@@ -482,7 +482,7 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& f
     } catch (const Error& e) {
       error = e.what();
     }
-    agree_on_errors(error, world);
+    agree_on_errors(error.empty() ? m.error : error, world);
     if (m.stopped) return false;  // agreed: the reduction carries every rank's stop
     const bool root = world.rank() == 0;
     file.write_marginal(key.split, key.seed, root ? &m.inflow : nullptr, root ? &m.outflow : nullptr,

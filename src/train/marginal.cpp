@@ -1,5 +1,9 @@
 #include "reciprocity/train/marginal.hpp"
 
+#include <string>
+
+#include "reciprocity/core/error.hpp"
+
 namespace reciprocity::train {
 
 MarginalFlows marginal_flows(model::Model& model, const data::LocalData& all,
@@ -26,6 +30,7 @@ MarginalFlows marginal_flows(model::Model& model, const data::LocalData& all,
 
   // [inflow | outflow | self | retrains | stopped] summed over ranks at the end.
   std::vector<double> acc(3 * N + 2, 0.0);
+  std::string out_error;
   std::vector<std::uint8_t> without(membership);
   std::int64_t done = 0;
   for (const auto j : mine) {
@@ -36,8 +41,16 @@ MarginalFlows marginal_flows(model::Model& model, const data::LocalData& all,
     const auto begin = all.offsets[j], end = all.offsets[j + 1];
     for (auto e = begin; e < end; ++e)
       if (membership[e] == kTraining) without[e] = kExcluded;
-    const auto loo = train_with_flows(model, all, without, schedule, key, self_comm, losses_only)
-                         .example_deploy_loss;
+    std::vector<double> loo;
+    try {
+      loo = train_with_flows(model, all, without, schedule, key, self_comm, losses_only).example_deploy_loss;
+    } catch (const Error& e) {
+      // Stop this rank's tasks but still join the reduction below, so no rank is left waiting;
+      // the caller agrees on the error over all ranks.
+      out_error = "Marginal retraining without individual " + std::to_string(j) + ": " + e.what();
+      acc[3 * N + 1] = 1;
+      break;
+    }
     for (auto e = begin; e < end; ++e) without[e] = membership[e];
 
     for (std::size_t i = 0; i < N; ++i) {
@@ -62,6 +75,7 @@ MarginalFlows marginal_flows(model::Model& model, const data::LocalData& all,
   out.self.assign(acc.begin() + 2 * N, acc.begin() + 3 * N);
   out.retrains = static_cast<std::int64_t>(acc[3 * N]);
   out.stopped = acc[3 * N + 1] > 0;
+  out.error = out_error;
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "reciprocity/data/local.hpp"
@@ -17,7 +18,8 @@ namespace reciprocity::train {
 struct MarginalFlows {
   std::vector<double> inflow, outflow, self;  ///< [N]
   std::int64_t retrains = 0;                  ///< leave-one-out trainings done (all ranks)
-  bool stopped = false;  ///< some rank was asked to stop: the flows are incomplete, discard them
+  bool stopped = false;  ///< some rank was asked to stop or failed: the flows are incomplete, discard them
+  std::string error;     ///< this rank's failure (empty if none); callers agree on it collectively
 };
 
 /// Collective over `comm`: the leave-one-individual-out retrainings of run `key` are independent
