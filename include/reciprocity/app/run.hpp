@@ -22,8 +22,4 @@ void merge_files(const Config& config, const mpi::Comm& world);
 /// Load the data set named by the configuration (every rank reads it).
 data::Dataset load_dataset(const Config& config);
 
-/// The figures printed at the end of a run and stored in /summary (DESIGN.md section 2).
-std::string summarize(const io::Contents& contents, double beta, const std::string& title,
-                      io::ResultsFile* write_to);
-
 }  // namespace reciprocity::app
