@@ -34,6 +34,9 @@ inline void axpy(double alpha, const double* x, double* y, int k) {
 }
 
 /// Calls f(std::integral_constant<int, K>) with K = k for the ranks with a compiled kernel, else K = 0.
+/// How many examples ahead the item rows are prefetched.
+constexpr std::int64_t kPrefetch = 4;
+
 template <typename F>
 void with_rank(int k, F&& f) {
   switch (k) {
@@ -126,7 +129,14 @@ void MatrixFactorization::gradient_user(std::size_t a, const std::vector<std::ui
   const double u_reg = user_count_[a] > 0 ? lambda / user_count_[a] : 0.0;
   const double u_norm2 = lambda != 0.0 ? dot<K>(u, u, k) : 0.0;
   double batch_here = 0;
-  for (auto e = d.offsets[a]; e < d.offsets[a + 1]; ++e) {
+  const auto end = d.offsets[a + 1];
+  for (auto e = d.offsets[a]; e < end; ++e) {
+    // The item rows are the random accesses of the pass: ask for a later example's early.
+    if (e + kPrefetch < end) {
+      const auto nb = static_cast<std::size_t>(d.item[e + kPrefetch]) * k;
+      __builtin_prefetch(&V_[nb]);
+      __builtin_prefetch(role[e + kPrefetch] == kBatch ? gB + nb : gD + nb, 1);
+    }
     const std::uint8_t r = role[e];
     if (r == kTrainIdle) continue;
     const auto b = static_cast<std::size_t>(d.item[e]);
@@ -192,6 +202,10 @@ void MatrixFactorization::flow_user(std::size_t a, const std::vector<std::uint8_
   double out = self_u, in = self_u, self = self_u;
   const auto end = d.offsets[a + 1];
   for (auto e = d.offsets[a]; e < end; ++e) {
+    if (e + kPrefetch < end) {
+      const auto nb = static_cast<std::size_t>(d.item[e + kPrefetch]) * k;
+      __builtin_prefetch(role[e + kPrefetch] == kBatch ? GD + nb : GB + nb);
+    }
     const std::uint8_t r = role[e];
     const auto b = static_cast<std::size_t>(d.item[e]);
     if (r == kBatch) {
