@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "reciprocity/model/mf.hpp"
 
 namespace reciprocity::model {
 namespace {
@@ -145,15 +144,6 @@ void GeneralizedLinear::update(double scale, const double* GB) {
 double GeneralizedLinear::example_loss(std::size_t e, bool) const {
   double slope = 0;
   return loss_and_slope(dot(theta_.data(), row(e), dim_), data_->label[e], slope);
-}
-
-std::unique_ptr<Model> make_model(data::Task task, const ModelParams& params) {
-  switch (task) {
-    case data::Task::Recommender: return std::make_unique<MatrixFactorization>(params);
-    case data::Task::Regression: return std::make_unique<GeneralizedLinear>(false);
-    case data::Task::Classification: return std::make_unique<GeneralizedLinear>(true);
-  }
-  return nullptr;
 }
 
 }  // namespace reciprocity::model
