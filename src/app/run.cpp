@@ -414,7 +414,17 @@ void run_experiment(const Config& c, const mpi::Comm& world) {
   }
   const auto diverged = file.diverged_steps();
   const auto n_div = std::count_if(diverged.begin(), diverged.end(), [](double v) { return v >= 0; });
-  finish(file, c, title, world, n_div ? "complete, " + std::to_string(n_div) + " run(s) diverged" : "complete");
+  // "complete" only when every run of the file is: a --split-range slice says what it holds.
+  const auto done = file.complete();
+  const auto n_done = std::count(done.begin(), done.end(), std::uint8_t{1});
+  std::string status = n_done == static_cast<long>(done.size())
+                           ? "complete"
+                           : "partial: " + std::to_string(n_done) + " of " + std::to_string(done.size()) +
+                                 " runs complete";
+  if (c.split_end >= 0)
+    status += " (--split-range " + std::to_string(c.split_begin) + ":" + std::to_string(c.split_end) + ")";
+  if (n_div) status += ", " + std::to_string(n_div) + " run(s) diverged";
+  finish(file, c, title, world, status);
 }
 
 void summarize_file(const Config& c, const mpi::Comm& world) {

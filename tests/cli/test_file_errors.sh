@@ -165,8 +165,15 @@ same "grown file = fresh 6-split run" s6.h5 grow.h5
 # --- split ranges and merge ---
 ok_run range-0-3 2 "${small[@]}" --splits 6 --split-range 0:3 --out r1.h5
 ok_run range-3-6 2 "${small[@]}" --splits 6 --split-range 3:6 --out r2.h5
+# A slice does not claim to be complete; the merge of both slices does.
+for f_status in "r1.h5:partial: 6 of 12 runs complete (--split-range 0:3)" "r2.h5:partial: 6 of 12 runs complete (--split-range 3:6)"; do
+  st=$(/usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs['status'])" "${f_status%%:*}")
+  [[ $st == "${f_status#*:}"* ]] && echo "ok   ${f_status%%:*} status: $st" || { echo "FAIL ${f_status%%:*} status: $st"; fails=$((fails + 1)); }
+done
 ok_run merge 2 --merge r1.h5 r2.h5 --out merged.h5
 same "merge of 0:3 and 3:6 = fresh 6-split run" s6.h5 merged.h5
+st=$(/usr/bin/python3 -c "import h5py; print(h5py.File('merged.h5','r').attrs['status'])")
+[[ $st == complete ]] && echo "ok   merged status: $st" || { echo "FAIL merged status: $st"; fails=$((fails + 1)); }
 ok_run range-3-6-steps 2 "${cfg[@]}" --learning-rate 2 --steps 100 --split-range 3:6 --out r3.h5
 expect merge-other-config 2 2 'steps: "r1.h5" has 200, "r3.h5" has 100' -- --merge r1.h5 r3.h5 --out bad_merge.h5
 
