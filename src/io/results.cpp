@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "reciprocity/core/error.hpp"
 
@@ -16,6 +18,45 @@ const char* const kFlowSets[] = {"/flows/tracin/inflow", "/flows/tracin/outflow"
 const char* const kMarginalSets[] = {"/flows/marginal/inflow", "/flows/marginal/outflow", "/flows/marginal/self"};
 
 hsize_t u(std::int64_t v) { return static_cast<hsize_t>(v); }
+
+/// One dataset of the layout (DESIGN.md section 6).
+struct DatasetSpec {
+  std::string name;
+  std::vector<hsize_t> shape;  ///< per-run datasets start with [S, R] or [S]
+  hid_t type;
+  double fill;
+};
+
+/// The datasets of a results file of layout `L`: the one table that creating, checking and
+/// growing a file follow.
+std::vector<DatasetSpec> layout_datasets(const Layout& L) {
+  const hsize_t S = u(L.splits), R = u(L.seeds), N = u(L.individuals), T = u(L.steps), M = u(L.examples);
+  const hid_t f64 = H5T_NATIVE_DOUBLE, u8 = H5T_NATIVE_UINT8;
+  std::vector<DatasetSpec> out = {{"/individuals/id", {N}, H5T_NATIVE_INT64, 0}};
+  for (const char* name : kFlowSets) out.push_back({name, {S, R, N}, f64, 0});
+  out.push_back({"/runs/train_loss", {S, R, T}, f64, 0});
+  out.push_back({"/runs/discrepancy", {S, R, T}, f64, 0});
+  out.push_back({"/runs/deploy_loss", {S, R, T + 1}, f64, 0});
+  for (const char* name : {"/runs/deploy_rmse", "/runs/deploy_loss_final", "/runs/deploy_accuracy",
+                           "/runs/train_examples", "/runs/deploy_examples"})
+    out.push_back({name, {S, R}, f64, 0});
+  out.push_back({"/runs/complete", {S, R}, u8, 0});
+  out.push_back({"/runs/diverged_step", {S, R}, f64, -1});
+  if (L.save_mask) out.push_back({"/splits/train_mask", {S, M}, u8, 0});
+  if (L.marginal) {
+    for (const char* name : kMarginalSets) out.push_back({name, {S, R, N}, f64, 0});
+    out.push_back({"/runs/marginal_complete", {S, R}, u8, 0});
+  }
+  return out;
+}
+
+/// Chunks hold one run's row (rank 3: [1, 1, X]; the [S, R] tables: one split's [1, R]; the
+/// masks: one split's [1, M]), so a run is written, and lost, as a whole.
+std::vector<hsize_t> chunk_of(std::vector<hsize_t> shape) {
+  if (shape.size() == 3) return {1, 1, shape[2]};
+  if (shape.size() == 2) shape[0] = 1;
+  return shape;
+}
 }  // namespace
 
 ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
@@ -37,25 +78,10 @@ ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
     throw IoError("creating results file \"" + path + "\": " + e.what());
   }
   const hid_t id = f.file_.get();
-  const hsize_t S = u(layout.splits), R = u(layout.seeds), N = u(layout.individuals),
-                T = u(layout.steps), M = u(layout.examples);
-
-  auto ids = h5::create_dataset(id, "/individuals/id", H5T_NATIVE_INT64, {N}, {N}, 0);
+  for (const auto& d : layout_datasets(layout)) h5::create_dataset(id, d.name, d.type, d.shape, chunk_of(d.shape), d.fill);
+  auto ids = h5::open_dataset(id, "/individuals/id");
+  const hsize_t N = u(layout.individuals);
   h5::write_block(ids.get(), H5T_NATIVE_INT64, {0}, {comm.rank() == 0 ? N : 0}, individual_ids.data());
-  for (const char* name : kFlowSets) h5::create_dataset(id, name, H5T_NATIVE_DOUBLE, {S, R, N}, {1, 1, N}, 0);
-  h5::create_dataset(id, "/runs/train_loss", H5T_NATIVE_DOUBLE, {S, R, T}, {1, 1, T}, 0);
-  h5::create_dataset(id, "/runs/discrepancy", H5T_NATIVE_DOUBLE, {S, R, T}, {1, 1, T}, 0);
-  h5::create_dataset(id, "/runs/deploy_loss", H5T_NATIVE_DOUBLE, {S, R, T + 1}, {1, 1, T + 1}, 0);
-  for (const char* name : {"/runs/deploy_rmse", "/runs/deploy_loss_final", "/runs/deploy_accuracy",
-                           "/runs/train_examples", "/runs/deploy_examples"})
-    h5::create_dataset(id, name, H5T_NATIVE_DOUBLE, {S, R}, {1, R}, 0);
-  h5::create_dataset(id, "/runs/complete", H5T_NATIVE_UINT8, {S, R}, {1, R}, 0);
-  h5::create_dataset(id, "/runs/diverged_step", H5T_NATIVE_DOUBLE, {S, R}, {1, R}, -1);
-  if (layout.save_mask) h5::create_dataset(id, "/splits/train_mask", H5T_NATIVE_UINT8, {S, M}, {1, M}, 0);
-  if (layout.marginal) {
-    for (const char* name : kMarginalSets) h5::create_dataset(id, name, H5T_NATIVE_DOUBLE, {S, R, N}, {1, 1, N}, 0);
-    h5::create_dataset(id, "/runs/marginal_complete", H5T_NATIVE_UINT8, {S, R}, {1, R}, 0);
-  }
 
   h5::set_attribute(id, "format", std::string(kMarker));
   h5::set_attribute(id, "splits", static_cast<long long>(layout.splits));
@@ -75,24 +101,6 @@ ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
   return f;
 }
 
-namespace {
-/// The datasets every results file of `layout` has, with their shapes.
-std::vector<std::pair<std::string, std::vector<hsize_t>>> expected_datasets(const Layout& L) {
-  const hsize_t S = u(L.splits), R = u(L.seeds), N = u(L.individuals), T = u(L.steps);
-  std::vector<std::pair<std::string, std::vector<hsize_t>>> out = {
-      {"/individuals/id", {N}}, {"/runs/train_loss", {S, R, T}}, {"/runs/discrepancy", {S, R, T}},
-      {"/runs/deploy_loss", {S, R, T + 1}}, {"/runs/complete", {S, R}}};
-  for (const char* name : kFlowSets) out.push_back({name, {S, R, N}});
-  for (const char* name : {"/runs/deploy_rmse", "/runs/deploy_loss_final", "/runs/deploy_accuracy",
-                           "/runs/train_examples", "/runs/deploy_examples"})
-    out.push_back({name, {S, R}});
-  if (L.marginal) {
-    for (const char* name : kMarginalSets) out.push_back({name, {S, R, N}});
-    out.push_back({"/runs/marginal_complete", {S, R}});
-  }
-  return out;
-}
-}  // namespace
 
 ResultsFile ResultsFile::open(const std::string& path, const mpi::Comm& comm, bool writable) {
   h5::quiet_errors();
@@ -118,9 +126,10 @@ ResultsFile ResultsFile::open(const std::string& path, const mpi::Comm& comm, bo
     if (f.layout_.save_mask)
       f.layout_.examples = static_cast<std::int64_t>(h5::dims(h5::open_dataset(id, "/splits/train_mask").get())[1]);
     // Open every dataset: damaged object headers show here, not halfway through a sweep.
-    for (const auto& [name, shape] : expected_datasets(f.layout_)) {
-      if (!h5::exists(id, name)) throw IoError("dataset " + name + " is missing (file damaged?)");
-      if (h5::dims(h5::open_dataset(id, name).get()) != shape) throw IoError("dataset " + name + " has the wrong shape (file damaged?)");
+    for (const auto& spec : layout_datasets(f.layout_)) {
+      if (!h5::exists(id, spec.name)) throw IoError("dataset " + spec.name + " is missing (file damaged?)");
+      if (h5::dims(h5::open_dataset(id, spec.name).get()) != spec.shape)
+        throw IoError("dataset " + spec.name + " has the wrong shape (file damaged?)");
     }
   } catch (const IoError& e) {
     throw IoError("opening results file \"" + path + "\": " + e.what());
@@ -256,15 +265,9 @@ std::vector<double> ResultsFile::read_marginal(int split, int seed) const {
 
 void ResultsFile::grow(int splits) {
   if (splits <= layout_.splits) return;
-  std::vector<const char*> names = {kFlowSets[0], kFlowSets[1], kFlowSets[2], "/runs/train_loss",
-                                    "/runs/discrepancy", "/runs/deploy_loss", "/runs/deploy_rmse",
-                                    "/runs/deploy_loss_final", "/runs/deploy_accuracy", "/runs/train_examples",
-                                    "/runs/deploy_examples", "/runs/complete", "/runs/diverged_step"};
-  if (layout_.save_mask) names.push_back("/splits/train_mask");
-  if (layout_.marginal) names.insert(names.end(), {kMarginalSets[0], kMarginalSets[1], kMarginalSets[2], "/runs/marginal_complete"});
-  for (const char* name : names) {
-    if (!h5::exists(file_.get(), name)) continue;
-    auto ds = h5::open_dataset(file_.get(), name);
+  for (const auto& d : layout_datasets(layout_)) {
+    if (d.shape.size() < 2) continue;  // not per split
+    auto ds = h5::open_dataset(file_.get(), d.name);
     h5::extend(ds.get(), u(splits));
   }
   layout_.splits = splits;
