@@ -2,6 +2,7 @@
 #include "reciprocity/app/summary.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -149,15 +150,25 @@ std::vector<std::pair<std::string, std::string>> new_file_attributes(const Confi
   return attrs;
 }
 
+/// The options among `wanted` (name, value) whose config_<name> attribute in `file` differs:
+/// (name, wanted value, value in the file or "(absent)").
+std::vector<std::array<std::string, 3>> differing_options(
+    const std::vector<std::pair<std::string, std::string>>& wanted, const io::ResultsFile& file) {
+  std::vector<std::array<std::string, 3>> out;
+  for (const auto& [k, v] : wanted) {
+    const std::string key = "config_" + k;
+    const std::string found = file.has_attribute(key) ? file.attribute(key) : "(absent)";
+    if (found != v) out.push_back({k, v, found});
+  }
+  return out;
+}
+
 /// Throws ConfigError listing every result option whose value in `file` differs from `c`.
 void check_same_configuration(const io::ResultsFile& file, const Config& c, const std::string& what) {
   if (file.attribute("configuration") == config_text(c)) return;
   std::string diff;
-  for (const auto& [k, v] : c.result_options()) {
-    const std::string key = "config_" + k;
-    const std::string old = file.has_attribute(key) ? file.attribute(key) : "(absent)";
-    if (old != v) diff += "\n  --" + k + ": file has " + old + ", requested " + v;
-  }
+  for (const auto& [k, wanted, found] : differing_options(c.result_options(), file))
+    diff += "\n  --" + k + ": file has " + found + ", requested " + wanted;
   throw ConfigError(what + ": the configuration of \"" + file.path() + "\" differs from the requested one:" + diff);
 }
 
@@ -443,11 +454,12 @@ void merge_files(const Config& c, const mpi::Comm& world) {
   int splits = 0;
   for (const auto& f : inputs) {
     if (f.attribute("configuration") != config) {
-      std::string diff;
+      std::vector<std::pair<std::string, std::string>> first_options;
       for (const auto& [k, v] : first.string_attributes())
-        if (k.rfind("config_", 0) == 0 && (!f.has_attribute(k) || f.attribute(k) != v))
-          diff += "\n  --" + k.substr(7) + ": \"" + first.path() + "\" has " + v + ", \"" + f.path() + "\" has " +
-                  (f.has_attribute(k) ? f.attribute(k) : "(absent)");
+        if (k.rfind("config_", 0) == 0) first_options.emplace_back(k.substr(7), v);
+      std::string diff;
+      for (const auto& [k, wanted, found] : differing_options(first_options, f))
+        diff += "\n  --" + k + ": \"" + first.path() + "\" has " + wanted + ", \"" + f.path() + "\" has " + found;
       throw ConfigError("--merge: \"" + f.path() + "\" was made with another configuration than \"" + first.path() +
                         "\":" + diff);
     }
