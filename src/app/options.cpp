@@ -8,6 +8,7 @@
 
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/core/version.hpp"
+#include "reciprocity/model/model.hpp"
 
 namespace po = boost::program_options;
 
@@ -200,7 +201,9 @@ Parsed parse_options(int argc, const char* const argv[]) {
   }
   if (vm.count("version")) {
     parsed.exit_now = true;
-    parsed.message = std::string("reciprocity ") + version() + " (git " + git_revision() + ")\n";
+    parsed.message = std::string("reciprocity ") + version() + " (git " + git_revision() +
+                     "; matrix-factorisation kernels: " +
+                     (model::avx2_kernels_available() ? "avx2" : "portable") + ")\n";
     return parsed;
   }
 

@@ -103,7 +103,7 @@ void GeneralizedLinear::gradient_pass(const std::vector<std::uint8_t>& role, dou
 }
 
 void GeneralizedLinear::flow_pass(const std::vector<std::uint8_t>& role, const double* GB,
-                                  const double* GD, double* bD, double* dB, double* bd) const {
+                                  const double* GD, double* bD, double* dB, double* bd) {
   const data::LocalData& d = *data_;
   std::vector<double> sum_b(dim_), sum_d(dim_);
   for (std::size_t i = 0; i < d.local_individuals(); ++i) {

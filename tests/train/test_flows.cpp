@@ -247,6 +247,30 @@ TEST_CASE("train: matrix-factorisation flows match naive pairwise TracIn", "[tra
   }
 }
 
+TEST_CASE("train: matrix-factorisation flows match naive TracIn at every compiled rank, with every kernel set",
+          "[train][flows]") {
+  // k = 4, 6, 8, 16 take the kernels unrolled at compile time; 5 and 3 the run-time rank (k mod 4
+  // != 0 exercises the element-by-element remainder). Both instruction sets are checked where the
+  // CPU has AVX2 (src/model/mf_kernels.hpp).
+  const auto ds = mf_dataset();
+  const Mask train = mf_train_flags();
+  std::vector<model::KernelChoice> choices{model::KernelChoice::kPortable};
+  if (model::avx2_kernels_available()) choices.push_back(model::KernelChoice::kAvx2);
+  else WARN("no AVX2 kernels on this build or CPU: only the portable kernels are checked");
+  for (const int k : {3, 4, 5, 6, 8, 16}) {
+    for (const auto choice : choices) {
+      INFO("k = " << k << ", kernels " << (choice == model::KernelChoice::kAvx2 ? "avx2" : "portable"));
+      auto params = mf_params();
+      params.rank = k;
+      params.kernels = choice;
+      const Reference ref = mf_reference(ds, train, k, params.lambda);
+      const auto res = compare_with_naive(ds, train, params, {5, 0.05, 0.6}, {11, 0, 1}, ref);
+      CHECK(res.flow_scale > 1e-3);
+      CHECK(res.self_scale > 1e-3);
+    }
+  }
+}
+
 TEST_CASE("train: matrix-factorisation item self-influence through repeated (user, item) pairs", "[train][flows]") {
   // Only repeated pairs: every user's training and deployment ratings share items, so any
   // error in the item-block self term shows up in S_i (and in O_i / I_i).

@@ -17,7 +17,7 @@ class GeneralizedLinear final : public Model {
   void gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
                      PassSums& sums) override;
   void flow_pass(const std::vector<std::uint8_t>& role, const double* GB, const double* GD,
-                 double* bD, double* dB, double* bd) const override;
+                 double* bD, double* dB, double* bd) override;
   void update(double scale, const double* GB) override;
   std::vector<double> parameters() const override { return theta_; }
   double example_loss(std::size_t e, bool training) const override;

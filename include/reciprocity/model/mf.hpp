@@ -3,6 +3,9 @@
 #include "reciprocity/model/model.hpp"
 
 namespace reciprocity::model {
+namespace mf {
+struct State;
+}
 
 /// Matrix factorisation, prediction u_a . v_b, with the regulariser decomposed over training
 /// examples (DESIGN.md section 3). Initial embeddings are N(0, init_scale^2), each entry hashed
@@ -18,7 +21,7 @@ class MatrixFactorization final : public Model {
   void gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
                      PassSums& sums) override;
   void flow_pass(const std::vector<std::uint8_t>& role, const double* GB, const double* GD,
-                 double* bD, double* dB, double* bd) const override;
+                 double* bD, double* dB, double* bd) override;
   void update(double scale, const double* GB) override;
   void step_pass(const std::vector<std::uint8_t>& role, const std::vector<std::uint8_t>& next_role,
                  const double* GB, const double* GD, double scale, double* bD, double* dB, double* bd,
@@ -26,25 +29,21 @@ class MatrixFactorization final : public Model {
   std::vector<double> parameters() const override;
   double example_loss(std::size_t e, bool training) const override;
 
+ /// Name of the compiled passes in use ("portable" or "avx2"; see ModelParams::kernels).
+  const char* kernels_name() const;
+
  private:
-  static constexpr int kMaxInlineRank = 64;
-  void begin_gradient();
-  template <int K>
-  void gradient_user(std::size_t a, const std::vector<std::uint8_t>& role, double* gB, double* gD, PassSums& sums);
-  void end_gradient(double* gB);
-  void item_terms(const double* V, const double* GD) const;
-  template <int K>
-  void flow_user(std::size_t a, const std::vector<std::uint8_t>& role, const double* V, const double* GB,
-                 const double* GD, double* bD, double* dB, double* bd) const;
+  mf::State state();  ///< views of the arrays for the kernels
   void count_training(const std::vector<std::uint8_t>& is_train, const mpi::Comm& comm);
   double init_value(const split::RunKey& key, Stream stream, std::int64_t row, int col) const;
 
   ModelParams params_;
+  const void* kernels_ = nullptr;       ///< the mf::Kernels chosen at construction
   const data::LocalData* data_ = nullptr;
   int k_ = 0;
   std::vector<double> V_;               ///< [items x k] item embeddings (shared)
   std::vector<double> V_prev_;          ///< V of the previous step (fused step_pass)
-  mutable std::vector<double> item_term_;  ///< per item: (2 lambda / n_b) v_b . G^D_b (cache)
+  std::vector<double> item_term_;       ///< per item: (2 lambda / n_b) v_b . G^D_b (cache)
   std::vector<double> batch_per_item_;  ///< per item: local batch examples this pass
   std::vector<double> U_;               ///< [local users x k] user embeddings (local)
   std::vector<double> gUB_, gUD_;       ///< [local users x k] batch / deployment sums of grad_u
@@ -53,6 +52,7 @@ class MatrixFactorization final : public Model {
   std::vector<double> item_count_;      ///< n_b: training examples of each item (global)
   std::vector<double> inv_item_count_;  ///< 1 / n_b (0 for items without training examples)
   std::vector<double> v_norm2_;         ///< |v_b|^2 of the current step
+  std::vector<double> scratch_;         ///< [2 k] for the kernels
 };
 
 }  // namespace reciprocity::model

@@ -25,11 +25,19 @@ struct PassSums {
   static constexpr int kCount = 5;
 };
 
+/// Which compiled passes matrix factorisation uses (src/model/mf_kernels.hpp): the build's
+/// baseline instruction set, or AVX2 (x86-64); kAuto takes AVX2 when built and the CPU has it.
+/// Both give bit-identical results.
+enum class KernelChoice { kAuto, kPortable, kAvx2 };
+/// True when this build has the AVX2 kernels and this CPU can run them.
+bool avx2_kernels_available();
+
 /// Hyperparameters of all models; each model reads the ones it uses.
 struct ModelParams {
   int rank = 16;             ///< matrix factorisation: embedding dimension k
   double lambda = 0.0;       ///< matrix factorisation: regularisation strength
   double init_scale = 0.1;   ///< matrix factorisation: std of the initial embeddings
+  KernelChoice kernels = KernelChoice::kAuto;  ///< matrix factorisation: instruction set
 };
 
 /// A model trained by gradient descent whose TracIn flows the engine accumulates
@@ -64,7 +72,7 @@ class Model {
   /// bD[i] = G^B_i . G^D, dB[i] = G^D_i . G^B and bd[i] = G^B_i . G^D_i (full parameter
   /// vector; global sums `GB`, `GD` for the shared block).
   virtual void flow_pass(const std::vector<std::uint8_t>& role, const double* GB, const double* GD,
-                         double* bD, double* dB, double* bd) const = 0;
+                         double* bD, double* dB, double* bd) = 0;
   /// Gradient step w -= scale * G^B (shared block from `GB`, local block from pass 1).
   virtual void update(double scale, const double* GB) = 0;
   /// One fused step: flow_pass at the current parameters, update(scale, GB), then

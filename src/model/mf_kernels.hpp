@@ -1,0 +1,70 @@
+// The passes of matrix factorisation over the examples (the hot path of training and flows),
+// compiled once per instruction set: `portable` (the build's baseline, SSE2 on x86-64) and,
+// on x86-64, `avx2` (AVX2 without FMA, chosen at run time when the CPU has it). The kernels use
+// the same operations in the same order in both builds, and no fused multiply-add, so both give
+// bit-identical results (tests/model/test_mf_kernels.cpp checks it); only the vector width
+// differs. Private to src/model: MatrixFactorization owns the arrays, the kernels see pointers.
+//
+// The kernel translation units include only this header and C headers, and keep everything but
+// their `kernels` table in an anonymous namespace, so no inline function compiled for AVX2 can
+// be merged by the linker into code that runs on a CPU without it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "reciprocity/model/model.hpp"
+
+namespace reciprocity::model::mf {
+
+/// Views of the arrays of one MatrixFactorization for one pass (see mf.hpp for their meaning).
+struct State {
+  int k = 0;
+  double lambda = 0;
+  std::size_t users = 0;                 ///< local users
+  std::size_t items = 0;
+  const std::int64_t* offsets = nullptr; ///< [users + 1]
+  const std::int32_t* item = nullptr;    ///< per local example
+  const double* label = nullptr;         ///< per local example
+  double* U = nullptr;                   ///< [users x k]
+  double* V = nullptr;                   ///< [items x k], V(t + 1) in a fused step
+  const double* V_prev = nullptr;        ///< [items x k], V(t) in a fused step
+  double* gUB = nullptr;                 ///< [users x k]
+  double* gUD = nullptr;                 ///< [users x k]
+  double* resid = nullptr;               ///< per local example
+  const double* user_count = nullptr;    ///< [users]
+  const double* inv_item_count = nullptr;///< [items]
+  double* v_norm2 = nullptr;             ///< [items]
+  double* item_term = nullptr;           ///< [items]
+  double* batch_per_item = nullptr;      ///< [items]
+  double* scratch = nullptr;             ///< [2 k], for the self term of repeated pairs
+};
+
+/// One instruction set's passes.
+struct Kernels {
+  const char* name;
+  /// gradient_pass at the current parameters (V).
+  void (*gradient)(const State& s, const std::uint8_t* role, double* gB, double* gD, PassSums& sums);
+  /// flow_pass at the current parameters (V, U, resid and gUB/gUD of the last gradient pass).
+  void (*flows)(const State& s, const std::uint8_t* role, const double* GB, const double* GD, double* bD,
+                double* dB, double* bd);
+  /// The fused step: V_prev = V(t) given, V = V(t + 1) already updated; for each user the flow
+  /// terms of step t, u_a -= scale gUB_a, and the user's part of the next gradient pass.
+  void (*step)(const State& s, const std::uint8_t* role, const std::uint8_t* next_role, const double* GB,
+               const double* GD, double scale, double* bD, double* dB, double* bd, double* gB_next,
+               double* gD_next, PassSums& sums_next);
+};
+
+namespace portable {
+extern const Kernels kernels;
+}
+#if defined(RECIPROCITY_HAVE_AVX2_KERNELS)
+namespace avx2 {
+extern const Kernels kernels;
+}
+#endif
+
+/// The kernels for `choice`: kAuto picks AVX2 when both built and supported by this CPU.
+/// Throws ConfigError if kAvx2 is asked for but unavailable.
+const Kernels& select(KernelChoice choice);
+
+}  // namespace reciprocity::model::mf
