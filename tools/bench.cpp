@@ -27,6 +27,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 #include "reciprocity/data/dataset.hpp"
@@ -215,13 +216,18 @@ std::string human(std::int64_t n) {
   return buf;
 }
 
-void finish_workload(Workload& w, const data::Dataset& ds, const mpi::Comm& comm, int k) {
-  w.ratings = static_cast<std::int64_t>(ds.size());
-  w.users = static_cast<std::int64_t>(ds.num_individuals());
-  w.items = static_cast<std::int64_t>(ds.num_items());
-  w.local = data::distribute(ds, comm.rank(), comm.size());
+/// Sizes from the scan of the whole set; `local` is this rank's part.
+void finish_workload(Workload& w, const data::DatasetScan& scan, data::LocalData local, int k) {
+  w.ratings = scan.num_examples;
+  w.users = static_cast<std::int64_t>(scan.num_individuals());
+  w.items = scan.num_items;
+  w.local = std::move(local);
   w.membership = train::training_mask(w.local, 0.8, w.key);
   w.params.rank = k;
+}
+
+void finish_workload(Workload& w, const data::Dataset& ds, const mpi::Comm& comm, int k) {
+  finish_workload(w, data::scan_of(ds), data::distribute(ds, comm.rank(), comm.size()), k);
 }
 
 std::unique_ptr<Workload> synthetic_workload(std::int64_t ratings, int k, const mpi::Comm& comm,
@@ -229,8 +235,10 @@ std::unique_ptr<Workload> synthetic_workload(std::int64_t ratings, int k, const 
   reset_peak_rss();
   auto w = std::make_unique<Workload>();
   {
-    const data::Dataset ds = data::make_synthetic(synthetic_spec(ratings, items_override));
-    finish_workload(*w, ds, comm, k);
+    // Partitioned, as the program's TracIn sweep: a scan (counts), then this rank's users only.
+    const data::SyntheticSpec spec = synthetic_spec(ratings, items_override);
+    const data::DatasetScan scan = data::scan_synthetic(spec);
+    finish_workload(*w, scan, data::make_synthetic_part(spec, scan, comm.rank(), comm.size()), k);
   }
   w->name = "synthetic " + human(w->ratings);
   // Synthetic preset of the app (mean-over-batch gradient, so a large step size).
@@ -245,8 +253,8 @@ std::unique_ptr<Workload> movielens_workload(const std::string& dir, int k, cons
   reset_peak_rss();
   auto w = std::make_unique<Workload>();
   {
-    const data::Dataset ds = data::load_movielens(dir);
-    finish_workload(*w, ds, comm, k);
+    const data::DatasetScan scan = data::scan_movielens(dir);
+    finish_workload(*w, scan, data::load_movielens_part(scan, comm.rank(), comm.size()), k);
   }
   w->name = "MovieLens 100K";
   // movielens-100k preset of the app.
@@ -763,8 +771,9 @@ void section_e(Context& cx) {
   }
   P.line("\n(e) Peak memory per rank (getrusage ru_maxrss, max over ranks; the high-water mark is "
          "reset before each phase via /proc/self/clear_refs)\n");
-  P.line("    data = generating/loading the whole data set on every rank + distribute; "
-         "train = the timed training runs (resident data included)\n");
+  P.line("    data = partitioned load as in the program's TracIn sweep (a scan of ids and counts, then "
+         "each rank generates/reads only its own users' examples); train = the timed training runs "
+         "(resident data included)\n");
   P.line("    baseline resident set after start-up (MPI, libraries, warm-up): %s per rank\n",
          fmt_mb(cx.baseline_kb).c_str());
   P.line("%-16s %4s %5s %12s | %12s %12s %14s\n", "workload", "k", "ranks", "local ex.", "data peak",

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
@@ -31,20 +32,67 @@ std::string now_iso() {
   return buf;
 }
 
-/// Training mask of every example of the data set (for /splits/train_mask).
-std::vector<std::uint8_t> global_mask(const data::Dataset& ds, double fraction, const split::RunKey& key) {
-  std::vector<std::uint8_t> m(ds.size());
-  if (ds.task == data::Task::Recommender) {
-    for (std::size_t e = 0; e < ds.size(); ++e)
+/// The data of an experiment (DESIGN.md sections 4-5). Every rank holds the scan (ids and
+/// counts: O(individuals)). The whole data set is held only where it is needed: for Marginal
+/// flows (every rank retrains whole models) and for the small GLM sets; otherwise each rank
+/// loads only the examples of its own individuals for the TracIn sweep (partitioned load).
+struct ExperimentData {
+  data::DatasetScan scan;
+  std::optional<data::Dataset> whole;
+};
+
+bool is_synthetic(const Config& c) { return c.dataset == "synthetic"; }
+bool is_movielens(const Config& c) { return c.dataset.rfind("movielens", 0) == 0; }
+
+data::SyntheticSpec synthetic_spec(const Config& c) {
+  data::SyntheticSpec spec;
+  spec.users = c.synthetic_users;
+  spec.items = c.synthetic_items;
+  spec.ratings = c.synthetic_ratings;
+  spec.rank = c.synthetic_rank;
+  spec.seed = c.seed + 1;
+  return spec;
+}
+
+ExperimentData open_data(const Config& c) {
+  ExperimentData d;
+  if (c.marginal || !(is_synthetic(c) || is_movielens(c))) {
+    d.whole = load_dataset(c);
+    d.scan = data::scan_of(*d.whole);
+  } else if (is_synthetic(c)) {
+    d.scan = data::scan_synthetic(synthetic_spec(c));
+  } else {
+    d.scan = data::scan_movielens(c.data);
+  }
+  return d;
+}
+
+/// The examples rank `rank` of `ranks` owns: distribute() of the whole set when it is held,
+/// else the partitioned load (the same LocalData, data/loaders.hpp).
+data::LocalData local_data(const Config& c, const ExperimentData& d, int rank, int ranks) {
+  if (d.whole) return data::distribute(*d.whole, rank, ranks);
+  if (is_synthetic(c)) return data::make_synthetic_part(synthetic_spec(c), d.scan, rank, ranks);
+  return data::load_movielens_part(d.scan, rank, ranks);
+}
+
+/// Training mask of every example of the data set (for /splits/train_mask). For the
+/// recommender it depends on the example id alone, so the examples are not needed.
+std::vector<std::uint8_t> global_mask(const ExperimentData& d, double fraction, const split::RunKey& key) {
+  const auto& scan = d.scan;
+  std::vector<std::uint8_t> m(scan.size());
+  if (scan.task == data::Task::Recommender) {
+    for (std::size_t e = 0; e < m.size(); ++e)
       m[e] = split::example_in_train(static_cast<std::int64_t>(e), fraction, key.base_seed, key.split);
   } else {
-    const auto who = split::train_individuals(ds.num_individuals(), fraction, key.base_seed, key.split);
-    for (std::size_t e = 0; e < ds.size(); ++e) m[e] = who[static_cast<std::size_t>(ds.individual[e])];
+    const auto who = split::train_individuals(scan.num_individuals(), fraction, key.base_seed, key.split);
+    for (std::size_t e = 0; e < m.size(); ++e) m[e] = who[static_cast<std::size_t>(d.whole->individual[e])];
   }
   return m;
 }
 
-/// Every rank learns whether any rank failed; the failing ranks' messages are joined on all.
+/// Every rank learns whether any rank failed; the failing ranks' messages are joined on all,
+/// and every rank throws `E` with the lowest failing rank's message.
+template <class E = NumericError>
 void agree_on_errors(const std::string& local_error, const mpi::Comm& world) {
   const int failed = world.allreduce_max(local_error.empty() ? 0 : 1);
   if (!failed) return;
@@ -54,7 +102,7 @@ void agree_on_errors(const std::string& local_error, const mpi::Comm& world) {
   mpi::check(MPI_Allreduce(&who, &first, 1, MPI_INT, MPI_MIN, world.get()), "allreduce (min)");
   std::string msg = local_error;
   world.broadcast(msg, first);
-  throw NumericError(msg);
+  throw E(msg);
 }
 
 std::string config_text(const Config& c) {
@@ -67,15 +115,9 @@ std::string config_text(const Config& c) {
 
 data::Dataset load_dataset(const Config& c) {
   data::Dataset ds;
-  if (c.dataset == "synthetic") {
-    data::SyntheticSpec spec;
-    spec.users = c.synthetic_users;
-    spec.items = c.synthetic_items;
-    spec.ratings = c.synthetic_ratings;
-    spec.rank = c.synthetic_rank;
-    spec.seed = c.seed + 1;
-    ds = data::make_synthetic(spec);
-  } else if (c.dataset.rfind("movielens", 0) == 0) {
+  if (is_synthetic(c)) {
+    ds = data::make_synthetic(synthetic_spec(c));
+  } else if (is_movielens(c)) {
     ds = data::load_movielens(c.data);
   } else if (c.dataset == "diabetes") {
     ds = data::load_diabetes(c.data);
@@ -138,7 +180,7 @@ class Progress {
   std::chrono::steady_clock::time_point t0_;
 };
 
-std::vector<std::pair<std::string, std::string>> new_file_attributes(const Config& c, const data::Dataset& ds,
+std::vector<std::pair<std::string, std::string>> new_file_attributes(const Config& c, const data::DatasetScan& ds,
                                                                      const mpi::Comm& world, int per_run) {
   std::vector<std::pair<std::string, std::string>> attrs = {
       {"configuration", config_text(c)}, {"program", "reciprocity"}, {"version", version()},
@@ -174,7 +216,7 @@ void check_same_configuration(const io::ResultsFile& file, const Config& c, cons
 
 /// Collective: a new results file, or (--resume) the existing one after checking that it was
 /// made with the same configuration, grown when more splits are asked for.
-io::ResultsFile open_results(const Config& c, const data::Dataset& ds, const mpi::Comm& world, int per_run) {
+io::ResultsFile open_results(const Config& c, const data::DatasetScan& ds, const mpi::Comm& world, int per_run) {
   io::Layout layout;
   layout.splits = c.splits;
   layout.seeds = c.seeds;
@@ -211,12 +253,12 @@ io::ResultsFile open_results(const Config& c, const data::Dataset& ds, const mpi
 
 /// The TracIn sweep: runs not yet complete are dealt round-robin to the groups (group g takes
 /// run k * groups + g in round k); each round ends with one collective write. Returns false if
-/// a stop was requested (after writing the round in flight).
-bool tracin_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& file, const mpi::Comm& world,
-                  int per_run, Progress& progress) {
+/// a stop was requested (after writing the round in flight). `local` is this rank's part of
+/// the data for its group `group` (taken by value: it is released on return).
+bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalData local, const mpi::Comm& group,
+                  io::ResultsFile& file, const mpi::Comm& world, int per_run, Progress& progress) {
+  const data::DatasetScan& ds = d.scan;
   const int groups = world.size() / per_run;
-  const mpi::Comm group = world.split(world.rank() / per_run, world.rank());
-  const data::LocalData local = data::distribute(ds, group.rank(), group.size());
   const auto complete = file.complete();
   const auto contents_diverged = file.diverged_steps();
   const int first = c.split_begin, last = c.split_end < 0 ? c.splits : c.split_end;
@@ -277,7 +319,7 @@ bool tracin_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& fil
           record->deploy_accuracy = out.deploy_accuracy;
           record->train_examples = static_cast<double>(out.train_examples);
           record->deploy_examples = static_cast<double>(out.deploy_examples);
-          if (c.save_split_mask && key.seed == 0) record->train_mask = global_mask(ds, c.train_fraction, key);
+          if (c.save_split_mask && key.seed == 0) record->train_mask = global_mask(d, c.train_fraction, key);
         }
       } catch (const NumericError& e) {
         // Every rank of the group throws at the same step (the check follows a reduction).
@@ -384,7 +426,8 @@ void finish(io::ResultsFile& file, const Config& c, const std::string& title, co
 
 void run_experiment(const Config& c, const mpi::Comm& world) {
   install_stop_handlers();
-  const data::Dataset ds = load_dataset(c);
+  const ExperimentData d = open_data(c);
+  const data::DatasetScan& ds = d.scan;
 
   int per_run = c.ranks_per_run;
   if (per_run == 0) per_run = ds.size() < 200000 ? 1 : world.size();
@@ -394,6 +437,20 @@ void run_experiment(const Config& c, const mpi::Comm& world) {
   if (static_cast<std::size_t>(per_run) > ds.num_individuals())
     throw ConfigError("option --ranks-per-run: " + std::to_string(per_run) + " ranks per run but only " +
                       std::to_string(ds.num_individuals()) + " individuals in " + ds.source);
+
+  // Each rank loads its share of the data for its group's runs (all ranks agree on a failure,
+  // before any results file is touched).
+  const mpi::Comm group = world.split(world.rank() / per_run, world.rank());
+  data::LocalData local;
+  {
+    std::string error;
+    try {
+      local = local_data(c, d, group.rank(), group.size());
+    } catch (const Error& e) {
+      error = e.what();
+    }
+    agree_on_errors<DataError>(error, world);
+  }
 
   io::ResultsFile file = open_results(c, ds, world, per_run);
   const std::string title = title_of(c, ds.source);
@@ -409,8 +466,8 @@ void run_experiment(const Config& c, const mpi::Comm& world) {
   }
   bool finished = false;
   try {
-    finished = tracin_sweep(c, ds, file, world, per_run, progress) &&
-               (!c.marginal || marginal_sweep(c, ds, file, world, progress));
+    finished = tracin_sweep(c, d, std::move(local), group, file, world, per_run, progress) &&
+               (!c.marginal || marginal_sweep(c, *d.whole, file, world, progress));
   } catch (const NumericError& e) {
     // Agreed on every rank: record it; the complete runs stay valid for a later look.
     file.set_attribute("status", std::string("failed: ") + e.what());

@@ -84,6 +84,19 @@ void Dataset::validate() const {
   }
 }
 
+DatasetScan scan_of(const Dataset& data) {
+  DatasetScan scan;
+  scan.task = data.task;
+  scan.source = data.source;
+  scan.individual_ids = data.individual_ids;
+  scan.per_individual.assign(data.num_individuals(), 0);
+  for (const auto i : data.individual) ++scan.per_individual[static_cast<std::size_t>(i)];
+  scan.num_items = static_cast<std::int64_t>(data.num_items());
+  scan.num_features = data.num_features;
+  scan.num_examples = static_cast<std::int64_t>(data.size());
+  return scan;
+}
+
 const char* to_string(Task task) {
   switch (task) {
     case Task::Recommender: return "recommender";

@@ -406,35 +406,34 @@ void one_individual_per_row(Dataset& d) {
 // -----------------------------------------------------------------------------------------------
 // MovieLens
 
-Dataset load_movielens(const std::string& path) {
-  std::string file = path;
+namespace {
+
+/// The ratings file of `path`: the path itself, or the first of u.data, ratings.dat,
+/// ratings.csv in it when it is a directory.
+std::string movielens_file(const std::string& path) {
   std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    file.clear();
-    for (const char* name : {"u.data", "ratings.dat", "ratings.csv"}) {
-      const std::string candidate = (fs::path(path) / name).string();
-      if (fs::exists(candidate, ec)) {
-        file = candidate;
-        break;
-      }
-    }
-    if (file.empty()) {
-      throw DataError("loading MovieLens from directory \"" + path +
-                      "\": found none of u.data, ratings.dat, ratings.csv");
-    }
+  if (!fs::is_directory(path, ec)) return path;
+  for (const char* name : {"u.data", "ratings.dat", "ratings.csv"}) {
+    const std::string candidate = (fs::path(path) / name).string();
+    if (fs::exists(candidate, ec)) return candidate;
   }
+  throw DataError("loading MovieLens from directory \"" + path +
+                  "\": found none of u.data, ratings.dat, ratings.csv");
+}
 
-  Dataset d;
-  d.task = Task::Recommender;
-  d.source = file;
-  const std::size_t expected = estimated_lines(file, 20);
-  d.individual.reserve(expected);
-  d.item.reserve(expected);
-  d.label.reserve(expected);
-
+/// The one MovieLens parser, shared by the whole load and both passes of the partitioned load:
+/// reads and checks every line of `file`, numbers users and items densely in order of first
+/// appearance (appending their original ids to `user_ids`, `item_ids`), and calls
+/// `rating(user, item, value)` with the dense indices for each rating in file order (the
+/// example id is the number of earlier calls). Throws DataError naming file and line, or
+/// "the file has no examples".
+template <class Rating>
+void read_movielens(const std::string& file, std::vector<std::int64_t>& user_ids,
+                    std::vector<std::int64_t>& item_ids, Rating&& rating) {
+  std::int64_t ratings = 0;
   read_lines(file, false, [&](LineReader& reader) {
-    DenseIndex users(d.individual_ids);
-    DenseIndex items(d.item_ids);
+    DenseIndex users(user_ids);
+    DenseIndex items(item_ids);
     std::vector<std::string_view> fields;
     fields.reserve(8);
     const bool csv_name = ends_with(file, ".csv");
@@ -465,16 +464,63 @@ Dataset load_movielens(const std::string& path) {
       line.expect_columns(fields.size(), 4);
       const std::int64_t user = line.integer(fields[0], "user id");
       const std::int64_t item = line.integer(fields[1], "item id");
-      const double rating = line.number(fields[2], "rating");
+      const double value = line.number(fields[2], "rating");
       line.integer(fields[3], "timestamp");
-      d.individual.push_back(users(user, line, "user"));
-      d.item.push_back(items(item, line, "item"));
-      d.label.push_back(rating);
+      rating(users(user, line, "user"), items(item, line, "item"), value);
+      ++ratings;
     }
   });
-  if (d.size() == 0) no_examples(file);
+  if (ratings == 0) no_examples(file);
+}
+
+}  // namespace
+
+Dataset load_movielens(const std::string& path) {
+  const std::string file = movielens_file(path);
+  Dataset d;
+  d.task = Task::Recommender;
+  d.source = file;
+  const std::size_t expected = estimated_lines(file, 20);
+  d.individual.reserve(expected);
+  d.item.reserve(expected);
+  d.label.reserve(expected);
+  read_movielens(file, d.individual_ids, d.item_ids, [&](std::int32_t user, std::int32_t item, double rating) {
+    d.individual.push_back(user);
+    d.item.push_back(item);
+    d.label.push_back(rating);
+  });
   d.validate();
   return d;
+}
+
+DatasetScan scan_movielens(const std::string& path) {
+  DatasetScan scan;
+  scan.task = Task::Recommender;
+  scan.source = movielens_file(path);
+  std::vector<std::int64_t> item_ids;
+  read_movielens(scan.source, scan.individual_ids, item_ids, [&](std::int32_t user, std::int32_t, double) {
+    const auto i = static_cast<std::size_t>(user);
+    if (i == scan.per_individual.size()) scan.per_individual.push_back(0);
+    ++scan.per_individual[i];
+  });
+  scan.num_items = static_cast<std::int64_t>(item_ids.size());
+  scan.num_examples = std::accumulate(scan.per_individual.begin(), scan.per_individual.end(), std::int64_t{0});
+  return scan;
+}
+
+LocalData load_movielens_part(const DatasetScan& scan, int rank, int ranks) {
+  LocalBuilder local(scan, rank, ranks);
+  std::vector<std::int64_t> user_ids, item_ids;
+  std::int64_t example = 0;
+  read_movielens(scan.source, user_ids, item_ids, [&](std::int32_t user, std::int32_t item, double rating) {
+    if (local.owns(user)) local.add(example, user, item, rating);
+    ++example;
+  });
+  if (example != scan.num_examples || user_ids != scan.individual_ids ||
+      static_cast<std::int64_t>(item_ids.size()) != scan.num_items)
+    throw DataError(scan.source + ": the data changed between the scan and the load (" +
+                    std::to_string(scan.num_examples) + " ratings, then " + std::to_string(example) + ")");
+  return local.finish();
 }
 
 // -----------------------------------------------------------------------------------------------
@@ -650,9 +696,12 @@ std::uint64_t uniform_below(std::uint64_t h, std::uint64_t n) {
   throw ConfigError("making synthetic data: " + what);
 }
 
-}  // namespace
+std::uint64_t part_key(const SyntheticSpec& spec, SyntheticPart part, std::uint64_t a) {
+  return hash_key({static_cast<std::uint64_t>(Stream::Synthetic), spec.seed, static_cast<std::uint64_t>(part), a});
+}
 
-Dataset make_synthetic(const SyntheticSpec& spec) {
+/// Throws ConfigError unless `spec` is usable.
+void check_spec(const SyntheticSpec& spec) {
   constexpr std::int64_t int32_max = std::numeric_limits<std::int32_t>::max();
   if (spec.users < 1 || spec.users > int32_max) bad_spec("users must be in [1, 2^31 - 1], got " + std::to_string(spec.users));
   if (spec.items < 1 || spec.items > int32_max) bad_spec("items must be in [1, 2^31 - 1], got " + std::to_string(spec.items));
@@ -667,14 +716,22 @@ Dataset make_synthetic(const SyntheticSpec& spec) {
     msg << "noise must be finite and non-negative, got " << spec.noise;
     bad_spec(msg.str());
   }
+}
 
+std::string synthetic_source(const SyntheticSpec& spec) {
+  std::ostringstream source;
+  source << "synthetic(users=" << spec.users << ", items=" << spec.items << ", ratings=" << spec.ratings
+         << ", rank=" << spec.rank << ", min_per_user=" << spec.min_per_user << ", noise=" << spec.noise
+         << ", seed=" << spec.seed << ")";
+  return source.str();
+}
+
+/// Number of ratings of every user (O(users) time per bisection step and memory; no rating is
+/// generated). Checks the spec.
+std::vector<std::int64_t> synthetic_counts(const SyntheticSpec& spec) {
+  check_spec(spec);
   const auto users = static_cast<std::size_t>(spec.users);
   const auto items = static_cast<std::size_t>(spec.items);
-  const auto rank = static_cast<std::size_t>(spec.rank);
-  const std::uint64_t stream = static_cast<std::uint64_t>(Stream::Synthetic);
-  const auto part_key = [&](SyntheticPart part, std::uint64_t a) {
-    return hash_key({stream, spec.seed, static_cast<std::uint64_t>(part), a});
-  };
 
   // Heavy-tailed activity: the user at popularity rank p (a deterministic shuffle of the ids,
   // so activity is not ordered by id) has weight (p + 1)^-0.9.
@@ -682,7 +739,7 @@ Dataset make_synthetic(const SyntheticSpec& spec) {
   std::vector<std::uint32_t> by_popularity(users);
   std::iota(by_popularity.begin(), by_popularity.end(), 0U);
   for (std::size_t i = users - 1; i > 0; --i) {
-    const auto j = uniform_below(part_key(SyntheticPart::ActivityShuffle, i), i + 1);
+    const auto j = uniform_below(part_key(spec, SyntheticPart::ActivityShuffle, i), i + 1);
     std::swap(by_popularity[i], by_popularity[j]);
   }
   std::vector<double> weight(users);
@@ -691,7 +748,7 @@ Dataset make_synthetic(const SyntheticSpec& spec) {
     weight[by_popularity[p]] = std::pow(static_cast<double>(p + 1), -activity_exponent);
   }
   by_popularity = {};
-  for (std::size_t a = 0; a < users; ++a) rounding[a] = to_unit(part_key(SyntheticPart::ActivityRounding, a));
+  for (std::size_t a = 0; a < users; ++a) rounding[a] = to_unit(part_key(spec, SyntheticPart::ActivityRounding, a));
 
   // Counts clamp(floor(s w_a + u_a), min_per_user, items) with u_a uniform (unbiased rounding);
   // the total is monotone in the scale s, so bisect for the requested number of ratings.
@@ -724,53 +781,43 @@ Dataset make_synthetic(const SyntheticSpec& spec) {
     hi = 0.0;  // min_per_user alone already gives at least the requested number
   }
   std::vector<std::int64_t> count(users);
-  std::int64_t total = 0;
-  for (std::size_t a = 0; a < users; ++a) total += count[a] = count_of(hi, a);
-  weight = {};
-  rounding = {};
+  for (std::size_t a = 0; a < users; ++a) count[a] = count_of(hi, a);
+  return count;
+}
 
-  // Planted factors with entries N(0, rank^-1/2), so u.v has variance rank * (rank^-1/2)^2 = 1.
+/// Planted factor row `i` of `part` into `out[0, rank)`: entries N(0, rank^-1/2), so u.v has
+/// variance rank * (rank^-1/2)^2 = 1.
+void planted_factor(const SyntheticSpec& spec, SyntheticPart part, std::size_t i, double* out) {
+  const auto rank = static_cast<std::size_t>(spec.rank);
   const double factor_sd = std::pow(static_cast<double>(rank), -0.25);
-  const auto factors = [&](SyntheticPart part, std::size_t n) {
-    std::vector<double> f(n * rank);
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::uint64_t base = part_key(part, i);
-      for (std::size_t r = 0; r < rank; ++r) {
-        f[i * rank + r] = factor_sd * to_normal(hash_key({base, 2 * r}), hash_key({base, 2 * r + 1}));
-      }
-    }
-    return f;
-  };
-  const std::vector<double> user_factor = factors(SyntheticPart::UserFactor, users);
-  const std::vector<double> item_factor = factors(SyntheticPart::ItemFactor, items);
-
-  Dataset d;
-  d.task = Task::Recommender;
-  {
-    std::ostringstream source;
-    source << "synthetic(users=" << spec.users << ", items=" << spec.items
-           << ", ratings=" << spec.ratings << ", rank=" << spec.rank
-           << ", min_per_user=" << spec.min_per_user << ", noise=" << spec.noise
-           << ", seed=" << spec.seed << ")";
-    d.source = source.str();
+  const std::uint64_t base = part_key(spec, part, i);
+  for (std::size_t r = 0; r < rank; ++r) {
+    out[r] = factor_sd * to_normal(hash_key({base, 2 * r}), hash_key({base, 2 * r + 1}));
   }
-  d.individual_ids.resize(users);
-  std::iota(d.individual_ids.begin(), d.individual_ids.end(), 0);
-  d.item_ids.resize(items);
-  std::iota(d.item_ids.begin(), d.item_ids.end(), 0);
-  d.individual.reserve(static_cast<std::size_t>(total));
-  d.item.reserve(static_cast<std::size_t>(total));
-  d.label.reserve(static_cast<std::size_t>(total));
+}
+
+/// Generates the ratings of users [first, last) (with `count[a]` ratings for user a), user by
+/// user in generator order, calling `rating(user, item, value)`. Each user's ratings depend only
+/// on (spec, user, count[user]), so a range is generated without the other users' (memory
+/// O(items x rank)).
+template <class Rating>
+void generate_synthetic(const SyntheticSpec& spec, const std::vector<std::int64_t>& count, std::int64_t first,
+                        std::int64_t last, Rating&& rating) {
+  const auto items = static_cast<std::size_t>(spec.items);
+  const auto rank = static_cast<std::size_t>(spec.rank);
+  std::vector<double> item_factor(items * rank);
+  for (std::size_t t = 0; t < items; ++t) planted_factor(spec, SyntheticPart::ItemFactor, t, &item_factor[t * rank]);
+  std::vector<double> u(rank);
 
   // Distinct items per user by Floyd's algorithm (exactly `count` draws); `chosen_by[i] == a`
   // marks item i as already taken by user a, so the marks never need clearing.
   std::vector<std::int64_t> chosen_by(items, -1);
   constexpr double mean_rating = 3.5;
-  for (std::size_t a = 0; a < users; ++a) {
-    const auto ia = static_cast<std::int64_t>(a);
-    const std::uint64_t choice_base = part_key(SyntheticPart::ItemChoice, a);
-    const std::uint64_t noise_base = part_key(SyntheticPart::Noise, a);
-    const double* u = &user_factor[a * rank];
+  for (auto ia = first; ia < last; ++ia) {
+    const auto a = static_cast<std::size_t>(ia);
+    const std::uint64_t choice_base = part_key(spec, SyntheticPart::ItemChoice, a);
+    const std::uint64_t noise_base = part_key(spec, SyntheticPart::Noise, a);
+    planted_factor(spec, SyntheticPart::UserFactor, a, u.data());
     const auto c = static_cast<std::size_t>(count[a]);
     for (std::size_t j = items - c; j < items; ++j) {
       std::size_t t = uniform_below(hash_key({choice_base, j}), j + 1);
@@ -781,13 +828,59 @@ Dataset make_synthetic(const SyntheticSpec& spec) {
       double score = mean_rating;
       for (std::size_t r = 0; r < rank; ++r) score += u[r] * v[r];
       const double noise = spec.noise * to_normal(hash_key({noise_base, 2 * t}), hash_key({noise_base, 2 * t + 1}));
-      d.individual.push_back(static_cast<std::int32_t>(a));
-      d.item.push_back(static_cast<std::int32_t>(t));
-      d.label.push_back(std::clamp(score + noise, 1.0, 5.0));
+      rating(static_cast<std::int32_t>(a), static_cast<std::int32_t>(t), std::clamp(score + noise, 1.0, 5.0));
     }
   }
+}
+
+}  // namespace
+
+Dataset make_synthetic(const SyntheticSpec& spec) {
+  const std::vector<std::int64_t> count = synthetic_counts(spec);
+  const auto total = static_cast<std::size_t>(std::accumulate(count.begin(), count.end(), std::int64_t{0}));
+  Dataset d;
+  d.task = Task::Recommender;
+  d.source = synthetic_source(spec);
+  d.individual_ids.resize(static_cast<std::size_t>(spec.users));
+  std::iota(d.individual_ids.begin(), d.individual_ids.end(), 0);
+  d.item_ids.resize(static_cast<std::size_t>(spec.items));
+  std::iota(d.item_ids.begin(), d.item_ids.end(), 0);
+  d.individual.reserve(total);
+  d.item.reserve(total);
+  d.label.reserve(total);
+  generate_synthetic(spec, count, 0, spec.users, [&](std::int32_t user, std::int32_t item, double rating) {
+    d.individual.push_back(user);
+    d.item.push_back(item);
+    d.label.push_back(rating);
+  });
   d.validate();
   return d;
+}
+
+DatasetScan scan_synthetic(const SyntheticSpec& spec) {
+  DatasetScan scan;
+  scan.task = Task::Recommender;
+  scan.per_individual = synthetic_counts(spec);
+  scan.source = synthetic_source(spec);
+  scan.individual_ids.resize(static_cast<std::size_t>(spec.users));
+  std::iota(scan.individual_ids.begin(), scan.individual_ids.end(), 0);
+  scan.num_items = spec.items;
+  scan.num_examples = std::accumulate(scan.per_individual.begin(), scan.per_individual.end(), std::int64_t{0});
+  return scan;
+}
+
+LocalData make_synthetic_part(const SyntheticSpec& spec, const DatasetScan& scan, int rank, int ranks) {
+  check_spec(spec);
+  if (scan.source != synthetic_source(spec) || scan.num_individuals() != static_cast<std::size_t>(spec.users) ||
+      scan.per_individual.size() != scan.num_individuals())
+    bad_spec("the scan of " + scan.source + " does not belong to " + synthetic_source(spec));
+  LocalBuilder local(scan, rank, ranks);
+  const auto first = local.first_individual();
+  // Example ids continue the generator order: user a's ratings follow all those of users < a.
+  std::int64_t example = std::accumulate(scan.per_individual.begin(), scan.per_individual.begin() + first, std::int64_t{0});
+  generate_synthetic(spec, scan.per_individual, first, local.last_individual(),
+                     [&](std::int32_t user, std::int32_t item, double rating) { local.add(example++, user, item, rating); });
+  return local.finish();
 }
 
 }  // namespace reciprocity::data

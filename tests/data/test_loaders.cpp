@@ -17,41 +17,17 @@
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/data/dataset.hpp"
 #include "reciprocity/data/loaders.hpp"
+#include "../support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace reciprocity;
 using namespace reciprocity::data;
 using Catch::Contains;
+using reciprocity::test::TempDir;
 
 namespace {
 
 const std::string test_data = RECIPROCITY_TEST_DATA;
-
-/// A fresh directory under the system temporary directory, removed with its contents.
-struct TempDir {
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "reciprocity_data_XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  /// Writes `text` verbatim to `name` in the directory; returns the full path.
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string file = (fs::path(path) / name).string();
-    std::ofstream out(file, std::ios::binary);
-    out << text;
-    REQUIRE(out.good());
-    return file;
-  }
-
-  std::string path;
-};
 
 /// The message of the DataError thrown by `f` ("" and a failed check if none is thrown).
 template <class F>

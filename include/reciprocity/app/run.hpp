@@ -8,7 +8,7 @@
 
 namespace reciprocity::app {
 
-/// Collective over `world`: load the data, run every (split, seed) not yet complete in the
+/// Collective over `world`: load the data (each rank its share, see load_dataset), run every (split, seed) not yet complete in the
 /// results file, write each run's rows as it finishes, then write and print the summary.
 /// Throws the first error of any rank on every rank (so no rank is left waiting).
 void run_experiment(const Config& config, const mpi::Comm& world);
@@ -19,7 +19,9 @@ void summarize_file(const Config& config, const mpi::Comm& world);
 /// Collective: combine the files `config.merge` (same configuration) into `config.out`.
 void merge_files(const Config& config, const mpi::Comm& world);
 
-/// Load the data set named by the configuration (every rank reads it).
+/// Load the whole data set named by the configuration (every rank reads it). run_experiment
+/// uses it only for Marginal flows and the GLM sets; the TracIn sweep on recommender data
+/// loads each rank's share alone (data::scan_* and data::*_part).
 data::Dataset load_dataset(const Config& config);
 
 }  // namespace reciprocity::app

@@ -9,7 +9,8 @@ namespace reciprocity::data {
 /// generalised linear model (squared error or log loss).
 enum class Task { Recommender, Regression, Classification };
 
-/// A whole data set as loaded on every rank (DESIGN.md section 4). Example e is identified by
+/// A whole data set (DESIGN.md section 4), as loaded by the small sets' loaders and by a run
+/// with Marginal flows (which retrains whole models on every rank). Example e is identified by
 /// its position in the source (file order), which is what splits and batches hash, so every
 /// rank sees the same ids. Individuals are renumbered densely 0..N-1 in order of first
 /// appearance; `individual_ids` keeps the original ids.
@@ -32,6 +33,27 @@ struct Dataset {
   /// Throws DataError naming `source` if the data set is empty or inconsistent.
   void validate() const;
 };
+
+/// What every rank must know of a whole data set, without its examples (O(individuals)
+/// memory): enough to partition the individuals over the ranks of a run (DESIGN.md section 5),
+/// lay out the results file and print messages. For the recommender sets (synthetic generator,
+/// MovieLens files) a scan is made without keeping any example, and each rank then loads only
+/// the examples of its own individuals (loaders.hpp: make_synthetic_part, load_movielens_part).
+struct DatasetScan {
+  Task task = Task::Recommender;
+  std::string source;                        ///< as Dataset::source
+  std::vector<std::int64_t> individual_ids;  ///< as Dataset::individual_ids [N]
+  std::vector<std::int64_t> per_individual;  ///< examples of each dense individual [N]
+  std::int64_t num_items = 0;                ///< dense items (recommender), numbered as in Dataset
+  int num_features = 0;
+  std::int64_t num_examples = 0;             ///< M; example ids are 0..M-1 in source order
+
+  std::size_t size() const { return static_cast<std::size_t>(num_examples); }
+  std::size_t num_individuals() const { return individual_ids.size(); }
+};
+
+/// The scan of a data set held whole.
+DatasetScan scan_of(const Dataset& data);
 
 const char* to_string(Task task);
 

@@ -3,8 +3,19 @@
 #include <string>
 
 #include "reciprocity/data/dataset.hpp"
+#include "reciprocity/data/local.hpp"
 
 namespace reciprocity::data {
+
+// The recommender sets can be loaded two ways (DESIGN.md sections 4-5):
+//  - whole (load_movielens, make_synthetic), for Marginal flows and tests;
+//  - partitioned: a scan (scan_movielens, scan_synthetic) gives what every rank must know
+//    (ids, per-individual counts, sizes) without keeping examples, then each rank loads only
+//    the examples of its own individuals (load_movielens_part, make_synthetic_part), in memory
+//    O(local examples + items x rank). The part equals distribute(whole, rank, ranks) exactly:
+//    same partition, example ids (positions in the file / generator order), dense numbering
+//    and order.
+// The GLM sets (diabetes, breast cancer, CSV) are small and only load whole.
 
 /// MovieLens ratings. `path` is the data set's directory or the ratings file itself.
 /// Formats: 100K `u.data` (tab separated user, item, rating, timestamp), 1M/10M
@@ -12,6 +23,15 @@ namespace reciprocity::data {
 /// `userId,movieId,rating,timestamp`). The format is detected from the file name and first
 /// line. Individuals are users. Throws DataError naming file and line on malformed input.
 Dataset load_movielens(const std::string& path);
+
+/// First pass of the partitioned load: reads and checks the whole file (same messages as
+/// load_movielens) keeping only user ids and counts. Its `source` is the ratings file.
+DatasetScan scan_movielens(const std::string& path);
+
+/// Second pass: reads the file again and keeps the ratings of the users rank `rank` of `ranks`
+/// owns; equals distribute(load_movielens(path), rank, ranks). Throws DataError if the file
+/// changed since the scan, ConfigError if there are fewer users than ranks.
+LocalData load_movielens_part(const DatasetScan& scan, int rank, int ranks);
 
 /// scikit-learn's diabetes set: `dir/diabetes_data_raw.csv.gz` (442 rows x 10 space-separated
 /// features) and `dir/diabetes_target.csv.gz`; gzip or plain (`.csv`) accepted. Task Regression,
@@ -41,5 +61,15 @@ struct SyntheticSpec {
   std::uint64_t seed = 1;
 };
 Dataset make_synthetic(const SyntheticSpec& spec);
+
+/// The scan of make_synthetic(spec): every user's rating count, computed without generating
+/// any rating (O(users)). Individuals are all users 0..users-1 (some may have no ratings when
+/// min_per_user is 0); items 0..items-1.
+DatasetScan scan_synthetic(const SyntheticSpec& spec);
+
+/// The ratings of the users rank `rank` of `ranks` owns, generated without the other users'
+/// (each user's ratings are a pure function of the spec, the user and its count); equals
+/// distribute(make_synthetic(spec), rank, ranks). `scan` is scan_synthetic(spec).
+LocalData make_synthetic_part(const SyntheticSpec& spec, const DatasetScan& scan, int rank, int ranks);
 
 }  // namespace reciprocity::data

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "reciprocity/data/dataset.hpp"
@@ -34,8 +35,40 @@ struct LocalData {
 std::vector<std::int64_t> partition_individuals(const std::vector<std::int64_t>& per_individual,
                                                 int ranks);
 
-/// The part of `data` owned by rank `rank` of `ranks` (no communication: every rank holds the
-/// whole Dataset). Throws ConfigError if there are fewer individuals than ranks.
+/// Assembles the LocalData of rank `rank` of `ranks` from the examples of the whole data set
+/// streamed one by one, keeping only the rank's own (memory O(local examples)): the partition
+/// comes from the scan's example counts (partition_individuals), each example goes straight to
+/// its individual's block, and finish() sorts each block by (item, example id). Every way of
+/// obtaining a LocalData (distribute, make_synthetic_part, load_movielens_part) goes through it,
+/// so they agree exactly. Throws ConfigError if there are fewer individuals than ranks.
+class LocalBuilder {
+ public:
+  LocalBuilder(const DatasetScan& scan, int rank, int ranks);
+
+  /// The rank's individuals [first, last).
+  std::int64_t first_individual() const { return data_.first_individual; }
+  std::int64_t last_individual() const { return data_.last_individual; }
+  /// True if dense individual `individual` belongs to this rank.
+  bool owns(std::int64_t individual) const {
+    return individual >= data_.first_individual && individual < data_.last_individual;
+  }
+  /// Adds example `example` (global id) of an owned individual; `features` points to
+  /// num_features values (GLM data; null for the recommender). Throws DataError if the
+  /// individual receives more examples than the scan counted.
+  void add(std::int64_t example, std::int64_t individual, std::int32_t item, double label,
+           const double* features = nullptr);
+  /// The assembled data; throws DataError if an individual received fewer examples than the
+  /// scan counted (the source changed between the scan and the load). Call once.
+  LocalData finish();
+
+ private:
+  LocalData data_;
+  std::string source_;
+  std::vector<std::int64_t> next_;  ///< next free slot of each local individual
+};
+
+/// The part of `data` owned by rank `rank` of `ranks` (no communication; the whole Dataset is
+/// held). Throws ConfigError if there are fewer individuals than ranks.
 LocalData distribute(const Dataset& data, int rank, int ranks);
 
 }  // namespace reciprocity::data
