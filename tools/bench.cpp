@@ -33,6 +33,7 @@
 #include "reciprocity/data/dataset.hpp"
 #include "reciprocity/data/loaders.hpp"
 #include "reciprocity/data/local.hpp"
+#include "reciprocity/model/mf.hpp"
 #include "reciprocity/model/model.hpp"
 #include "reciprocity/mpi/comm.hpp"
 #include "reciprocity/split/split.hpp"
@@ -55,7 +56,11 @@ struct Options {
   bool movielens_given = false;
   std::int64_t ratings = 0;          // synthetic size of (a), (c); 0: default
   std::int64_t weak_per_rank = 0;    // (d) weak scaling ratings per rank; 0: default
+  model::KernelChoice kernels = model::KernelChoice::kAuto;
 };
+
+/// The MF kernel set every workload uses (--kernels); set once from the options.
+model::KernelChoice g_kernels = model::KernelChoice::kAuto;
 
 void usage() {
   std::printf(
@@ -73,6 +78,8 @@ void usage() {
       "                   quick 250,000)\n"
       "  --steps N        GD steps per timed run (default: per workload, ~0.3-1 s per run)\n"
       "  --reps N         repetitions (median reported; default 5, quick 3)\n"
+      "  --kernels SET    matrix-factorisation kernels: auto (default: AVX2 if the CPU has it),\n"
+      "                   portable or avx2 (bit-identical results; see README, Performance)\n"
       "  --movielens DIR  MovieLens 100K directory (default /work/shared/data/ml-100k if present)\n"
       "  --csv            also print machine-readable lines starting with 'csv,'\n"
       "  --help           this text\n");
@@ -108,6 +115,12 @@ Options parse(int argc, char** argv) {
       o.movielens_given = true;
     } else if (a == "--ratings") {
       o.ratings = std::stoll(value());
+    } else if (a == "--kernels") {
+      const std::string v = value();
+      if (v == "auto") o.kernels = model::KernelChoice::kAuto;
+      else if (v == "portable") o.kernels = model::KernelChoice::kPortable;
+      else if (v == "avx2") o.kernels = model::KernelChoice::kAvx2;
+      else throw std::runtime_error("--kernels takes auto, portable or avx2, got " + v);
     } else if (a == "--weak-per-rank") {
       o.weak_per_rank = std::stoll(value());
     } else {
@@ -224,6 +237,7 @@ void finish_workload(Workload& w, const data::DatasetScan& scan, data::LocalData
   w.local = std::move(local);
   w.membership = train::training_mask(w.local, 0.8, w.key);
   w.params.rank = k;
+  w.params.kernels = g_kernels;
 }
 
 void finish_workload(Workload& w, const data::Dataset& ds, const mpi::Comm& comm, int k) {
@@ -810,9 +824,13 @@ int main(int argc, char** argv) {
   }
   try {
     const double t0 = now();
-    cx.out.line("reciprocity_bench: %d rank(s)%s, sections %s, reps %d%s\n", world.size(),
+    g_kernels = cx.opt.kernels;
+    model::ModelParams probe;
+    probe.kernels = g_kernels;
+    cx.out.line("reciprocity_bench: %d rank(s)%s, sections %s, reps %d%s, MF kernels %s\n", world.size(),
                 cx.opt.quick ? ", quick" : "", cx.opt.sections.c_str(), cx.opt.reps,
-                cx.opt.steps > 0 ? (", steps " + std::to_string(cx.opt.steps)).c_str() : "");
+                cx.opt.steps > 0 ? (", steps " + std::to_string(cx.opt.steps)).c_str() : "",
+                model::MatrixFactorization(probe).kernels_name());
     {
       // Warm-up: MPI collectives, code pages, allocator; then the baseline resident set.
       auto w = synthetic_workload(2000, 16, world);
