@@ -533,8 +533,12 @@ void section_a(Context& cx) {
          "interleaved repetitions\n", comm.size(), cx.opt.reps);
   P.line("    plain = Tracking{false,false,false}; +eval = deployment loss every step "
          "{false,true,false}; flows = {true,true,false}\n");
-  P.line("%-16s %9s %7s %6s %6s | %10s %10s %10s | %11s %11s\n", "workload", "ratings", "users",
-         "items", "steps", "plain", "+eval", "flows", "flows/plain", "flows/+eval");
+  P.line("    floor = the same ratios in k-vector operations per step (dot products and axpys over\n"
+         "    the examples; per-user and per-item terms left out): plain 3|B| (prediction, grad_u,\n"
+         "    grad_v), +eval 3|B| + |D| (deployment prediction), flows 4|B| + 4|D| (each batch example's\n"
+         "    dot with G^D, each deployment example's gradient (3) and dot with G^B)\n");
+  P.line("%-16s %9s %7s %6s %6s | %10s %10s %10s | %11s %11s | %11s %11s\n", "workload", "ratings", "users",
+         "items", "steps", "plain", "+eval", "flows", "flows/plain", "flows/+eval", "floor f/p", "floor f/e");
   // Built one at a time (so that each workload's memory peak is its own).
   std::vector<std::function<std::unique_ptr<Workload>()>> make;
   if (!cx.opt.movielens.empty()) {
@@ -557,14 +561,19 @@ void section_a(Context& cx) {
     const StepTimes st = measure_steps(*w, kVariantsA, steps, cx.opt.reps, comm);
     note_memory(cx, *w, st);
     const double r1 = st.per_step[2] / st.per_step[0], r2 = st.per_step[2] / st.per_step[1];
-    P.line("%-16s %9lld %7lld %6lld %6d | %10s %10s %10s | %11.2f %11.2f\n", w->name.c_str(),
+    long long roles[2] = {0, 0};  // |B| (full batch: every training example), |D|
+    for (const auto m : w->membership) ++roles[m == train::kTraining ? 0 : 1];
+    comm.allreduce_sum(roles, 2);
+    const double nb = static_cast<double>(roles[0]), nd = static_cast<double>(roles[1]);
+    const double floor_plain = (4 * nb + 4 * nd) / (3 * nb), floor_eval = (4 * nb + 4 * nd) / (3 * nb + nd);
+    P.line("%-16s %9lld %7lld %6lld %6d | %10s %10s %10s | %11.2f %11.2f | %11.2f %11.2f\n", w->name.c_str(),
            static_cast<long long>(w->ratings), static_cast<long long>(w->users),
            static_cast<long long>(w->items), steps, fmt_time(st.per_step[0]).c_str(),
-           fmt_time(st.per_step[1]).c_str(), fmt_time(st.per_step[2]).c_str(), r1, r2);
+           fmt_time(st.per_step[1]).c_str(), fmt_time(st.per_step[2]).c_str(), r1, r2, floor_plain, floor_eval);
     P.csvline("a," + w->name + "," + std::to_string(w->ratings) + ",16," +
               std::to_string(comm.size()) + "," + std::to_string(steps) + "," + g(st.per_step[0]) +
               "," + g(st.per_step[1]) + "," + g(st.per_step[2]) + "," + g(r1) + "," + g(r2) + "," +
-              g(st.setup));
+              g(st.setup) + "," + g(floor_plain) + "," + g(floor_eval));
     if (w->name.rfind("synthetic", 0) == 0) {
       cx.synthetic_flows_k16 = st.per_step[2];
       cx.synthetic_plain_k16 = st.per_step[0];
@@ -572,7 +581,7 @@ void section_a(Context& cx) {
     }
   }
   P.line("    (csv a: workload,ratings,k,ranks,steps,s_plain,s_eval,s_flows,flows/plain,flows/eval,"
-         "s_setup+final)\n");
+         "s_setup+final,floor_flows/plain,floor_flows/eval)\n");
 }
 
 void section_b(Context& cx) {
