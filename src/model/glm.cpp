@@ -9,10 +9,19 @@
 
 namespace reciprocity::model {
 namespace {
-double dot(const double* a, const double* b, std::size_t n) {
-  double s = 0;
-  for (std::size_t j = 0; j < n; ++j) s += a[j] * b[j];
-  return s;
+// Four partial sums: one running sum is a chain of dependent additions whose latency, not the
+// arithmetic, bounds the passes (IEEE order forbids the compiler to reassociate it).
+double dot(const double* __restrict a, const double* __restrict b, std::size_t n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  std::size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    s0 += a[j] * b[j];
+    s1 += a[j + 1] * b[j + 1];
+    s2 += a[j + 2] * b[j + 2];
+    s3 += a[j + 3] * b[j + 3];
+  }
+  for (; j < n; ++j) s0 += a[j] * b[j];
+  return (s0 + s1) + (s2 + s3);
 }
 }  // namespace
 
@@ -22,9 +31,11 @@ double GeneralizedLinear::loss_and_slope(double z, double y, double& slope) cons
     slope = 2.0 * err;
     return err * err;
   }
-  // Log loss log(1 + e^z) - y z, evaluated stably; slope sigmoid(z) - y.
-  const double softplus = z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
-  const double p = z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
+  // Log loss log(1 + e^z) - y z, evaluated stably with one exponential t = e^-|z|:
+  // softplus = max(z, 0) + log(1 + t); slope sigmoid(z) - y, sigmoid = 1 / (1 + t) or t / (1 + t).
+  const double t = std::exp(-std::abs(z));
+  const double softplus = (z > 0 ? z : 0.0) + std::log1p(t);
+  const double p = z >= 0 ? 1.0 / (1.0 + t) : t / (1.0 + t);
   slope = p - y;
   return softplus - y * z;
 }
@@ -105,7 +116,10 @@ void GeneralizedLinear::gradient_pass(const std::vector<std::uint8_t>& role, dou
 void GeneralizedLinear::flow_pass(const std::vector<std::uint8_t>& role, const double* GB,
                                   const double* GD, double* bD, double* dB, double* bd) {
   const data::LocalData& d = *data_;
-  std::vector<double> sum_b(dim_), sum_d(dim_);
+  std::vector<double>& sum_b = sum_b_;
+  std::vector<double>& sum_d = sum_d_;
+  sum_b.resize(dim_);
+  sum_d.resize(dim_);
   for (std::size_t i = 0; i < d.local_individuals(); ++i) {
     double out = 0, in = 0;
     bool has_b = false, has_d = false;

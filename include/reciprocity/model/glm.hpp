@@ -33,6 +33,7 @@ class GeneralizedLinear final : public Model {
   std::vector<double> x_;       ///< [local examples x dim] standardised features and 1
   std::vector<double> theta_;   ///< weights then bias
   std::vector<double> resid_;   ///< per local example: d loss / d prediction
+  std::vector<double> sum_b_, sum_d_;  ///< flow_pass scratch: an individual's batch / deployment gradient sums
 };
 
 }  // namespace reciprocity::model
