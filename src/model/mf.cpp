@@ -65,6 +65,7 @@ mf::State MatrixFactorization::state() {
   s.offsets = data_->offsets.data();
   s.item = data_->item.data();
   s.label = data_->label.data();
+  s.user_repeats = user_repeats_.data();
   s.U = U_.data();
   s.V = V_.data();
   s.V_prev = V_prev_.data();
@@ -134,6 +135,11 @@ void MatrixFactorization::setup(const data::LocalData& data, const std::vector<s
   item_term_.assign(items, 0.0);
   batch_per_item_.assign(items, 0.0);
   scratch_.assign(2 * static_cast<std::size_t>(k_), 0.0);
+  // Users with a repeated (user, item) pair: only their flow terms have an item-block self term.
+  user_repeats_.assign(users, 0);
+  for (std::size_t a = 0; a < users; ++a)
+    for (auto e = data.offsets[a] + 1; e < data.offsets[a + 1]; ++e)
+      if (data.item[e] == data.item[e - 1]) user_repeats_[a] = 1;
 }
 
 void MatrixFactorization::gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,

@@ -25,6 +25,7 @@ struct State {
   const std::int64_t* offsets = nullptr; ///< [users + 1]
   const std::int32_t* item = nullptr;    ///< per local example
   const double* label = nullptr;         ///< per local example
+  const std::uint8_t* user_repeats = nullptr;  ///< [users]: 1 if the user rates some item twice
   double* U = nullptr;                   ///< [users x k]
   double* V = nullptr;                   ///< [items x k], V(t + 1) in a fused step
   const double* V_prev = nullptr;        ///< [items x k], V(t) in a fused step

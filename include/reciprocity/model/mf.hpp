@@ -53,6 +53,7 @@ class MatrixFactorization final : public Model {
   std::vector<double> inv_item_count_;  ///< 1 / n_b (0 for items without training examples)
   std::vector<double> v_norm2_;         ///< |v_b|^2 of the current step
   std::vector<double> scratch_;         ///< [2 k] for the kernels
+  std::vector<std::uint8_t> user_repeats_;  ///< per local user: rates some item twice
 };
 
 }  // namespace reciprocity::model
