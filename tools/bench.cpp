@@ -286,10 +286,12 @@ int default_steps(const Options& o, std::int64_t ratings) {
 }
 
 /// Seconds of one train_with_flows call (max over ranks).
-double time_run(Workload& w, int steps, const train::Tracking& tracking, const mpi::Comm& comm) {
+double time_run(Workload& w, int steps, const train::Tracking& tracking, const mpi::Comm& comm,
+                int flow_interval = 1) {
   auto model = model::make_model(data::Task::Recommender, w.params);
   train::Schedule s = w.schedule;
   s.steps = steps;
+  s.flow_interval = flow_interval;
   comm.barrier();
   const double t0 = now();
   const auto out = train::train_with_flows(*model, w.local, w.membership, s, w.key, comm, tracking);
@@ -301,6 +303,7 @@ double time_run(Workload& w, int steps, const train::Tracking& tracking, const m
 struct Variant {
   std::string name;
   train::Tracking tracking;
+  int flow_interval = 1;  ///< TracIn checkpoints (train::Schedule::flow_interval)
 };
 
 struct StepTimes {
@@ -323,7 +326,7 @@ StepTimes measure_steps(Workload& w, const std::vector<Variant>& variants, int s
     zero.push_back(t0);
     for (std::size_t j = 0; j < variants.size(); ++j) {
       const std::size_t v = (j + static_cast<std::size_t>(r)) % variants.size();
-      const double t = time_run(w, steps, variants[v].tracking, comm);
+      const double t = time_run(w, steps, variants[v].tracking, comm, variants[v].flow_interval);
       samples[v].push_back(std::max(t - t0, 0.0) / steps);
     }
   }
@@ -503,10 +506,13 @@ Flows naive_flows(const Workload& w, int steps, const mpi::Comm& self_comm) {
 // ---------------------------------------------------------------------------------------------
 // Sections
 
+/// Checkpoint interval of the approximate-flows variant of section (a).
+constexpr int kCheckpointInterval = 4;
 const std::vector<Variant> kVariantsA = {
     {"plain", {false, false, false}},
     {"plain+deploy-eval", {false, true, false}},
     {"flows", {true, true, false}},
+    {"flows, checkpoints", {true, true, false}, kCheckpointInterval},
 };
 
 struct Context {
@@ -554,10 +560,14 @@ void section_a(Context& cx) {
     P.line("  (MovieLens 100K not found; give --movielens DIR)\n");
   }
   make.push_back([&] { return synthetic_workload(cx.opt.ratings, 16, comm); });
+  std::vector<std::string> checkpoint_rows;
   for (auto& factory : make) {
     const std::unique_ptr<Workload> w = factory();
     if (!w) continue;
-    const int steps = default_steps(cx.opt, w->ratings);
+    // A whole number of checkpoint intervals, so that the checkpoint variant computes flows on
+    // exactly 1 / kCheckpointInterval of the steps.
+    int steps = default_steps(cx.opt, w->ratings);
+    steps = (steps + kCheckpointInterval - 1) / kCheckpointInterval * kCheckpointInterval;
     const StepTimes st = measure_steps(*w, kVariantsA, steps, cx.opt.reps, comm);
     note_memory(cx, *w, st);
     const double r1 = st.per_step[2] / st.per_step[0], r2 = st.per_step[2] / st.per_step[1];
@@ -574,6 +584,12 @@ void section_a(Context& cx) {
               std::to_string(comm.size()) + "," + std::to_string(steps) + "," + g(st.per_step[0]) +
               "," + g(st.per_step[1]) + "," + g(st.per_step[2]) + "," + g(r1) + "," + g(r2) + "," +
               g(st.setup) + "," + g(floor_plain) + "," + g(floor_eval));
+    char row[256];
+    std::snprintf(row, sizeof row, "%-16s %10s | %11.2f %11.2f\n", w->name.c_str(), fmt_time(st.per_step[3]).c_str(),
+                  st.per_step[3] / st.per_step[0], st.per_step[3] / st.per_step[1]);
+    checkpoint_rows.push_back(row);
+    P.csvline("a-checkpoints," + w->name + "," + std::to_string(kCheckpointInterval) + "," + g(st.per_step[3]) + "," +
+              g(st.per_step[3] / st.per_step[0]) + "," + g(st.per_step[3] / st.per_step[1]));
     if (w->name.rfind("synthetic", 0) == 0) {
       cx.synthetic_flows_k16 = st.per_step[2];
       cx.synthetic_plain_k16 = st.per_step[0];
@@ -582,6 +598,12 @@ void section_a(Context& cx) {
   }
   P.line("    (csv a: workload,ratings,k,ranks,steps,s_plain,s_eval,s_flows,flows/plain,flows/eval,"
          "s_setup+final,floor_flows/plain,floor_flows/eval)\n");
+  P.line("\n    The same runs with TracIn checkpoints every %d steps (--flow-interval %d: the flow terms of one\n"
+         "    step in %d, weighted by %d; an approximation of the exact flows above, see README):\n",
+         kCheckpointInterval, kCheckpointInterval, kCheckpointInterval, kCheckpointInterval);
+  P.line("%-16s %10s | %11s %11s\n", "workload", "checkpoints", "ckpt/plain", "ckpt/+eval");
+  for (const auto& r : checkpoint_rows) P.line("%s", r.c_str());
+  P.line("    (csv a-checkpoints: workload,interval,s_checkpoints,checkpoints/plain,checkpoints/eval)\n");
 }
 
 void section_b(Context& cx) {

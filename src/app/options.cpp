@@ -99,6 +99,7 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
       {"steps", std::to_string(steps)},
       {"learning-rate", fmt(learning_rate)},
       {"batch-fraction", fmt(batch_fraction)},
+      {"flow-interval", std::to_string(flow_interval)},
       {"seeds", std::to_string(seeds)},
       {"save-split-mask", save_split_mask ? "true" : "false"},
       {"marginal", marginal ? "true" : "false"},
@@ -111,6 +112,10 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
     o.emplace_back("synthetic-rank", std::to_string(synthetic_rank));
   }
   return o;
+}
+
+std::vector<std::pair<std::string, std::string>> Config::later_result_options() {
+  return {{"flow-interval", "1"}};
 }
 
 Parsed parse_options(int argc, const char* const argv[]) {
@@ -150,7 +155,11 @@ Parsed parse_options(int argc, const char* const argv[]) {
       ("steps", po::value(&c.steps), "gradient-descent steps [preset]")
       ("learning-rate", po::value(&c.learning_rate), "step size eta (the update is eta times the batch-mean gradient) [preset]")
       ("batch-fraction", po::value(&c.batch_fraction)->default_value(c.batch_fraction),
-       "1: full-batch GD; < 1: each training example joins each step's batch with this probability");
+       "1: full-batch GD; < 1: each training example joins each step's batch with this probability")
+      ("flow-interval", po::value(&c.flow_interval)->default_value(c.flow_interval),
+       "1: exact TracIn, the flow terms of every step; N > 1: TracIn with checkpoints, the flow terms of "
+       "steps 0, N, 2N, ... only, each weighted by the N steps it stands for (cheaper by about the "
+       "flows' extra cost times 1 - 1/N; an approximation, see README)");
   po::options_description marginal("Marginal influence", kWidth, kWidth / 2);
   marginal.add_options()
       ("marginal", po::bool_switch(&c.marginal),
@@ -267,6 +276,7 @@ Parsed parse_options(int argc, const char* const argv[]) {
   require(c.steps >= 1, "steps", c.steps, "at least 1");
   require(c.train_fraction > 0 && c.train_fraction < 1, "train-fraction", c.train_fraction, "strictly between 0 and 1");
   require(c.batch_fraction > 0 && c.batch_fraction <= 1, "batch-fraction", c.batch_fraction, "in (0, 1]");
+  require(c.flow_interval >= 1, "flow-interval", c.flow_interval, "at least 1");
   require(std::isfinite(c.learning_rate) && c.learning_rate > 0, "learning-rate", c.learning_rate, "positive");
   require(c.beta > 0 && c.beta <= 1, "beta", c.beta, "in (0, 1]");
   require(c.marginal_splits >= 0, "marginal-splits", c.marginal_splits, "0 (all) or positive");

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <unistd.h>
@@ -192,26 +193,40 @@ std::vector<std::pair<std::string, std::string>> new_file_attributes(const Confi
   return attrs;
 }
 
-/// The options among `wanted` (name, value) whose config_<name> attribute in `file` differs:
-/// (name, wanted value, value in the file or "(absent)").
+/// The result options recorded in `file` (its config_<name> attributes). Options added to the
+/// program after the file was written count with the value that reproduces the old behaviour.
+std::map<std::string, std::string> file_options(const io::ResultsFile& file) {
+  std::map<std::string, std::string> o;
+  for (const auto& [k, v] : file.string_attributes())
+    if (k.rfind("config_", 0) == 0) o[k.substr(7)] = v;
+  for (const auto& [k, v] : Config::later_result_options())
+    if (!o.count(k)) o[k] = v;
+  return o;
+}
+
+/// The options whose values differ between `wanted` (name, value) and `file`: (name, wanted
+/// value, value in the file), "(absent)" where one side does not have the option.
 std::vector<std::array<std::string, 3>> differing_options(
     const std::vector<std::pair<std::string, std::string>>& wanted, const io::ResultsFile& file) {
+  std::map<std::string, std::string> found = file_options(file);
   std::vector<std::array<std::string, 3>> out;
   for (const auto& [k, v] : wanted) {
-    const std::string key = "config_" + k;
-    const std::string found = file.has_attribute(key) ? file.attribute(key) : "(absent)";
-    if (found != v) out.push_back({k, v, found});
+    const auto it = found.find(k);
+    const std::string there = it == found.end() ? "(absent)" : it->second;
+    if (there != v) out.push_back({k, v, there});
+    if (it != found.end()) found.erase(it);
   }
+  for (const auto& [k, v] : found) out.push_back({k, "(absent)", v});
   return out;
 }
 
 /// Throws ConfigError listing every result option whose value in `file` differs from `c`.
 void check_same_configuration(const io::ResultsFile& file, const Config& c, const std::string& what) {
-  if (file.attribute("configuration") == config_text(c)) return;
   std::string diff;
   for (const auto& [k, wanted, found] : differing_options(c.result_options(), file))
     diff += "\n  --" + k + ": file has " + found + ", requested " + wanted;
-  throw ConfigError(what + ": the configuration of \"" + file.path() + "\" differs from the requested one:" + diff);
+  if (!diff.empty())
+    throw ConfigError(what + ": the configuration of \"" + file.path() + "\" differs from the requested one:" + diff);
 }
 
 /// Collective: a new results file, or (--resume) the existing one after checking that it was
@@ -288,7 +303,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
   }
 
   auto model = model::make_model(ds.task, model::ModelParams{c.rank, c.lambda, c.init_scale});
-  const train::Schedule schedule{c.steps, c.learning_rate, c.batch_fraction};
+  const train::Schedule schedule{c.steps, c.learning_rate, c.batch_fraction, c.flow_interval};
   const int my_group = world.rank() / per_run;
   const std::size_t rounds = (todo.size() + groups - 1) / groups;
   for (std::size_t k = 0; k < rounds; ++k) {
@@ -363,7 +378,7 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& f
                 todo.size(), ds.num_individuals(), world.size());
   const data::LocalData all = data::distribute(ds, 0, 1);
   auto model = model::make_model(ds.task, model::ModelParams{c.rank, c.lambda, c.init_scale});
-  const train::Schedule schedule{c.steps, c.learning_rate, c.batch_fraction};
+  const train::Schedule schedule{c.steps, c.learning_rate, c.batch_fraction, c.flow_interval};
   for (std::size_t k = 0; k < todo.size(); ++k) {
     if (agree_on_stop(world)) return false;
     const auto key = todo[k];
@@ -405,7 +420,8 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& f
 std::string title_of(const Config& c, const std::string& source) {
   return std::string("reciprocity ") + version() + ": " + c.dataset + " (" + source + "), " +
          (c.model == "mf" ? "matrix factorisation k=" + std::to_string(c.rank) : c.model + " regression") + ", " +
-         std::to_string(c.steps) + " steps";
+         std::to_string(c.steps) + " steps" +
+         (c.flow_interval > 1 ? ", TracIn checkpoints every " + std::to_string(c.flow_interval) + " steps" : "");
 }
 
 /// Collective: summary into the file and on rank 0's stdout; the file's final status.
@@ -507,19 +523,16 @@ void merge_files(const Config& c, const mpi::Comm& world) {
   std::vector<io::ResultsFile> inputs;
   for (const auto& path : c.merge) inputs.push_back(io::ResultsFile::open(path, world, false));
   const auto& first = inputs.front();
-  const std::string config = first.attribute("configuration");
+  const auto first_map = file_options(first);
+  const std::vector<std::pair<std::string, std::string>> first_options(first_map.begin(), first_map.end());
   int splits = 0;
   for (const auto& f : inputs) {
-    if (f.attribute("configuration") != config) {
-      std::vector<std::pair<std::string, std::string>> first_options;
-      for (const auto& [k, v] : first.string_attributes())
-        if (k.rfind("config_", 0) == 0) first_options.emplace_back(k.substr(7), v);
-      std::string diff;
-      for (const auto& [k, wanted, found] : differing_options(first_options, f))
-        diff += "\n  --" + k + ": \"" + first.path() + "\" has " + wanted + ", \"" + f.path() + "\" has " + found;
+    std::string diff;
+    for (const auto& [k, wanted, found] : differing_options(first_options, f))
+      diff += "\n  --" + k + ": \"" + first.path() + "\" has " + wanted + ", \"" + f.path() + "\" has " + found;
+    if (!diff.empty())
       throw ConfigError("--merge: \"" + f.path() + "\" was made with another configuration than \"" + first.path() +
                         "\":" + diff);
-    }
     splits = std::max(splits, f.layout().splits);
   }
   io::Layout layout = first.layout();

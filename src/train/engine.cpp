@@ -1,5 +1,6 @@
 #include "reciprocity/train/engine.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -78,12 +79,16 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
   out.deploy_examples = counts[1];
   const double n_deploy = static_cast<double>(counts[1]);
 
-  // Roles of each step's gradient pass. Deployment examples need their gradients for flows,
+  // Roles of each step's gradient pass. Deployment examples need their gradients at the
+  // steps whose flow terms are computed (every step, or the checkpoints t = 0, N, 2N, ...),
   // only their loss for tracking, and nothing otherwise until the final evaluation (t = steps).
   const bool minibatch = schedule.batch_fraction < 1.0;
-  const auto deploy_role = flows ? model::kDeploy : track ? model::kDeployLoss : model::kTrainIdle;
+  const int interval = schedule.flow_interval;
+  if (interval < 1) throw ConfigError("flow interval " + std::to_string(interval) + ": must be at least 1");
+  auto flow_step = [&](int t) { return flows && t < steps && t % interval == 0; };
   auto fill_roles = [&](int t, std::vector<std::uint8_t>& role) {
     const bool final_pass = t == steps;
+    const auto deploy_role = flow_step(t) ? model::kDeploy : track ? model::kDeployLoss : model::kTrainIdle;
     const std::uint64_t step_key = split::batch_key(key, t);
     for (std::size_t e = 0; e < data.size(); ++e) {
       const auto m = membership[e];
@@ -97,29 +102,36 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
   };
 
   // One reduction per step (DESIGN.md section 5): [G^B | pass scalars | G^D], the G^D part only
-  // when flows need it. The next step's gradient is computed in the same pass as this step's
-  // flows (Model::step_pass), so two buffers alternate.
+  // when the step's flow terms need it. The next step's gradient is computed in the same pass
+  // as this step's flows (Model::step_pass), so two buffers alternate.
   const std::size_t n_scalars = model::PassSums::kCount;
-  const int reduce_count = static_cast<int>(P + n_scalars + (flows ? P : 0));
+  auto reduce_count = [&](int t) { return static_cast<int>(P + n_scalars + (flow_step(t) ? P : 0)); };
   std::vector<double> cur(2 * P + n_scalars), nxt(2 * P + n_scalars);
   std::vector<std::uint8_t> role(data.size()), next_role(data.size());
   std::vector<double> bD(n_local), dB(n_local), bd(n_local);
   std::vector<double> deploy_sum(steps + 1, 0.0);
-  auto pack_and_reduce = [&](std::vector<double>& buf, const model::PassSums& sums) {
+  // The reduction of the gradient pass at w_t.
+  auto pack_and_reduce = [&](std::vector<double>& buf, const model::PassSums& sums, int t) {
     double* s = buf.data() + P;
     s[0] = sums.train_loss;
     s[1] = sums.batch_size;
     s[2] = sums.deploy_loss;
     s[3] = sums.deploy_sq_error;
     s[4] = sums.deploy_correct;
-    comm.allreduce_sum(buf.data(), reduce_count);
+    comm.allreduce_sum(buf.data(), reduce_count(t));
   };
 
-  fill_roles(0, role);
+  // Role buffers. Mini-batches: each step's roles are filled into the buffer not in use. Full
+  // batch: the roles of steps 0 .. steps-1 depend only on whether the step is a checkpoint, so
+  // they are filled once (both kinds with checkpoints); the final evaluation fills its own.
+  fill_roles(0, role);  // step 0 is always a checkpoint
+  const bool two_kinds = !minibatch && flows && interval > 1 && steps > 1;
+  if (two_kinds) fill_roles(1, next_role);  // step 1 is not a checkpoint
+  const std::vector<std::uint8_t>* current = &role;
   {
     model::PassSums sums;
     model.gradient_pass(role, cur.data(), cur.data() + P + n_scalars, sums);
-    pack_and_reduce(cur, sums);
+    pack_and_reduce(cur, sums, 0);
   }
   for (int t = 0; t <= steps; ++t) {
     const double* s = cur.data() + P;
@@ -150,10 +162,15 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
       throw NumericError(where(key, t) + ": the gradient is not finite (the learning rate " +
                          fmt(schedule.learning_rate) + " is probably too large)", t);
 
-    // Full batch: the roles change only for the final evaluation.
-    const bool refill = minibatch || t + 1 == steps;
-    if (refill) fill_roles(t + 1, next_role);
-    const auto& upcoming = refill ? next_role : role;
+    std::vector<std::uint8_t>* spare = current == &role ? &next_role : &role;
+    const std::vector<std::uint8_t>* next_roles = current;
+    if (minibatch || t + 1 == steps) {
+      fill_roles(t + 1, *spare);
+      next_roles = spare;
+    } else if (two_kinds) {
+      next_roles = flow_step(t + 1) ? &role : &next_role;
+    }
+    const auto& upcoming = *next_roles;
     std::fill(nxt.begin(), nxt.end(), 0.0);
     model::PassSums sums;
     double* gB_next = nxt.data();
@@ -162,27 +179,29 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
     const double* GD = cur.data() + P + n_scalars;
     if (batch == 0) {  // an empty mini-batch: no update, no flow
       model.gradient_pass(upcoming, gB_next, gD_next, sums);
-    } else if (!flows) {
+    } else if (!flow_step(t)) {
       model.update(schedule.learning_rate / batch, GB);
       model.gradient_pass(upcoming, gB_next, gD_next, sums);
     } else {
       // Efficient TracIn (DESIGN.md section 2): with c = eta/|B|,
       //   O_i += c (G^B_i . G^D - G^B_i . G^D_i),  I_i += c (G^D_i . G^B - G^B_i . G^D_i),
       //   S_i += c G^B_i . G^D_i.
+      // A checkpoint stands for the steps up to the next one: weight min(N, steps - t).
       const double c = schedule.learning_rate / batch;
-      model.step_pass(role, upcoming, GB, GD, c, bD.data(), dB.data(), bd.data(), gB_next, gD_next, sums);
+      const double cw = c * std::min(interval, steps - t);
+      model.step_pass(*current, upcoming, GB, GD, c, bD.data(), dB.data(), bd.data(), gB_next, gD_next, sums);
       double total = 0;
       for (std::size_t i = 0; i < n_local; ++i) {
-        out.outflow[i] += c * (bD[i] - bd[i]);
-        out.inflow[i] += c * (dB[i] - bd[i]);
-        out.self[i] += c * bd[i];
+        out.outflow[i] += cw * (bD[i] - bd[i]);
+        out.inflow[i] += cw * (dB[i] - bd[i]);
+        out.self[i] += cw * bd[i];
         total += bD[i];
       }
       out.step_tracin[t] = c * total;  // local part; reduced once after the loop
     }
-    pack_and_reduce(nxt, sums);
+    pack_and_reduce(nxt, sums, t + 1);
     cur.swap(nxt);
-    if (refill) role.swap(next_role);
+    current = next_roles;
   }
 
   if (!track)  // the deployment loss was evaluated at the end only
@@ -195,8 +214,8 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
   comm.allreduce_sum(out.step_tracin.data(), steps);
   for (int t = 0; t < steps; ++t) {
     const double drop = deploy_sum[t] - deploy_sum[t + 1];
-    out.discrepancy[t] =
-        drop != 0.0 ? (out.step_tracin[t] - drop) / drop : std::numeric_limits<double>::quiet_NaN();
+    out.discrepancy[t] = drop != 0.0 && flow_step(t) ? (out.step_tracin[t] - drop) / drop
+                                                     : std::numeric_limits<double>::quiet_NaN();
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Options plumbing: --version, --help, a --config file (the command line wins), presets in the
-# file's configuration, --save-split-mask consistent with the run sizes.
+# file's configuration, --save-split-mask consistent with the run sizes, --flow-interval
+# (checkpoint flows recorded, checked on --resume and --merge; files without it count as 1).
 # Usage: test_options.sh <reciprocity binary> <shared data dir> <source dir>
 set -u
 bin=$(realpath "$1")
@@ -18,7 +19,7 @@ check version bash -c "'$bin' --version | grep -Eq '^reciprocity [0-9]+\.[0-9]+\
 # Every option of the README's table is documented by --help.
 "$bin" --help > help.txt
 for opt in dataset data model csv-individual synthetic-users splits seeds seed train-fraction rank lambda \
-           init-scale steps learning-rate batch-fraction marginal marginal-splits out resume save-split-mask \
+           init-scale steps learning-rate batch-fraction flow-interval marginal marginal-splits out resume save-split-mask \
            ranks-per-run split-range merge summarize on-divergence progress-format beta quiet config; do
   grep -q -- "--$opt" help.txt || { echo "FAIL --help lacks --$opt"; fails=$((fails + 1)); }
 done
@@ -60,5 +61,36 @@ ok = ok and 0.7 < m.mean() < 0.9 and not np.array_equal(m[0], m[1])
 print("ok   split mask" if ok else f"FAIL split mask: shape {m.shape}, sums {m.sum(axis=1)}, train {n_train}")
 sys.exit(0 if ok else 1)
 PY
+# --flow-interval: recorded; a resume or merge with another interval is refused naming it; a file
+# written before the option existed (no config_flow-interval) resumes as interval 1.
+"$bin" -q --splits 2 --seeds 1 --steps 40 $small --flow-interval 4 --out fi4.h5 > fi4.log 2>&1 || { echo "FAIL flow-interval run"; fails=$((fails + 1)); }
+"$bin" -q --splits 2 --seeds 1 --steps 40 $small --out fi1.h5 > fi1.log 2>&1 || { echo "FAIL flow-interval 1 run"; fails=$((fails + 1)); }
+check flow-interval-resume-refused bash -c "! '$bin' -q --splits 2 --seeds 1 --steps 40 $small --resume --out fi4.h5 > r.log 2>&1 && grep -q -- '--flow-interval: file has 4, requested 1' r.log"
+check flow-interval-merge-refused bash -c "! '$bin' -q --merge fi1.h5 fi4.h5 --out m.h5 > m.log 2>&1 && grep -q -- '--flow-interval' m.log"
+check flow-interval-zero-refused bash -c "! '$bin' --flow-interval 0 > z.log 2>&1 && grep -q 'flow-interval: 0 is out of range' z.log"
+/usr/bin/python3 - <<'PY' || fails=$((fails + 1))
+import h5py, numpy as np, sys
+a, b = h5py.File("fi4.h5", "r"), h5py.File("fi1.h5", "r")
+ok = a.attrs["config_flow-interval"] in (b"4", "4") and b.attrs["config_flow-interval"] in (b"1", "1")
+# Discrepancy only at the checkpoints 0, 4, 8, ...; the flows are close to, but not, the exact ones.
+d = a["runs/discrepancy"][...]
+ok = ok and np.isfinite(d[..., ::4]).all() and np.isnan(np.delete(d, np.s_[::4], axis=-1)).all()
+fa, fb = a["flows/tracin/outflow"][...], b["flows/tracin/outflow"][...]
+rel = np.abs(fa - fb).max() / np.abs(fb).max()
+ok = ok and 0 < rel < 0.2 and np.corrcoef(fa.ravel(), fb.ravel())[0, 1] > 0.99
+print("ok   flow-interval file" if ok else f"FAIL flow-interval file: rel diff {rel}")
+sys.exit(0 if ok else 1)
+PY
+cp fi1.h5 old.h5
+/usr/bin/python3 - <<'PY' || fails=$((fails + 1))
+import h5py
+f = h5py.File("old.h5", "r+")
+del f.attrs["config_flow-interval"]
+f.attrs["configuration"] = "\n".join(l for l in f.attrs["configuration"].decode().split("\n") if not l.startswith("flow-interval")) \
+    if isinstance(f.attrs["configuration"], bytes) else \
+    "\n".join(l for l in f.attrs["configuration"].split("\n") if not l.startswith("flow-interval"))
+PY
+check flow-interval-old-file-resumes "$bin" -q --splits 3 --seeds 1 --steps 40 $small --resume --out old.h5
+
 echo "$fails failure(s)"
 exit $((fails > 0))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The same configuration on 1, 2, 3 and 4 ranks (data-parallel runs, and runs spread over
 # groups) must give the same results file contents (relative difference < 1e-9), for the
-# recommender (full batch and mini-batch) and for a health data set.
+# recommender (full batch and mini-batch, exact and with TracIn checkpoints) and for a health
+# data set.
 # Usage: test_rank_invariance.sh <reciprocity binary> <shared data dir> <source dir>
 set -eu
 bin=$(realpath "$1")
@@ -55,6 +56,16 @@ mb="$mf --batch-fraction 0.3"
 run mb1 1 $mb
 run mb3 3 $mb --ranks-per-run 3
 compare mb1.h5 mb3.h5
+
+# TracIn checkpoints (the G^D part of the reduction only at checkpoint steps), full and mini-batch.
+ck="$mf --flow-interval 7"
+run ck1 1 $ck
+run ck2 2 $ck --ranks-per-run 2
+run ck4 4 $ck --ranks-per-run 4
+run ckb1 1 $mb --flow-interval 3
+run ckb3 3 $mb --flow-interval 3 --ranks-per-run 3
+compare ck1.h5 ck2.h5 ck4.h5
+compare ckb1.h5 ckb3.h5
 
 if [[ -d $data/health ]]; then
   h="--dataset breast-cancer --data $data/health --splits 4 --steps 50"

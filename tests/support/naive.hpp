@@ -264,7 +264,11 @@ inline RefRun naive_train(const Reference& ref, const data::Dataset& ds, const M
     for (std::size_t i = 0; i < B.size(); ++i) ref.grad(w, B[i], true, gb[i]);
     for (std::size_t j = 0; j < D.size(); ++j) ref.grad(w, D[j], false, gd[j]);
     const double c = s.learning_rate / static_cast<double>(B.size());
-    for (std::size_t i = 0; i < B.size(); ++i)
+    // TracIn with checkpoints every `flow_interval` steps: checkpoint t counts for the steps
+    // t .. min(t + interval, steps) - 1; the other steps add nothing.
+    const bool checkpoint = t % s.flow_interval == 0;
+    const double weight = checkpoint ? std::min(s.flow_interval, s.steps - t) : 0.0;
+    for (std::size_t i = 0; checkpoint && i < B.size(); ++i)
       for (std::size_t j = 0; j < D.size(); ++j) {
         double dot = 0;
         for (std::size_t q = 0; q < ref.P; ++q) dot += gb[i][q] * gd[j][q];
@@ -273,10 +277,10 @@ inline RefRun naive_train(const Reference& ref, const data::Dataset& ds, const M
         const auto a = static_cast<std::size_t>(ds.individual[B[i]]);
         const auto b = static_cast<std::size_t>(ds.individual[D[j]]);
         if (a == b) {
-          r.self[a] += tr;
+          r.self[a] += weight * tr;
         } else {
-          r.outflow[a] += tr;
-          r.inflow[b] += tr;
+          r.outflow[a] += weight * tr;
+          r.inflow[b] += weight * tr;
         }
       }
     for (std::size_t i = 0; i < B.size(); ++i)
@@ -286,7 +290,8 @@ inline RefRun naive_train(const Reference& ref, const data::Dataset& ds, const M
   r.deploy_loss[s.steps] = r.deploy_sum[s.steps] / static_cast<double>(D.size());
   for (int t = 0; t < s.steps; ++t) {
     const double drop = r.deploy_sum[t] - r.deploy_sum[t + 1];
-    r.discrepancy[t] = (r.step_tracin[t] - drop) / drop;
+    r.discrepancy[t] = t % s.flow_interval == 0 ? (r.step_tracin[t] - drop) / drop
+                                                : std::numeric_limits<double>::quiet_NaN();
   }
   r.example_deploy_loss.assign(M, 0.0);
   for (auto g : D) r.example_deploy_loss[g] = ref.loss(w, g, false);

@@ -68,8 +68,11 @@ CaseResult compare_with_naive(const data::Dataset& ds, const Mask& train_by_id,
   // Identities: total outflow = total inflow; total outflow + self = sum_t TracIn_t(B_t, D).
   const std::size_t n = ds.num_individuals();
   CHECK(std::abs(sum(out.outflow) - sum(out.inflow)) <= 1e-9 * scale * static_cast<double>(n));
-  CHECK(std::abs(sum(out.outflow) + sum(out.self) - sum(out.step_tracin)) <=
-        1e-9 * scale * static_cast<double>(n));
+  // (With checkpoints, each step's TracIn counts with its checkpoint weight.)
+  double weighted_tracin = 0;
+  for (int t = 0; t < sched.steps; ++t)
+    if (t % sched.flow_interval == 0) weighted_tracin += std::min(sched.flow_interval, sched.steps - t) * out.step_tracin[t];
+  CHECK(std::abs(sum(out.outflow) + sum(out.self) - weighted_tracin) <= 1e-9 * scale * static_cast<double>(n));
   CHECK(max_diff(out.step_tracin, r.step_tracin) <= 1e-9 * std::max(max_abs(r.step_tracin), 1e-300));
 
   // Loss series and final parameters.
@@ -352,6 +355,67 @@ TEST_CASE("train: GLM with several rows per individual has self-influence matchi
       CHECK(res.flow_scale > 1e-4);
     }
   }
+}
+
+TEST_CASE("train: flows with TracIn checkpoints match the naive checkpoint sum", "[train][flows]") {
+  // Checkpoints t = 0, N, 2N, ...; the last one stands for the steps left (7 steps, N = 3:
+  // weights 3, 3, 1); N > steps leaves only t = 0, weighted by all the steps.
+  const auto mf = mf_dataset();
+  const Mask mf_train = mf_train_flags();
+  const auto params = mf_params();
+  const Reference mf_ref = mf_reference(mf, mf_train, params.rank, params.lambda);
+  for (const int interval : {2, 3, 10}) {
+    INFO("flow interval " << interval);
+    for (const double frac : {1.0, 0.6}) {
+      INFO("batch fraction " << frac);
+      train::Schedule sched{7, 0.05, frac};
+      sched.flow_interval = interval;
+      const auto res = compare_with_naive(mf, mf_train, params, sched, {7, 1, 2}, mf_ref);
+      CHECK(res.flow_scale > 1e-3);
+    }
+  }
+  const auto lg = glm_dataset(true, 12, 3, 5);
+  Mask lg_train(12, 0);
+  for (int e = 0; e < 12; ++e) lg_train[e] = e % 3 != 0;
+  train::Schedule sched{8, 0.3, 1.0};
+  sched.flow_interval = 3;
+  const auto res = compare_with_naive(lg, lg_train, {}, sched, {13, 0, 1}, glm_reference(lg, lg_train, true));
+  CHECK(res.self_scale > 1e-4);
+}
+
+TEST_CASE("train: checkpoint flows approach the exact flows as the learning rate goes to 0", "[train][flows]") {
+  // Between checkpoints the per-step flow terms change by O(eta) relative, so the relative
+  // error of the checkpoint estimate shrinks in proportion to the learning rate.
+  const auto ds = mf_dataset();
+  const auto local = data::distribute(ds, 0, 1);
+  const Mask mask = to_local(local, mf_train_flags());
+  const auto comm = mpi::Comm::borrow(MPI_COMM_SELF);
+  auto rel_error = [&](double lr) {
+    train::Schedule exact{12, lr, 1.0}, checkpoints{12, lr, 1.0};
+    checkpoints.flow_interval = 4;
+    auto m1 = model::make_model(ds.task, mf_params());
+    auto m2 = model::make_model(ds.task, mf_params());
+    const auto a = train::train_with_flows(*m1, local, mask, exact, {3, 0, 0}, comm);
+    const auto b = train::train_with_flows(*m2, local, mask, checkpoints, {3, 0, 0}, comm);
+    return std::max(max_diff(a.outflow, b.outflow), max_diff(a.inflow, b.inflow)) /
+           std::max(max_abs(a.outflow), max_abs(a.inflow));
+  };
+  const double e2 = rel_error(1e-2), e3 = rel_error(1e-3);
+  INFO("relative error at eta 1e-2: " << e2 << ", at 1e-3: " << e3);
+  CHECK(e2 > 0);      // a different estimate, not the exact sum
+  CHECK(e2 < 0.2);
+  CHECK(e3 < 0.2 * e2);
+}
+
+TEST_CASE("train: a flow interval below 1 is refused", "[train][flows]") {
+  const auto ds = mf_dataset();
+  const auto local = data::distribute(ds, 0, 1);
+  const Mask mask = to_local(local, mf_train_flags());
+  train::Schedule sched{3, 0.05, 1.0};
+  sched.flow_interval = 0;
+  auto m = model::make_model(ds.task, mf_params());
+  CHECK_THROWS_AS(train::train_with_flows(*m, local, mask, sched, {1, 0, 0}, mpi::Comm::borrow(MPI_COMM_SELF)),
+                  ConfigError);
 }
 
 TEST_CASE("train: first-order discrepancy vanishes as the learning rate goes to 0", "[train][flows]") {

@@ -26,6 +26,7 @@ struct Config {
   int steps = 0;                      // preset
   double learning_rate = 0;           // preset
   double batch_fraction = 1.0;
+  int flow_interval = 1;              ///< TracIn checkpoints every this many steps (1: exact)
   // Marginal (leave-one-individual-out retraining).
   bool marginal = false;
   int marginal_splits = 0;            ///< Marginal for splits < this (0: all splits)
@@ -46,6 +47,9 @@ struct Config {
   /// The options that determine the numbers in a results file, as (name, value) text pairs
   /// (written to the file; a resume must match them exactly).
   std::vector<std::pair<std::string, std::string>> result_options() const;
+  /// The result options added after results files were first written, with the value that
+  /// reproduces the behaviour of files without them (a file lacking one counts as having it).
+  static std::vector<std::pair<std::string, std::string>> later_result_options();
 };
 
 /// Outcome of parsing: run with `config`, or exit with `exit_code` after printing `message`.

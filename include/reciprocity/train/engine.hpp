@@ -17,6 +17,11 @@ struct Schedule {
   int steps = 100;
   double learning_rate = 0.01;
   double batch_fraction = 1.0;
+  /// TracIn checkpoints: 1 = exact, the flow terms of every step (DESIGN.md section 2); N > 1 =
+  /// the approximation of TracIn with checkpoints (Pruthi et al.): the flow terms of steps
+  /// t = 0, N, 2N, ... only, each weighted by the number of steps it stands for,
+  /// min(N, steps - t). Costs about plain training plus 1/N of the flows' extra work.
+  int flow_interval = 1;
 };
 
 /// What a training computes besides the parameters. Flows need the deployment gradients of
@@ -40,8 +45,10 @@ struct RunOutput {
   std::vector<double> train_loss;    ///< [steps] mean training loss over B_t at w_t
   std::vector<double> deploy_loss;   ///< [steps + 1] mean deployment loss at w_t (t = 0..steps)
   std::vector<double> discrepancy;   ///< [steps] first-order discrepancy of each step (NaN if
-                                     ///< the deployment loss did not change)
-  std::vector<double> step_tracin;   ///< [steps] sum over B_t x D of TracIn_t
+                                     ///< the deployment loss did not change, or with
+                                     ///< flow_interval > 1 at steps that are not checkpoints)
+  std::vector<double> step_tracin;   ///< [steps] sum over B_t x D of TracIn_t (0 at steps that
+                                     ///< are not checkpoints); flows total sum_t weight_t step_tracin[t]
   double deploy_rmse = 0;            ///< sqrt(mean squared error) on D (classification: Brier^0.5)
   double deploy_loss_final = 0;      ///< mean deployment loss at the end
   double deploy_accuracy = 0;        ///< classification only (NaN otherwise)
