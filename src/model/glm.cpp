@@ -40,6 +40,12 @@ double GeneralizedLinear::loss_and_slope(double z, double y, double& slope) cons
   return softplus - y * z;
 }
 
+double GeneralizedLinear::slope_of(double z, double y) const {
+  if (!logistic_) return 2.0 * (z - y);
+  const double t = std::exp(-std::abs(z));  // as in loss_and_slope, without the logarithm
+  return (z >= 0 ? 1.0 / (1.0 + t) : t / (1.0 + t)) - y;
+}
+
 void GeneralizedLinear::setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
                               const split::RunKey&, const mpi::Comm& comm) {
   data_ = &data;
@@ -92,7 +98,10 @@ void GeneralizedLinear::gradient_pass(const std::vector<std::uint8_t>& role, dou
     const double z = dot(theta_.data(), x, dim_);
     double slope = 0;
     const double y = d.label[e];
-    const double loss = loss_and_slope(z, y, slope);
+    // Batch examples' losses only when the training loss is wanted (Marginal retrainings do
+    // not need it, and the logarithm is most of a logistic example's cost).
+    const bool skip_loss = r == kBatch && !train_loss_needed_;
+    const double loss = skip_loss ? (slope = slope_of(z, y), 0.0) : loss_and_slope(z, y, slope);
     resid_[e] = slope;
     if (r != kDeployLoss) {
       double* g = r == kBatch ? gB : gD;

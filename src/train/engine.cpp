@@ -53,6 +53,7 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
     excluded = excluded || membership[e] == kExcluded;
   }
   model.setup(data, in_T, key, comm);
+  model.set_train_loss_needed(tracking.train_loss);
   if (comm.allreduce_max(excluded ? 1 : 0)) model.restrict_training(is_train, comm);
   const bool flows = tracking.flows;
   const bool track = flows || tracking.track_deployment;
@@ -204,6 +205,8 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
     current = next_roles;
   }
 
+  if (!tracking.train_loss)
+    std::fill(out.train_loss.begin(), out.train_loss.end(), std::numeric_limits<double>::quiet_NaN());
   if (!track)  // the deployment loss was evaluated at the end only
     std::fill(out.deploy_loss.begin(), out.deploy_loss.end() - 1, std::numeric_limits<double>::quiet_NaN());
   if (!flows) {

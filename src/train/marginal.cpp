@@ -13,7 +13,7 @@ MarginalFlows marginal_flows(model::Model& model, const data::LocalData& all,
                              const std::function<bool()>& should_stop) {
   const auto self_comm = mpi::Comm::borrow(MPI_COMM_SELF);
   const std::size_t N = all.local_individuals();
-  const Tracking losses_only{false, false, true};
+  const Tracking losses_only{false, false, true, false};  // final per-example deployment losses only
 
   // The full training's deployment losses. Every rank computes them itself: one training more
   // per rank, against a broadcast of M losses and an idle wait on every other rank.

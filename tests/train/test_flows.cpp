@@ -407,6 +407,31 @@ TEST_CASE("train: checkpoint flows approach the exact flows as the learning rate
   CHECK(e3 < 0.2 * e2);
 }
 
+TEST_CASE("train: skipping the training loss changes nothing else", "[train][flows]") {
+  // Tracking::train_loss = false (Marginal retrainings): the logistic model skips the log of the
+  // batch losses; parameters, deployment losses and flows must be bit-identical.
+  const auto ds = glm_dataset(true, 12, 3, 5);
+  const auto local = data::distribute(ds, 0, 1);
+  Mask mask(12, 0);
+  for (int e = 0; e < 12; ++e) mask[e] = e % 3 != 0;
+  const Mask lmask = to_local(local, mask);
+  const auto comm = mpi::Comm::borrow(MPI_COMM_SELF);
+  const train::Schedule sched{9, 0.3, 1.0};
+  train::Tracking with_loss{true, true, true}, without = with_loss;
+  without.train_loss = false;
+  auto m1 = model::make_model(ds.task, {});
+  auto m2 = model::make_model(ds.task, {});
+  const auto a = train::train_with_flows(*m1, local, lmask, sched, {2, 0, 0}, comm, with_loss);
+  const auto b = train::train_with_flows(*m2, local, lmask, sched, {2, 0, 0}, comm, without);
+  CHECK(m1->parameters() == m2->parameters());
+  CHECK(a.deploy_loss == b.deploy_loss);
+  CHECK(a.example_deploy_loss == b.example_deploy_loss);
+  CHECK(a.outflow == b.outflow);
+  CHECK(a.inflow == b.inflow);
+  for (double l : a.train_loss) CHECK(std::isfinite(l));
+  for (double l : b.train_loss) CHECK(std::isnan(l));
+}
+
 TEST_CASE("train: a flow interval below 1 is refused", "[train][flows]") {
   const auto ds = mf_dataset();
   const auto local = data::distribute(ds, 0, 1);

@@ -21,11 +21,14 @@ class GeneralizedLinear final : public Model {
   void update(double scale, const double* GB) override;
   std::vector<double> parameters() const override { return theta_; }
   double example_loss(std::size_t e, bool training) const override;
+  void set_train_loss_needed(bool needed) override { train_loss_needed_ = needed; }
   /// Standardised features (with a trailing 1 for the bias) of local example e.
   const double* row(std::size_t e) const { return &x_[e * dim_]; }
 
  private:
   double loss_and_slope(double z, double y, double& slope) const;
+  /// The slope alone (the log loss's logarithm skipped).
+  double slope_of(double z, double y) const;
 
   bool logistic_;
   const data::LocalData* data_ = nullptr;
@@ -33,6 +36,7 @@ class GeneralizedLinear final : public Model {
   std::vector<double> x_;       ///< [local examples x dim] standardised features and 1
   std::vector<double> theta_;   ///< weights then bias
   std::vector<double> resid_;   ///< per local example: d loss / d prediction
+  bool train_loss_needed_ = true;
   std::vector<double> sum_b_, sum_d_;  ///< flow_pass scratch: an individual's batch / deployment gradient sums
 };
 

@@ -85,6 +85,9 @@ class Model {
     update(scale, GB);
     gradient_pass(next_role, gB_next, gD_next, sums_next);
   }
+  /// Whether the training loss of batch examples (PassSums::train_loss) is needed; when not,
+  /// a model may skip computing it (and report 0). Set by the engine at the start of a training.
+  virtual void set_train_loss_needed(bool needed) { (void)needed; }
   /// Current parameters, shared block then this rank's local block (for tests and /runs/init).
   virtual std::vector<double> parameters() const = 0;
   /// Per-example training loss (with regulariser) or deployment loss at the current

@@ -30,6 +30,9 @@ struct Tracking {
   bool flows = true;             ///< TracIn inflow/outflow/self and discrepancy
   bool track_deployment = true;  ///< deployment loss at every step (else only at the end)
   bool example_losses = false;   ///< per-example deployment losses at the end (Marginal)
+  bool train_loss = true;        ///< the mean training loss of every step (else NaN; a model
+                                 ///< may then skip computing it; divergence is still caught by
+                                 ///< the gradient and final deployment-loss checks)
 };
 
 /// Membership of a local example in one training: deployment, training, or removed from
