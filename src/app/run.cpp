@@ -315,7 +315,23 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
       const auto key = todo[idx];
       try {
         const auto mask = train::training_mask(local, c.train_fraction, key);
-        const auto out = train::train_with_flows(*model, local, mask, schedule, key, group);
+        // Long runs: every 10 s, rank 0 reports the step its own run has reached.
+        const auto run_start = std::chrono::steady_clock::now();
+        auto last_report = run_start;
+        train::StepCallback on_step;
+        if (progress.talking())
+          on_step = [&](int t, double train_loss, double deploy_loss) {
+            if (t == 0 || seconds_since(last_report) < 10) return;
+            last_report = std::chrono::steady_clock::now();
+            const double eta = seconds_since(run_start) / t * (c.steps - t);
+            std::printf(c.progress_json
+                            ? "{\"event\": \"step\", \"split\": %d, \"seed\": %d, \"step\": %d, \"steps\": %d, "
+                              "\"train_loss\": %.6g, \"deploy_loss\": %.6g, \"run_eta_s\": %.0f}\n"
+                            : "  split %d seed %d: step %d/%d, train loss %.5g, deployment loss %.5g, run ETA %.0f s\n",
+                        key.split, key.seed, t, c.steps, train_loss, deploy_loss, eta);
+            std::fflush(stdout);
+          };
+        const auto out = train::train_with_flows(*model, local, mask, schedule, key, group, train::Tracking{}, on_step);
         auto in = group.gather_concat(out.inflow, 0);
         auto o = group.gather_concat(out.outflow, 0);
         auto self = group.gather_concat(out.self, 0);

@@ -41,7 +41,8 @@ std::string where(const split::RunKey& key, int step) {
 
 RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
                            const std::vector<std::uint8_t>& membership, const Schedule& schedule,
-                           const split::RunKey& key, const mpi::Comm& comm, const Tracking& tracking) {
+                           const split::RunKey& key, const mpi::Comm& comm, const Tracking& tracking,
+                           const StepCallback& on_step) {
   // Set-up (initialisation, statistics) on the whole training set T, excluded examples
   // included, so a Marginal retraining starts exactly where the full training starts; the
   // training itself then uses only the kTraining examples.
@@ -157,6 +158,9 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
       break;
     }
     out.train_loss[t] = batch > 0 ? s[0] / batch : 0.0;
+    if (on_step)
+      on_step(t, tracking.train_loss ? out.train_loss[t] : std::numeric_limits<double>::quiet_NaN(),
+              track ? out.deploy_loss[t] : std::numeric_limits<double>::quiet_NaN());
     double gsum = 0;
     for (std::size_t j = 0; j < P; ++j) gsum += cur[j];
     if (!std::isfinite(gsum))

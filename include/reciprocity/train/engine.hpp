@@ -60,6 +60,10 @@ struct RunOutput {
                                             ///< (0 for training / excluded examples)
 };
 
+/// Called after each step t's reduction with the mean training loss and mean deployment loss at
+/// w_t (NaN where not computed); for progress reports. Must not communicate.
+using StepCallback = std::function<void(int step, double train_loss, double deploy_loss)>;
+
 /// Collective over `comm` (the ranks of one run): trains `model` on the local examples whose
 /// `membership` is kTraining (kDeployment: deployment examples; kExcluded: neither) and, as
 /// `tracking` asks, accumulates the TracIn inflow, outflow
@@ -69,7 +73,7 @@ struct RunOutput {
 RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
                            const std::vector<std::uint8_t>& membership, const Schedule& schedule,
                            const split::RunKey& key, const mpi::Comm& comm,
-                           const Tracking& tracking = Tracking{});
+                           const Tracking& tracking = Tracking{}, const StepCallback& on_step = {});
 
 /// Membership (kTraining / kDeployment) of the local examples for split `key.split`: example-level Bernoulli
 /// split for the recommender, individual-level exact split otherwise (DESIGN.md section 4).
