@@ -184,6 +184,8 @@ Parsed parse_options(int argc, const char* const argv[]) {
        "/runs/diverged_step, leave it incomplete, and go on")
       ("progress-format", po::value(&progress_format)->default_value("text"),
        "text | json: progress and per-run lines as JSON objects, one per line")
+      ("progress-interval", po::value(&c.progress_interval)->default_value(c.progress_interval),
+       "seconds between the reports within a run (the step a TracIn run has reached, a Marginal run's retrainings)")
       ("merge", po::value(&c.merge)->multitoken(), "combine results files of the same configuration (e.g. array "
        "tasks) into --out: every run complete in some input is copied; no training")
       ("summarize", po::value(&c.summarize), "print (and store in the file) the summary of an existing results file; no training");
@@ -279,6 +281,8 @@ Parsed parse_options(int argc, const char* const argv[]) {
   require(c.flow_interval >= 1, "flow-interval", c.flow_interval, "at least 1");
   require(std::isfinite(c.learning_rate) && c.learning_rate > 0, "learning-rate", c.learning_rate, "positive");
   require(c.beta > 0 && c.beta <= 1, "beta", c.beta, "in (0, 1]");
+  require(std::isfinite(c.progress_interval) && c.progress_interval >= 0, "progress-interval", c.progress_interval,
+          "non-negative seconds");
   require(c.marginal_splits >= 0, "marginal-splits", c.marginal_splits, "0 (all) or positive");
   require(c.ranks_per_run >= 0, "ranks-per-run", c.ranks_per_run, "0 (automatic) or positive");
   if (c.model == "mf") {

@@ -315,13 +315,13 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
       const auto key = todo[idx];
       try {
         const auto mask = train::training_mask(local, c.train_fraction, key);
-        // Long runs: every 10 s, rank 0 reports the step its own run has reached.
+        // Long runs: every --progress-interval seconds, rank 0 reports the step its own run has reached.
         const auto run_start = std::chrono::steady_clock::now();
         auto last_report = run_start;
         train::StepCallback on_step;
         if (progress.talking())
           on_step = [&](int t, double train_loss, double deploy_loss) {
-            if (t == 0 || seconds_since(last_report) < 10) return;
+            if (t == 0 || seconds_since(last_report) < c.progress_interval) return;
             last_report = std::chrono::steady_clock::now();
             const double eta = seconds_since(run_start) / t * (c.steps - t);
             std::printf(c.progress_json
@@ -405,7 +405,7 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& f
     try {
       m = train::marginal_flows(*model, all, train::training_mask(all, c.train_fraction, key), schedule, key, world,
                                 [&](std::int64_t here, std::int64_t of) {
-                                  if (!progress.talking() || seconds_since(last_report) < 10) return;
+                                  if (!progress.talking() || seconds_since(last_report) < c.progress_interval) return;
                                   last_report = std::chrono::steady_clock::now();
                                   std::printf(c.progress_json ? "{\"event\": \"marginal_progress\", \"split\": %d, \"seed\": %d, \"done_rank0\": %lld, \"of_rank0\": %lld, \"eta_s\": %.0f}\n"
                                                               : "  marginal split %d seed %d: %lld/%lld retrainings on rank 0, ETA %.0f s\n",

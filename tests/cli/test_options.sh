@@ -92,5 +92,13 @@ f.attrs["configuration"] = "\n".join(l for l in f.attrs["configuration"].decode(
 PY
 check flow-interval-old-file-resumes "$bin" -q --splits 3 --seeds 1 --steps 40 $small --resume --out old.h5
 
+# --progress-interval 0: a report within the run after every step (text and JSON); refused below 0.
+"$bin" --splits 1 --seeds 1 --steps 5 $small --progress-interval 0 --out pi.h5 > pi.log 2>&1 || { echo "FAIL progress-interval run"; fails=$((fails + 1)); }
+check progress-interval-steps bash -c "[ \$(grep -c '^  split 0 seed 0: step [1-4]/5, train loss' pi.log) -eq 4 ]"
+"$bin" --splits 1 --seeds 1 --steps 5 $small --progress-interval 0 --progress-format json --out pj.h5 > pj.log 2>&1 || { echo "FAIL progress-interval json run"; fails=$((fails + 1)); }
+check progress-interval-json bash -c "[ \$(grep -c '^{\"event\": \"step\", \"split\": 0, \"seed\": 0, \"step\": [1-4], \"steps\": 5' pj.log) -eq 4 ]"
+check progress-interval-negative-refused bash -c "! '$bin' --progress-interval -1 > n.log 2>&1 && grep -q 'progress-interval' n.log"
+"$bin" --help | grep -q -- --progress-interval || { echo "FAIL --help lacks --progress-interval"; fails=$((fails + 1)); }
+
 echo "$fails failure(s)"
 exit $((fails > 0))

@@ -39,6 +39,7 @@ struct Config {
   int split_begin = 0, split_end = -1;///< --split-range: run only splits in [begin, end) (-1: all)
   bool continue_on_divergence = false;///< --on-divergence continue
   bool progress_json = false;         ///< --progress-format json
+  double progress_interval = 10;      ///< --progress-interval: seconds between in-run reports
   std::vector<std::string> merge;     ///< --merge: combine these files into --out, no training
   std::string summarize;              ///< --summarize: print the summary of this file, no training
   double beta = 0.75;
