@@ -8,8 +8,9 @@
 
 namespace reciprocity::app {
 
-/// Collective over `world`: load the data (each rank its share, see load_dataset), run every (split, seed) not yet complete in the
-/// results file, write each run's rows as it finishes, then write and print the summary.
+/// Collective over `world`: load the data (each rank its share, see load_dataset), run every
+/// (split, seed) not yet complete in the results file, write each run's rows as it finishes,
+/// then write and print the summary.
 /// Throws the first error of any rank on every rank (so no rank is left waiting).
 void run_experiment(const Config& config, const mpi::Comm& world);
 
