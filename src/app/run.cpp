@@ -138,6 +138,25 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+/// The reports within one run (--progress-interval): due() is true at most once per interval;
+/// eta() extrapolates from the run's start.
+class InRunReports {
+ public:
+  explicit InRunReports(double interval)
+      : interval_(interval), start_(std::chrono::steady_clock::now()), last_(start_) {}
+  bool due() {
+    if (seconds_since(last_) < interval_) return false;
+    last_ = std::chrono::steady_clock::now();
+    return true;
+  }
+  double eta(double done, double total) const { return seconds_since(start_) / done * (total - done); }
+  double elapsed() const { return seconds_since(start_); }
+
+ private:
+  double interval_;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
 /// Collective: true on every rank once any rank received SIGTERM/SIGINT.
 bool agree_on_stop(const mpi::Comm& world) { return world.allreduce_max(stop_requested() ? 1 : 0) != 0; }
 
@@ -316,14 +335,12 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
       try {
         const auto mask = train::training_mask(local, c.train_fraction, key);
         // Long runs: every --progress-interval seconds, rank 0 reports the step its own run has reached.
-        const auto run_start = std::chrono::steady_clock::now();
-        auto last_report = run_start;
+        InRunReports reports(c.progress_interval);
         train::StepCallback on_step;
         if (progress.talking())
           on_step = [&](int t, double train_loss, double deploy_loss) {
-            if (t == 0 || seconds_since(last_report) < c.progress_interval) return;
-            last_report = std::chrono::steady_clock::now();
-            const double eta = seconds_since(run_start) / t * (c.steps - t);
+            if (t == 0 || !reports.due()) return;
+            const double eta = reports.eta(t, c.steps);
             std::printf(c.progress_json
                             ? "{\"event\": \"step\", \"split\": %d, \"seed\": %d, \"step\": %d, \"steps\": %d, "
                               "\"train_loss\": %.6g, \"deploy_loss\": %.6g, \"run_eta_s\": %.0f}\n"
@@ -398,19 +415,17 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& f
   for (std::size_t k = 0; k < todo.size(); ++k) {
     if (agree_on_stop(world)) return false;
     const auto key = todo[k];
-    const auto t0 = std::chrono::steady_clock::now();
-    auto last_report = t0;
+    InRunReports reports(c.progress_interval);
     std::string error;
     train::MarginalFlows m;
     try {
       m = train::marginal_flows(*model, all, train::training_mask(all, c.train_fraction, key), schedule, key, world,
                                 [&](std::int64_t here, std::int64_t of) {
-                                  if (!progress.talking() || seconds_since(last_report) < c.progress_interval) return;
-                                  last_report = std::chrono::steady_clock::now();
+                                  if (!progress.talking() || !reports.due()) return;
                                   std::printf(c.progress_json ? "{\"event\": \"marginal_progress\", \"split\": %d, \"seed\": %d, \"done_rank0\": %lld, \"of_rank0\": %lld, \"eta_s\": %.0f}\n"
                                                               : "  marginal split %d seed %d: %lld/%lld retrainings on rank 0, ETA %.0f s\n",
                                               key.split, key.seed, static_cast<long long>(here),
-                                              static_cast<long long>(of), seconds_since(t0) / here * (of - here));
+                                              static_cast<long long>(of), reports.eta(here, of));
                                   std::fflush(stdout);
                                 },
                                 [] { return stop_requested(); });
@@ -426,7 +441,7 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& f
       const auto sm = metrics::summarize(m.inflow, m.outflow, c.beta);
       std::printf(c.progress_json ? "{\"event\": \"marginal_run\", \"split\": %d, \"seed\": %d, \"retrainings\": %lld, \"seconds\": %.1f, \"alpha\": %.6g, \"correlation\": %.6g}\n"
                                   : "marginal split %d seed %d: %lld retrainings in %.1f s, alpha %.3f, corr %.3f\n", key.split, key.seed,
-                  static_cast<long long>(m.retrains), seconds_since(t0), sm.alpha, sm.correlation);
+                  static_cast<long long>(m.retrains), reports.elapsed(), sm.alpha, sm.correlation);
     }
     progress.runs_done("marginal", k + 1, todo.size());
   }

@@ -6,24 +6,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dot.hpp"
 
 namespace reciprocity::model {
-namespace {
-// Four partial sums: one running sum is a chain of dependent additions whose latency, not the
-// arithmetic, bounds the passes (IEEE order forbids the compiler to reassociate it).
-double dot(const double* __restrict a, const double* __restrict b, std::size_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  std::size_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    s0 += a[j] * b[j];
-    s1 += a[j + 1] * b[j + 1];
-    s2 += a[j + 2] * b[j + 2];
-    s3 += a[j + 3] * b[j + 3];
-  }
-  for (; j < n; ++j) s0 += a[j] * b[j];
-  return (s0 + s1) + (s2 + s3);
-}
-}  // namespace
 
 double GeneralizedLinear::loss_and_slope(double z, double y, double& slope) const {
   if (!logistic_) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dot.hpp"
 #include "mf_kernels.hpp"
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/core/rng.hpp"
@@ -42,19 +43,10 @@ const Kernels& select(KernelChoice choice) {
 }
 }  // namespace mf
 
-namespace {
-const mf::Kernels& kernels_of(const void* p) { return *static_cast<const mf::Kernels*>(p); }
-double dot(const double* a, const double* b, int k) {
-  double s = 0;
-  for (int j = 0; j < k; ++j) s += a[j] * b[j];
-  return s;
-}
-}  // namespace
-
 MatrixFactorization::MatrixFactorization(const ModelParams& params)
     : params_(params), kernels_(&mf::select(params.kernels)) {}
 
-const char* MatrixFactorization::kernels_name() const { return kernels_of(kernels_).name; }
+const char* MatrixFactorization::kernels_name() const { return kernels_->name; }
 
 mf::State MatrixFactorization::state() {
   mf::State s;
@@ -144,12 +136,12 @@ void MatrixFactorization::setup(const data::LocalData& data, const std::vector<s
 
 void MatrixFactorization::gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
                                         PassSums& sums) {
-  kernels_of(kernels_).gradient(state(), role.data(), gB, gD, sums);
+  kernels_->gradient(state(), role.data(), gB, gD, sums);
 }
 
 void MatrixFactorization::flow_pass(const std::vector<std::uint8_t>& role, const double* GB, const double* GD,
                                     double* bD, double* dB, double* bd) {
-  kernels_of(kernels_).flows(state(), role.data(), GB, GD, bD, dB, bd);
+  kernels_->flows(state(), role.data(), GB, GD, bD, dB, bd);
 }
 
 void MatrixFactorization::update(double scale, const double* GB) {
@@ -163,7 +155,7 @@ void MatrixFactorization::step_pass(const std::vector<std::uint8_t>& role, const
   // V_prev_ = V(t) for the flow terms; V_ = V(t + 1) for the next gradient.
   V_prev_.swap(V_);
   for (std::size_t i = 0; i < V_.size(); ++i) V_[i] = V_prev_[i] - scale * GB[i];
-  kernels_of(kernels_).step(state(), role.data(), next_role.data(), GB, GD, scale, bD, dB, bd, gB_next, gD_next,
+  kernels_->step(state(), role.data(), next_role.data(), GB, GD, scale, bD, dB, bd, gB_next, gD_next,
                             sums_next);
 }
 

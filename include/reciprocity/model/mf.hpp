@@ -5,6 +5,7 @@
 namespace reciprocity::model {
 namespace mf {
 struct State;
+struct Kernels;
 }
 
 /// Matrix factorisation, prediction u_a . v_b, with the regulariser decomposed over training
@@ -38,7 +39,7 @@ class MatrixFactorization final : public Model {
   double init_value(const split::RunKey& key, Stream stream, std::int64_t row, int col) const;
 
   ModelParams params_;
-  const void* kernels_ = nullptr;       ///< the mf::Kernels chosen at construction
+  const mf::Kernels* kernels_ = nullptr;  ///< the passes chosen at construction
   const data::LocalData* data_ = nullptr;
   int k_ = 0;
   std::vector<double> V_;               ///< [items x k] item embeddings (shared)
