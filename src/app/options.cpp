@@ -105,6 +105,7 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
       {"marginal", marginal ? "true" : "false"},
       {"marginal-splits", std::to_string(marginal_splits)},
   };
+  if (marginal) o.emplace_back("marginal-step", marginal_step);
   if (dataset == "synthetic") {
     o.emplace_back("synthetic-users", std::to_string(synthetic_users));
     o.emplace_back("synthetic-items", std::to_string(synthetic_items));
@@ -114,8 +115,11 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
   return o;
 }
 
-std::vector<std::pair<std::string, std::string>> Config::later_result_options() {
-  return {{"flow-interval", "1"}};
+std::vector<std::pair<std::string, std::string>> Config::later_result_options(bool file_has_marginal) {
+  std::vector<std::pair<std::string, std::string>> o = {{"flow-interval", "1"}};
+  // Files written before --marginal-step retrained with the mean over the remaining batch.
+  if (file_has_marginal) o.emplace_back("marginal-step", "batch-mean");
+  return o;
 }
 
 Parsed parse_options(int argc, const char* const argv[]) {
@@ -165,7 +169,12 @@ Parsed parse_options(int argc, const char* const argv[]) {
       ("marginal", po::bool_switch(&c.marginal),
        "also compute Marginal flows: retrain without each individual (N retrainings per run, spread over all ranks)")
       ("marginal-splits", po::value(&c.marginal_splits)->default_value(c.marginal_splits),
-       "Marginal only for the first this many splits (all seeds); 0: every split");
+       "Marginal only for the first this many splits (all seeds); 0: every split")
+      ("marginal-step", po::value(&c.marginal_step)->default_value(c.marginal_step),
+       "keep: a retraining divides by the full training's batch size, so every remaining example keeps its "
+       "step and Marginal tends to TracIn as the learning rate goes to 0; batch-mean: the mean over the "
+       "remaining batch (rescales everyone's step; the only convention before version 0.2). --resume "
+       "without this option continues a file with the file's convention");
   po::options_description output("Output and execution", kWidth, kWidth / 2);
   output.add_options()
       ("out", po::value(&c.out)->default_value(c.out), "results file (HDF5; overwritten unless --resume)")
@@ -224,6 +233,9 @@ Parsed parse_options(int argc, const char* const argv[]) {
   if (progress_format != "text" && progress_format != "json")
     throw ConfigError("option --progress-format: \"" + progress_format + "\" is neither text nor json");
   c.progress_json = progress_format == "json";
+  if (c.marginal_step != "keep" && c.marginal_step != "batch-mean")
+    throw ConfigError("option --marginal-step: \"" + c.marginal_step + "\" is neither keep nor batch-mean");
+  c.marginal_step_given = !vm["marginal-step"].defaulted();
   if (!split_range.empty()) {
     int a = -1, b = -1;
     char colon = 0, extra = 0;

@@ -218,7 +218,7 @@ std::map<std::string, std::string> file_options(const io::ResultsFile& file) {
   std::map<std::string, std::string> o;
   for (const auto& [k, v] : file.string_attributes())
     if (k.rfind("config_", 0) == 0) o[k.substr(7)] = v;
-  for (const auto& [k, v] : Config::later_result_options())
+  for (const auto& [k, v] : Config::later_result_options(file.layout().marginal))
     if (!o.count(k)) o[k] = v;
   return o;
 }
@@ -250,7 +250,7 @@ void check_same_configuration(const io::ResultsFile& file, const Config& c, cons
 
 /// Collective: a new results file, or (--resume) the existing one after checking that it was
 /// made with the same configuration, grown when more splits are asked for.
-io::ResultsFile open_results(const Config& c, const data::DatasetScan& ds, const mpi::Comm& world, int per_run) {
+io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const mpi::Comm& world, int per_run) {
   io::Layout layout;
   layout.splits = c.splits;
   layout.seeds = c.seeds;
@@ -270,6 +270,16 @@ io::ResultsFile open_results(const Config& c, const data::DatasetScan& ds, const
     return io::ResultsFile::create(c.out, layout, ds.individual_ids, new_file_attributes(c, ds, world, per_run), world);
   }
   auto f = io::ResultsFile::open(c.out, world, true);
+  if (c.marginal && !c.marginal_step_given) {  // continue the file as what it is
+    const auto found = file_options(f);
+    const auto it = found.find("marginal-step");
+    if (it != found.end() && it->second != c.marginal_step) {
+      if (world.rank() == 0)  // also with --quiet: the numbers follow the file's convention
+        std::fprintf(stderr, "reciprocity: --resume: \"%s\" was written with --marginal-step %s; continuing with it\n",
+                     c.out.c_str(), it->second.c_str());
+      c.marginal_step = it->second;
+    }
+  }
   check_same_configuration(f, c, "--resume");
   if (f.layout().individuals != layout.individuals || f.layout().steps != layout.steps)
     throw ConfigError("--resume: \"" + c.out + "\" has " + std::to_string(f.layout().individuals) + " individuals and " +
@@ -411,7 +421,9 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& f
                 todo.size(), ds.num_individuals(), world.size());
   const data::LocalData all = data::distribute(ds, 0, 1);
   auto model = model::make_model(ds.task, model::ModelParams{c.rank, c.lambda, c.init_scale});
-  const train::Schedule schedule{c.steps, c.learning_rate, c.batch_fraction, c.flow_interval};
+  train::Schedule schedule{c.steps, c.learning_rate, c.batch_fraction, c.flow_interval};
+  schedule.excluded_divisor = c.marginal_step == "keep" ? train::Schedule::Divisor::kFullBatch
+                                                        : train::Schedule::Divisor::kRemainingBatch;
   for (std::size_t k = 0; k < todo.size(); ++k) {
     if (agree_on_stop(world)) return false;
     const auto key = todo[k];
@@ -471,7 +483,7 @@ void finish(io::ResultsFile& file, const Config& c, const std::string& title, co
 
 }  // namespace
 
-void run_experiment(const Config& c, const mpi::Comm& world) {
+void run_experiment(Config c, const mpi::Comm& world) {
   install_stop_handlers();
   const ExperimentData d = open_data(c);
   const data::DatasetScan& ds = d.scan;

@@ -55,7 +55,10 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
   }
   model.setup(data, in_T, key, comm);
   model.set_train_loss_needed(tracking.train_loss);
-  if (comm.allreduce_max(excluded ? 1 : 0)) model.restrict_training(is_train, comm);
+  // Keeping every remaining example's step (the default) keeps its loss too: the MF regulariser
+  // counts n_a, n_b stay those of T. The batch-mean convention recounts them without T_j.
+  if (schedule.excluded_divisor == Schedule::Divisor::kRemainingBatch && comm.allreduce_max(excluded ? 1 : 0))
+    model.restrict_training(is_train, comm);
   const bool flows = tracking.flows;
   const bool track = flows || tracking.track_deployment;
   const std::size_t P = model.shared_size();
@@ -113,10 +116,23 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
   std::vector<double> bD(n_local), dB(n_local), bd(n_local);
   std::vector<double> deploy_sum(steps + 1, 0.0);
   // The reduction of the gradient pass at w_t.
+  // Excluded examples of the step's batch, counted in |B_t| with the full-batch divisor.
+  const bool count_excluded = schedule.excluded_divisor == Schedule::Divisor::kFullBatch;
+  std::int64_t excluded_local = 0;
+  for (auto m : membership) excluded_local += m == kExcluded;
+  auto excluded_in_batch = [&](int t) -> double {
+    if (!count_excluded || excluded_local == 0 || t >= steps) return 0.0;
+    if (!minibatch) return static_cast<double>(excluded_local);
+    const std::uint64_t step_key = split::batch_key(key, t);
+    std::int64_t n = 0;
+    for (std::size_t e = 0; e < data.size(); ++e)
+      n += membership[e] == kExcluded && split::example_in_batch(data.example[e], schedule.batch_fraction, step_key);
+    return static_cast<double>(n);
+  };
   auto pack_and_reduce = [&](std::vector<double>& buf, const model::PassSums& sums, int t) {
     double* s = buf.data() + P;
     s[0] = sums.train_loss;
-    s[1] = sums.batch_size;
+    s[1] = sums.batch_size + excluded_in_batch(t);
     s[2] = sums.deploy_loss;
     s[3] = sums.deploy_sq_error;
     s[4] = sums.deploy_correct;

@@ -19,7 +19,7 @@ check version bash -c "'$bin' --version | grep -Eq '^reciprocity [0-9]+\.[0-9]+\
 # Every option of the README's table is documented by --help.
 "$bin" --help > help.txt
 for opt in dataset data model csv-individual synthetic-users splits seeds seed train-fraction rank lambda \
-           init-scale steps learning-rate batch-fraction flow-interval marginal marginal-splits out resume save-split-mask \
+           init-scale steps learning-rate batch-fraction flow-interval marginal marginal-splits marginal-step out resume save-split-mask \
            ranks-per-run split-range merge summarize on-divergence progress-format beta quiet config; do
   grep -q -- "--$opt" help.txt || { echo "FAIL --help lacks --$opt"; fails=$((fails + 1)); }
 done
@@ -91,6 +91,38 @@ f.attrs["configuration"] = "\n".join(l for l in f.attrs["configuration"].decode(
     "\n".join(l for l in f.attrs["configuration"].split("\n") if not l.startswith("flow-interval"))
 PY
 check flow-interval-old-file-resumes "$bin" -q --splits 3 --seeds 1 --steps 40 $small --resume --out old.h5
+
+# --marginal-step: recorded; the two conventions give different Marginal flows; a file written
+# before the option (no config_marginal-step: batch-mean) resumes with its own convention, and
+# its new runs equal a fresh batch-mean run; asking for the other convention, or merging the two,
+# is refused naming the option.
+ms="-q --seeds 1 --steps 30 --synthetic-users 20 --synthetic-items 15 --synthetic-ratings 300 --learning-rate 1.5 --marginal"
+"$bin" $ms --splits 1 --out mkeep.h5 > mk.log 2>&1 || { echo "FAIL marginal keep run"; fails=$((fails + 1)); }
+"$bin" $ms --splits 1 --marginal-step batch-mean --out mmean.h5 > mm.log 2>&1 || { echo "FAIL marginal batch-mean run"; fails=$((fails + 1)); }
+"$bin" $ms --splits 2 --marginal-step batch-mean --out mmean2.h5 > mm2.log 2>&1 || { echo "FAIL marginal batch-mean 2-split run"; fails=$((fails + 1)); }
+cp mmean.h5 mold.h5
+/usr/bin/python3 - <<'PY' || { echo "FAIL marginal-step attributes"; fails=$((fails + 1)); }
+import h5py, numpy as np
+text = lambda v: v.decode() if isinstance(v, bytes) else str(v)
+k, m = h5py.File("mkeep.h5", "r"), h5py.File("mmean.h5", "r")
+assert text(k.attrs["config_marginal-step"]) == "keep", k.attrs["config_marginal-step"]
+assert text(m.attrs["config_marginal-step"]) == "batch-mean"
+a, b = k["flows/marginal/outflow"][...], m["flows/marginal/outflow"][...]
+assert np.abs(a - b).max() > 1e-6 * np.abs(a).max(), "conventions give the same flows"
+f = h5py.File("mold.h5", "r+")
+del f.attrs["config_marginal-step"]
+PY
+check marginal-step-old-file-resumes bash -c "'$bin' $ms --splits 2 --resume --out mold.h5 > mo.log 2>&1 && grep -q 'written with --marginal-step batch-mean; continuing with it' mo.log"
+/usr/bin/python3 - <<'PY' || { echo "FAIL marginal-step old file continued with batch-mean"; fails=$((fails + 1)); }
+import h5py, numpy as np
+o, c = h5py.File("mold.h5", "r"), h5py.File("mmean2.h5", "r")
+for side in ("inflow", "outflow", "self"):
+    x, y = o[f"flows/marginal/{side}"][...], c[f"flows/marginal/{side}"][...]
+    assert np.array_equal(x, y), (side, np.abs(x - y).max())
+PY
+check marginal-step-resume-refused bash -c "! '$bin' $ms --splits 2 --marginal-step keep --resume --out mmean.h5 > mr.log 2>&1 && grep -q -- '--marginal-step: file has batch-mean, requested keep' mr.log"
+check marginal-step-merge-refused bash -c "! '$bin' -q --merge mkeep.h5 mmean.h5 --out mx.h5 > mx.log 2>&1 && grep -q -- '--marginal-step' mx.log"
+check marginal-step-bad-value bash -c "! '$bin' --marginal-step mean > mb.log 2>&1 && grep -q 'marginal-step: \"mean\"' mb.log"
 
 # --progress-interval 0: a report within the run after every step (text and JSON); refused below 0.
 "$bin" --splits 1 --seeds 1 --steps 5 $small --progress-interval 0 --out pi.h5 > pi.log 2>&1 || { echo "FAIL progress-interval run"; fails=$((fails + 1)); }

@@ -122,12 +122,15 @@ struct Reference {
 
 /// MF: w = [V (items x k) | U (users x k)];
 /// training l = (u.v - y)^2 + lambda (|u|^2 / n_a + |v|^2 / n_b); deployment l = (u.v - y)^2.
-inline Reference mf_reference(const data::Dataset& ds, const Mask& train, int k, double lambda) {
+/// `count_excluded`: the counts n_a, n_b include excluded examples (a Marginal retraining that
+/// keeps every remaining example's loss and step, the default convention).
+inline Reference mf_reference(const data::Dataset& ds, const Mask& train, int k, double lambda,
+                              bool count_excluded = false) {
   const std::size_t items = ds.num_items(), users = ds.num_individuals();
   auto n_user = std::make_shared<Vec>(users, 0.0);
   auto n_item = std::make_shared<Vec>(items, 0.0);
   for (std::size_t g = 0; g < ds.size(); ++g)
-    if (train[g] == train::kTraining) {
+    if (train[g] == train::kTraining || (count_excluded && train[g] == train::kExcluded)) {
       (*n_user)[static_cast<std::size_t>(ds.individual[g])] += 1;
       (*n_item)[static_cast<std::size_t>(ds.item[g])] += 1;
     }
@@ -263,7 +266,15 @@ inline RefRun naive_train(const Reference& ref, const data::Dataset& ds, const M
     std::vector<Vec> gb(B.size(), Vec(ref.P)), gd(D.size(), Vec(ref.P));
     for (std::size_t i = 0; i < B.size(); ++i) ref.grad(w, B[i], true, gb[i]);
     for (std::size_t j = 0; j < D.size(); ++j) ref.grad(w, D[j], false, gd[j]);
-    const double c = s.learning_rate / static_cast<double>(B.size());
+    // The step divisor |B_t|: the remaining batch, plus (train::Schedule::Divisor::kFullBatch,
+    // a Marginal retraining that keeps every example's step) the excluded examples of the batch.
+    std::size_t divisor = B.size();
+    if (s.excluded_divisor == train::Schedule::Divisor::kFullBatch)
+      for (std::size_t g = 0; g < M; ++g)
+        divisor += train[g] == train::kExcluded &&
+                   (s.batch_fraction >= 1.0 ||
+                    split::example_in_batch(static_cast<std::int64_t>(g), s.batch_fraction, key, t));
+    const double c = s.learning_rate / static_cast<double>(divisor);
     // TracIn with checkpoints every `flow_interval` steps: checkpoint t counts for the steps
     // t .. min(t + interval, steps) - 1; the other steps add nothing.
     const bool checkpoint = t % s.flow_interval == 0;

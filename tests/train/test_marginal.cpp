@@ -27,7 +27,9 @@ using namespace reciprocity;
 using namespace reciprocity::testing;
 
 /// The reference losses of a membership (by global id): training statistics follow it.
-using RefMaker = std::function<Reference(const Mask& membership_by_id)>;
+/// The reference model of a training with membership `membership_by_id`; `keep`: the default
+/// Marginal convention (remaining examples keep their loss: MF counts include excluded rows).
+using RefMaker = std::function<Reference(const Mask& membership_by_id, bool keep)>;
 
 struct Flows {
   Vec inflow, outflow, self;
@@ -52,7 +54,7 @@ Flows brute_force(const data::Dataset& ds, const Mask& membership_by_id,
     // retraining starts where the full training starts (train::Membership).
     for (std::size_t g = 0; g < M; ++g) flags[g] = mem[g] != train::kDeployment;
     const Vec w0 = initial_parameters(ds, local, to_local(local, flags), params, key);
-    const Reference ref = make_ref(mem);
+    const Reference ref = make_ref(mem, sched.excluded_divisor == train::Schedule::Divisor::kFullBatch);
     REQUIRE(w0.size() == ref.P);
     return naive_train(ref, ds, mem, w0, sched, key).example_deploy_loss;
   };
@@ -105,9 +107,9 @@ struct Scales {
   double flow = 0, self = 0;
 };
 
-Scales compare_with_brute_force(const data::Dataset& ds, const Mask& membership_by_id,
-                                const model::ModelParams& params, const train::Schedule& sched,
-                                const split::RunKey& key, const RefMaker& make_ref) {
+Scales compare_one_convention(const data::Dataset& ds, const Mask& membership_by_id,
+                              const model::ModelParams& params, const train::Schedule& sched,
+                              const split::RunKey& key, const RefMaker& make_ref) {
   std::int64_t calls = 0;
   const auto out = engine_marginal(ds, membership_by_id, params, sched, key, &calls);
   const Flows ref = brute_force(ds, membership_by_id, params, sched, key, make_ref);
@@ -131,11 +133,27 @@ Scales compare_with_brute_force(const data::Dataset& ds, const Mask& membership_
   return sc;
 }
 
+/// Engine against brute force under both step conventions of a retraining (the default keeps
+/// every remaining example's step; the option takes the mean over the remaining batch).
+Scales compare_with_brute_force(const data::Dataset& ds, const Mask& membership_by_id,
+                                const model::ModelParams& params, train::Schedule sched,
+                                const split::RunKey& key, const RefMaker& make_ref) {
+  REQUIRE(sched.excluded_divisor == train::Schedule::Divisor::kFullBatch);  // the default
+  Scales sc;
+  for (auto divisor : {train::Schedule::Divisor::kFullBatch, train::Schedule::Divisor::kRemainingBatch}) {
+    INFO((divisor == train::Schedule::Divisor::kFullBatch ? "--marginal-step keep" : "--marginal-step batch-mean"));
+    sched.excluded_divisor = divisor;
+    const auto one = compare_one_convention(ds, membership_by_id, params, sched, key, make_ref);
+    if (divisor == train::Schedule::Divisor::kFullBatch) sc = one;
+  }
+  return sc;
+}
+
 RefMaker mf_maker(const data::Dataset& ds, const model::ModelParams& p) {
-  return [&ds, p](const Mask& mem) { return mf_reference(ds, mem, p.rank, p.lambda); };
+  return [&ds, p](const Mask& mem, bool keep) { return mf_reference(ds, mem, p.rank, p.lambda, keep); };
 }
 RefMaker glm_maker(const data::Dataset& ds, bool logistic) {
-  return [&ds, logistic](const Mask& mem) { return glm_reference(ds, mem, logistic); };
+  return [&ds, logistic](const Mask& mem, bool) { return glm_reference(ds, mem, logistic); };
 }
 
 /// Linear-regression data whose training statistics do not change when any one training
@@ -207,9 +225,24 @@ TEST_CASE("train: naive trainer with excluded examples equals training without t
   const std::size_t P = (ds.num_items() + ds.num_individuals()) * static_cast<std::size_t>(p.rank);
   Vec w0(P);
   for (std::size_t i = 0; i < P; ++i) w0[i] = 0.3 * std::sin(1.7 * static_cast<double>(i) + 0.4);
-  const train::Schedule s{4, 0.05, 1.0};
+  train::Schedule s{4, 0.05, 1.0};
+  s.excluded_divisor = train::Schedule::Divisor::kRemainingBatch;
+  std::size_t n_small = 0;
+  for (auto m : small_mem) n_small += m == train::kTraining;
+  const std::size_t n_full = n_small + 3;
+  // kFullBatch keeps every remaining example's step eta/|T|: the same as training without the
+  // rows at the learning rate eta |T \ excluded| / |T| with the batch mean.
+  train::Schedule keep{4, 0.05 * static_cast<double>(n_small) / static_cast<double>(n_full), 1.0};
+  keep.excluded_divisor = train::Schedule::Divisor::kRemainingBatch;
+  train::Schedule full{4, 0.05, 1.0};
   const auto a = naive_train(mf_reference(ds, excl, p.rank, p.lambda), ds, excl, w0, s, {});
   const auto b = naive_train(mf_reference(small, small_mem, p.rank, p.lambda), small, small_mem, w0, s, {});
+  {
+    const auto a_keep = naive_train(mf_reference(ds, excl, p.rank, p.lambda), ds, excl, w0, full, {});
+    const auto b_keep = naive_train(mf_reference(small, small_mem, p.rank, p.lambda), small, small_mem, w0, keep, {});
+    CHECK(max_diff(a_keep.w, b_keep.w) <= 1e-12 * max_abs(b_keep.w));
+    CHECK(max_diff(a_keep.w, a.w) >= 1e-6 * max_abs(a.w));  // the two conventions differ
+  }
   CHECK(max_diff(a.w, b.w) <= 1e-12 * max_abs(b.w));
   CHECK(a.deploy_sum.back() == Approx(b.deploy_sum.back()).epsilon(1e-12));
   Vec a_losses;
@@ -311,7 +344,52 @@ TEST_CASE("train: Marginal retraining starts from the full training's initialisa
   }
 }
 
-TEST_CASE("train: Marginal flows are TracIn flows rescaled for the batch size to first order", "[train][marginal]") {
+TEST_CASE("train: Marginal flows tend to TracIn flows as eta -> 0 (default step convention)", "[train][marginal]") {
+  // DESIGN.md section 2: a retraining keeps every remaining example's step eta/|B_t|, so
+  //   w_K(T \ T_j) - w_K(T) = sum_t (eta/|B_t|) G_{j,t} + O(eta^2),
+  //   Marginal_j(z') = TracIn(T_j, z') + O(eta^2),
+  // and the Marginal inflow, outflow and self-influence equal TracIn's to first order: their
+  // relative difference is O(eta K |H|) and shrinks in proportion to eta (checked over two decades).
+  const auto comm = mpi::Comm::borrow(MPI_COMM_SELF);
+  auto relative_error = [&](const data::Dataset& ds, const Mask& mem, const model::ModelParams& params,
+                            double eta, int steps) {
+    const auto local = data::distribute(ds, 0, 1);
+    const train::Schedule sched{steps, eta, 1.0};
+    const split::RunKey key{21, 0, 0};
+    auto model = model::make_model(ds.task, params);
+    const auto tr = train::train_with_flows(*model, local, to_local(local, mem), sched, key, comm);
+    const auto mg = engine_marginal(ds, mem, params, sched, key);
+    const double scale = std::max({max_abs(tr.inflow), max_abs(tr.outflow), max_abs(tr.self)});
+    REQUIRE(scale > 0);
+    return std::max({max_diff(mg.inflow, tr.inflow), max_diff(mg.outflow, tr.outflow),
+                     max_diff(mg.self, tr.self)}) / scale;
+  };
+  SECTION("linear regression") {
+    const auto ds = glm_dataset(false, 12, 3, 5);  // 4 individuals x 3 rows: inflow, outflow and self
+    Mask mem(12, 0);
+    for (int e = 0; e < 12; ++e) mem[e] = e % 3 != 0;
+    const double e3 = relative_error(ds, mem, {}, 1e-3, 3), e4 = relative_error(ds, mem, {}, 1e-4, 3),
+                 e5 = relative_error(ds, mem, {}, 1e-5, 3);
+    INFO("relative |Marginal - TracIn| at eta 1e-3, 1e-4, 1e-5: " << e3 << ", " << e4 << ", " << e5);
+    CHECK(e3 <= 1e-2);
+    CHECK(e5 <= 1e-4);
+    CHECK(e3 / e4 == Approx(10).epsilon(0.2));  // first order: 10x per decade of eta
+    CHECK(e4 / e5 == Approx(10).epsilon(0.2));
+  }
+  SECTION("matrix factorisation") {
+    const auto ds = mf_dataset();
+    const Mask mem = mf_train_flags();
+    const double e3 = relative_error(ds, mem, mf_params(), 1e-3, 4), e4 = relative_error(ds, mem, mf_params(), 1e-4, 4),
+                 e5 = relative_error(ds, mem, mf_params(), 1e-5, 4);
+    INFO("relative |Marginal - TracIn| at eta 1e-3, 1e-4, 1e-5: " << e3 << ", " << e4 << ", " << e5);
+    CHECK(e3 <= 1e-2);
+    CHECK(e5 <= 1e-4);
+    CHECK(e3 / e4 == Approx(10).epsilon(0.2));
+    CHECK(e4 / e5 == Approx(10).epsilon(0.2));
+  }
+}
+
+TEST_CASE("train: batch-mean Marginal flows are TracIn flows rescaled for the batch size to first order", "[train][marginal]") {
   // Full batch, mean over the batch: n = |T|, individual j has m_j training examples, G_t the
   // summed training gradient at w_t, G_{j,t} j's part. Removing T_j changes the step from
   // (eta/n) G_t to (eta/(n - m_j)) (G_t - G_{j,t}) (from the same w_0: see the data set), so to
@@ -342,7 +420,8 @@ TEST_CASE("train: Marginal flows are TracIn flows rescaled for the batch size to
     double corrected = 0, uncorrected = 0, scale = 0, identity = 0, total = 0;
   };
   auto run = [&](double eta) {
-    const train::Schedule sched{3, eta, 1.0};
+    train::Schedule sched{3, eta, 1.0};
+    sched.excluded_divisor = train::Schedule::Divisor::kRemainingBatch;  // --marginal-step batch-mean
     const split::RunKey key{21, 0, 0};
     auto model = model::make_model(ds.task, {});
     const auto tr = train::train_with_flows(*model, local, to_local(local, mem), sched, key, comm);

@@ -30,6 +30,8 @@ struct Config {
   // Marginal (leave-one-individual-out retraining).
   bool marginal = false;
   int marginal_splits = 0;            ///< Marginal for splits < this (0: all splits)
+  std::string marginal_step = "keep"; ///< keep: divide by the full training's |B_t|; batch-mean: by the remaining batch
+  bool marginal_step_given = false;   ///< --marginal-step was given (else --resume adopts the file's)
   // Output and execution.
   std::string out = "results.h5";
   bool save_split_mask = false;
@@ -49,8 +51,9 @@ struct Config {
   /// (written to the file; a resume must match them exactly).
   std::vector<std::pair<std::string, std::string>> result_options() const;
   /// The result options added after results files were first written, with the value that
-  /// reproduces the behaviour of files without them (a file lacking one counts as having it).
-  static std::vector<std::pair<std::string, std::string>> later_result_options();
+  /// reproduces the behaviour of files without them (a file lacking one counts as having it),
+  /// given the file's other options (`marginal-step` applies only to files with Marginal flows).
+  static std::vector<std::pair<std::string, std::string>> later_result_options(bool file_has_marginal);
 };
 
 /// Outcome of parsing: run with `config`, or exit with `exit_code` after printing `message`.

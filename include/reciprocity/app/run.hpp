@@ -12,7 +12,7 @@ namespace reciprocity::app {
 /// (split, seed) not yet complete in the results file, write each run's rows as it finishes,
 /// then write and print the summary.
 /// Throws the first error of any rank on every rank (so no rank is left waiting).
-void run_experiment(const Config& config, const mpi::Comm& world);
+void run_experiment(Config config, const mpi::Comm& world);
 
 /// Collective: print and store the summary of the existing file `config.summarize`.
 void summarize_file(const Config& config, const mpi::Comm& world);

@@ -55,8 +55,10 @@ class Model {
                      const split::RunKey& key, const mpi::Comm& comm) = 0;
   /// Collective over `comm`: after `setup`, train on the subset `is_train` of the set-up
   /// training set while keeping the initialisation and statistics (Marginal retraining without
-  /// one individual, DESIGN.md section 2). Loss-defining counts (MF regulariser n_a, n_b) follow
-  /// `is_train`. Default: nothing depends on the training set besides the set-up.
+  /// one individual, DESIGN.md section 2) with the batch-mean step convention
+  /// (`--marginal-step batch-mean`). Loss-defining counts (MF regulariser n_a, n_b) follow
+  /// `is_train`; with the default convention the engine does not call it, so every remaining
+  /// example keeps its loss and its step. Default: nothing depends on the training set besides the set-up.
   virtual void restrict_training(const std::vector<std::uint8_t>& is_train, const mpi::Comm& comm) {
     (void)is_train;
     (void)comm;

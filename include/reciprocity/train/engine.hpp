@@ -22,6 +22,13 @@ struct Schedule {
   /// t = 0, N, 2N, ... only, each weighted by the number of steps it stands for,
   /// min(N, steps - t). Costs about plain training plus 1/N of the flows' extra work.
   int flow_interval = 1;
+  /// The step of a training with excluded examples (a Marginal retraining, DESIGN.md section 2).
+  /// kFullBatch (the default): the update divides by the full training's |B_t|, excluded examples
+  /// counted, so every remaining example keeps the step it had in the full training and
+  /// Marginal_j tends to TracIn(T_j, .) as eta -> 0. kRemainingBatch: the mean over the
+  /// remaining batch, which rescales every other example's step by |B|/(|B| - |T_j ∩ B|).
+  enum class Divisor { kFullBatch, kRemainingBatch };
+  Divisor excluded_divisor = Divisor::kFullBatch;
 };
 
 /// What a training computes besides the parameters. Flows need the deployment gradients of
