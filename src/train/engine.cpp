@@ -28,6 +28,9 @@ std::vector<std::uint8_t> training_mask(const data::LocalData& data, double trai
 }
 
 namespace {
+/// A loss this many times its initial value means the training diverges (engine.hpp).
+constexpr double kDivergenceGrowth = 1e4;
+
 std::string fmt(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
@@ -151,6 +154,7 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
     model.gradient_pass(role, cur.data(), cur.data() + P + n_scalars, sums);
     pack_and_reduce(cur, sums, 0);
   }
+  double start_train = 0;  // the mean training loss at w_0
   for (int t = 0; t <= steps; ++t) {
     const double* s = cur.data() + P;
     const double batch = s[1];
@@ -160,6 +164,20 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
       throw NumericError(where(key, t) + ": the " + (std::isfinite(s[0]) ? "deployment" : "training") +
                          " loss is not finite (the learning rate " +
                          fmt(schedule.learning_rate) + " is probably too large)", t);
+    // Divergence that stays finite (a loss of 1e36 is no result either): gradient descent from
+    // the initialisation does not multiply a loss by kDivergenceGrowth unless it diverges.
+    if (t > 0) {
+      const bool train_grew = tracking.train_loss && t < steps && batch > 0 && s[0] / batch > kDivergenceGrowth * start_train;
+      const bool deploy_grew = track && n_deploy > 0 && s[2] > kDivergenceGrowth * deploy_sum[0];
+      if (train_grew || deploy_grew)
+        throw NumericError(where(key, t) + ": the " + (train_grew ? "training" : "deployment") + " loss grew from " +
+                           fmt(train_grew ? start_train : deploy_sum[0] / n_deploy) + " to " +
+                           fmt(train_grew ? s[0] / batch : s[2] / n_deploy) + " (more than " +
+                           fmt(kDivergenceGrowth) + " times its initial value): training diverges (the learning rate " +
+                           fmt(schedule.learning_rate) + " is probably too large)", t);
+    } else if (batch > 0) {
+      start_train = s[0] / batch;
+    }
     if (t == steps) {
       if (tracking.example_losses) {
         out.example_deploy_loss.assign(data.size(), 0.0);

@@ -76,7 +76,9 @@ using StepCallback = std::function<void(int step, double train_loss, double depl
 /// `tracking` asks, accumulates the TracIn inflow, outflow
 /// and self-influence of every local individual with the efficient rewriting of DESIGN.md
 /// section 2, plus the per-step losses and discrepancy. Throws NumericError naming the split,
-/// seed and step when the loss or gradient becomes non-finite (on every rank at once).
+/// seed and step when the loss or gradient becomes non-finite, or when a tracked loss (training,
+/// or deployment when tracked) grows past 1e4 times its initial value: finite divergence (on
+/// every rank at once).
 RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
                            const std::vector<std::uint8_t>& membership, const Schedule& schedule,
                            const split::RunKey& key, const mpi::Comm& comm,

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Divergence that stays finite is divergence (issue: diabetes at learning rate 0.3 reached a
+# deployment loss of 1e36 and was marked complete). With --on-divergence stop the sweep exits 6
+# naming the run, the step and the growth; with continue the run is recorded in
+# /runs/diverged_step and left incomplete; a converging learning rate is not flagged.
+# Usage: test_divergence.sh <reciprocity binary> <shared data dir> <source dir>
+set -u
+bin=$(realpath "$1")
+health="$2/health"
+[[ -f $health/diabetes_data_raw.csv.gz ]] || { echo "skip: no diabetes data in $health"; exit 77; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fails=0
+check() {  # check <name> <command...>: the command must succeed
+  local name=$1
+  shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails + 1)); fi
+}
+d="--dataset diabetes --data $health --splits 2 --steps 200"
+"$bin" -q $d --learning-rate 0.3 --out stop.h5 > stop.log 2>&1
+rc=$?
+check stop-exit-6 test $rc -eq 6
+check stop-message grep -Eq 'split 0, seed 0, step [0-9]+: the (training|deployment) loss grew from [0-9.e+-]+ to [0-9.e+-]+ \(more than 10000 times' stop.log
+"$bin" -q $d --learning-rate 0.3 --on-divergence continue --out cont.h5 > cont.log 2>&1
+/usr/bin/python3 - <<'PY' || { echo "FAIL continue: runs recorded as diverged, not complete"; fails=$((fails + 1)); }
+import h5py
+f = h5py.File("cont.h5", "r")
+assert not f["runs/complete"][...].any(), f["runs/complete"][...]
+assert (f["runs/diverged_step"][...] > 0).all(), f["runs/diverged_step"][...]
+status = f.attrs["status"]
+status = status.decode() if isinstance(status, bytes) else str(status)
+assert status != "complete", status
+PY
+check converging-not-flagged "$bin" -q $d --learning-rate 0.1 --out ok.h5
+echo "$fails failure(s)"
+exit $((fails > 0))
