@@ -197,7 +197,9 @@ Parsed parse_options(int argc, const char* const argv[]) {
        "seconds between the reports within a run (the step a TracIn run has reached, a Marginal run's retrainings)")
       ("merge", po::value(&c.merge)->multitoken(), "combine results files of the same configuration (e.g. array "
        "tasks) into --out: every run complete in some input is copied; no training")
-      ("summarize", po::value(&c.summarize), "print (and store in the file) the summary of an existing results file; no training");
+      ("summarize", po::value(&c.summarize), "print (and store in the file's /summary, replacing it) the summary "
+       "of an existing results file: alpha at --beta, correlation, negative fractions, SNR per individual "
+       "(conditional on the runs where it is deployed / trains where individuals are split); no training");
   po::options_description all(kWidth, kWidth / 2);
   all.add(general).add(data).add(runs).add(model).add(marginal).add(output);
 

@@ -5,13 +5,20 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
+#include <map>
 #include <sstream>
+#include <stdexcept>
+#include <string>
 
 #include "reciprocity/metrics/metrics.hpp"
+#include "reciprocity/split/split.hpp"
 
 namespace reciprocity::app {
 
 namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double mean_of(const std::vector<double>& v) {
   double m = 0, n = 0;
@@ -28,29 +35,105 @@ double sd_of(const std::vector<double>& v) {
   return n > 1 ? std::sqrt(q / (n - 1)) : 0.0;
 }
 
-/// Signal-to-noise ratio |mean| / sd of each individual's flow across the used runs;
-/// individuals whose flow does not vary are left out.
-std::vector<double> snr(const std::vector<double>& flows, const std::vector<std::size_t>& runs, std::size_t N) {
-  std::vector<double> out;
-  if (runs.size() < 2) return out;
+/// In which runs each individual has flows (DESIGN.md section 2, SNR). Where individuals are
+/// split (regression, classification: each is wholly in training or deployment in a run), an
+/// individual has an inflow only in the runs where it is deployed and an outflow only where it
+/// trains. The recommender splits ratings: every user trains and is deployed in every run.
+struct Membership {
+  bool split_individuals = false;  ///< condition the SNR on membership
+  std::string unknown;             ///< why the membership could not be rebuilt (SNR over all runs)
+  std::vector<std::uint8_t> trains;  ///< [runs * N] when split_individuals: 1 = trains in run r
+  bool trains_in(std::size_t r, std::size_t i, std::size_t N) const { return trains[r * N + i] != 0; }
+};
+
+/// The membership of every (run, individual), rebuilt from the split function (a pure function
+/// of the file's task, config_train-fraction, config_seed and the split index) rather than
+/// from the flows: a zero flow does not tell that an individual was absent.
+Membership membership_of(const io::Contents& c) {
+  Membership m;
+  const std::map<std::string, std::string> a(c.attributes.begin(), c.attributes.end());
+  auto get = [&](const std::string& k) {
+    const auto it = a.find(k);
+    return it == a.end() ? std::string() : it->second;
+  };
+  const std::string task = get("task");
+  if (task == "recommender") return m;
+  if (task != "regression" && task != "classification") {
+    m.unknown = "task attribute \"" + task + "\" unknown";
+    return m;
+  }
+  double fraction = 0;
+  std::uint64_t seed = 0;
+  try {
+    std::size_t used = 0;
+    const std::string f = get("config_train-fraction"), sd = get("config_seed");
+    fraction = std::stod(f, &used);
+    if (used != f.size()) throw std::invalid_argument(f);
+    seed = std::stoull(sd, &used);
+    if (used != sd.size()) throw std::invalid_argument(sd);
+  } catch (const std::exception&) {
+    m.unknown = "no readable config_train-fraction / config_seed attributes";
+    return m;
+  }
+  const auto& L = c.layout;
+  const std::size_t N = static_cast<std::size_t>(L.individuals), R = static_cast<std::size_t>(L.seeds);
+  m.split_individuals = true;
+  m.trains.resize(static_cast<std::size_t>(L.splits) * R * N);
+  for (int s = 0; s < L.splits; ++s) {
+    const auto who = split::train_individuals(N, fraction, seed, s);
+    for (std::size_t r = 0; r < R; ++r) {
+      const std::size_t run = static_cast<std::size_t>(s) * R + r;
+      std::copy(who.begin(), who.end(), m.trains.begin() + static_cast<std::ptrdiff_t>(run * N));
+    }
+  }
+  return m;
+}
+
+/// Signal-to-noise ratio |mean| / sd (sample sd) of each individual's flow across the runs
+/// `runs` for which `counts(r, i)` holds: [N], NaN where fewer than 2 such runs have a finite
+/// flow or the flow does not vary.
+template <class Counts>
+std::vector<double> snr(const std::vector<double>& flows, const std::vector<std::size_t>& runs, std::size_t N,
+                        Counts counts) {
+  std::vector<double> out(N, kNaN);
+  std::vector<double> v;
   for (std::size_t i = 0; i < N; ++i) {
-    std::vector<double> v;
-    for (auto r : runs) v.push_back(flows[r * N + i]);
+    v.clear();
+    for (auto r : runs)
+      if (counts(r, i)) v.push_back(flows[r * N + i]);
     const double sd = sd_of(v);
-    if (sd > 0) out.push_back(std::abs(mean_of(v)) / sd);
+    if (sd > 0) out[i] = std::abs(mean_of(v)) / sd;
   }
   return out;
 }
 
+/// Fraction of the finite values above 1 (NaN when none is finite).
 double fraction_above_one(const std::vector<double>& v) {
-  if (v.empty()) return std::nan("");
-  return static_cast<double>(std::count_if(v.begin(), v.end(), [](double x) { return x > 1; })) / v.size();
+  const auto n = std::count_if(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+  if (n == 0) return kNaN;
+  return static_cast<double>(std::count_if(v.begin(), v.end(), [](double x) { return x > 1 && std::isfinite(x); })) /
+         static_cast<double>(n);
+}
+
+/// One printed SNR line: percentiles and fraction above 1 over the finite values.
+void snr_line(std::ostringstream& s, const std::string& what, const std::vector<double>& v) {
+  const auto defined = std::count_if(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+  char line[512];
+  if (defined == 0)
+    std::snprintf(line, sizeof line, "SNR of %s: undefined for every individual (fewer than 2 runs, or no variation)\n",
+                  what.c_str());
+  else
+    std::snprintf(line, sizeof line,
+                  "SNR of %s: p10 %.3g, p50 %.3g, p90 %.3g; fraction > 1: %.4f (%ld of %zu individuals)\n",
+                  what.c_str(), metrics::percentile(v, 10), metrics::percentile(v, 50), metrics::percentile(v, 90),
+                  fraction_above_one(v), static_cast<long>(defined), v.size());
+  s << line;
 }
 
 /// One flow kind's section of the summary (TracIn or Marginal) over the runs flagged in `use`.
 void summarize_kind(const char* kind, const std::string& prefix, const std::vector<double>& inflow,
                     const std::vector<double>& outflow, const std::vector<std::uint8_t>& use, std::size_t N,
-                    double beta, std::ostringstream& s, io::ResultsFile* out) {
+                    const Membership& who, double beta, std::ostringstream& s, io::ResultsFile* out) {
   std::vector<std::size_t> runs;
   for (std::size_t r = 0; r < use.size(); ++r)
     if (use[r]) runs.push_back(r);
@@ -84,13 +167,23 @@ void summarize_kind(const char* kind, const std::string& prefix, const std::vect
   row("correlation(inflow, outflow)", corrs, e.correlation);
   row("fraction negative inflows", neg_in, e.negative_inflow);
   row("fraction negative outflows", neg_out, e.negative_outflow);
-  const auto snr_in = snr(inflow, runs, N), snr_out = snr(outflow, runs, N);
-  for (const auto& [name, v] : {std::pair{"inflow", &snr_in}, std::pair{"outflow", &snr_out}}) {
-    if (v->empty()) continue;
-    std::snprintf(line, sizeof line, "SNR of %-8s across runs: p10 %.3g, p50 %.3g, p90 %.3g; fraction > 1: %.4f\n",
-                  name, metrics::percentile(*v, 10), metrics::percentile(*v, 50), metrics::percentile(*v, 90),
-                  fraction_above_one(*v));
-    s << line;
+  // SNR across runs (DESIGN.md section 2): for split individuals the conditional SNR, inflow
+  // over the runs where the individual is deployed, outflow over those where it trains; over
+  // all runs (zeros included) it is kept as a labelled extra. The recommender: both the same.
+  const auto all = [](std::size_t, std::size_t) { return true; };
+  const auto deployed = [&](std::size_t r, std::size_t i) { return !who.split_individuals || !who.trains_in(r, i, N); };
+  const auto trains = [&](std::size_t r, std::size_t i) { return !who.split_individuals || who.trains_in(r, i, N); };
+  const auto snr_in = snr(inflow, runs, N, deployed), snr_out = snr(outflow, runs, N, trains);
+  const auto snr_in_all = snr(inflow, runs, N, all), snr_out_all = snr(outflow, runs, N, all);
+  if (who.split_individuals) {
+    snr_line(s, "inflow  over the runs where deployed (conditional)", snr_in);
+    snr_line(s, "outflow over the runs where trained  (conditional)", snr_out);
+    snr_line(s, "inflow  over all runs, zeros included (extra)", snr_in_all);
+    snr_line(s, "outflow over all runs, zeros included (extra)", snr_out_all);
+  } else {
+    if (!who.unknown.empty()) s << "SNR over all runs: split membership unknown (" << who.unknown << ")\n";
+    snr_line(s, "inflow   across runs", snr_in);
+    snr_line(s, "outflow  across runs", snr_out);
   }
   if (!out) return;
   std::vector<double> r(N);
@@ -107,8 +200,10 @@ void summarize_kind(const char* kind, const std::string& prefix, const std::vect
   out->write_summary_value(prefix + "single_run_negative_inflow_fraction", neg_in);
   out->write_summary_value(prefix + "single_run_negative_outflow_fraction", neg_out);
   out->write_summary_value(prefix + "runs_used", {static_cast<double>(runs.size())});
-  if (!snr_in.empty()) out->write_summary_value(prefix + "snr_inflow", snr_in);
-  if (!snr_out.empty()) out->write_summary_value(prefix + "snr_outflow", snr_out);
+  out->write_summary_value(prefix + "snr_inflow", snr_in);
+  out->write_summary_value(prefix + "snr_outflow", snr_out);
+  out->write_summary_value(prefix + "snr_inflow_all_runs", snr_in_all);
+  out->write_summary_value(prefix + "snr_outflow_all_runs", snr_out_all);
 }
 
 }  // namespace
@@ -147,14 +242,16 @@ std::string summarize(const io::Contents& c, double beta, const std::string& tit
   std::snprintf(line, sizeof line, "first-order discrepancy |d| over steps: p50 %.3g, p80 %.3g, p95 %.3g\n", pct[0],
                 pct[1], pct[2]);
   s << line;
-  summarize_kind("TracIn", "", c.inflow, c.outflow, c.complete, N, beta, s, out);
+  const Membership who = membership_of(c);
+  summarize_kind("TracIn", "", c.inflow, c.outflow, c.complete, N, who, beta, s, out);
   if (L.marginal) {
     std::vector<std::uint8_t> use(runs);
     for (std::size_t r = 0; r < runs; ++r) use[r] = c.complete[r] && c.marginal_complete[r];
-    summarize_kind("Marginal", "marginal_", c.marginal_inflow, c.marginal_outflow, use, N, beta, s, out);
+    summarize_kind("Marginal", "marginal_", c.marginal_inflow, c.marginal_outflow, use, N, who, beta, s, out);
   }
   if (out) {
     out->write_summary_value("beta", {beta});
+    out->write_summary_value("snr_conditional", {who.split_individuals ? 1.0 : 0.0});
     out->write_summary_value("discrepancy_percentiles_50_80_95", pct);
     out->write_summary_value("runs_complete", {static_cast<double>(done)});
   }

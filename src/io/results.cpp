@@ -315,6 +315,7 @@ Contents ResultsFile::read_contents() const {
   c.individual_ids.resize(N);
   auto ids = h5::open_dataset(file_.get(), "/individuals/id");
   h5::read_all(ids.get(), H5T_NATIVE_INT64, c.individual_ids.data());
+  c.attributes = string_attributes();
   return c;
 }
 

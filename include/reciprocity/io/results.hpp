@@ -46,6 +46,9 @@ struct Contents {
   // Marginal flows, when the layout has them: [S * R * N] and flags [S * R].
   std::vector<std::uint8_t> marginal_complete;
   std::vector<double> marginal_inflow, marginal_outflow, marginal_self;
+  /// The root string attributes (task, config_<option>, ...): with them a summary can rebuild
+  /// each split's membership (which individuals trained, which were deployed).
+  std::vector<std::pair<std::string, std::string>> attributes;
 };
 
 /// A results file opened collectively by every rank of `comm` (parallel HDF5 over MPI-IO).
