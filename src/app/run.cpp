@@ -362,6 +362,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
         auto in = group.gather_concat(out.inflow, 0);
         auto o = group.gather_concat(out.outflow, 0);
         auto self = group.gather_concat(out.self, 0);
+        auto ind_loss = group.gather_concat(out.individual_deploy_loss, 0);
         if (group.rank() == 0) {
           record = std::make_unique<io::RunRecord>();
           record->split = key.split;
@@ -369,6 +370,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
           record->inflow = std::move(in);
           record->outflow = std::move(o);
           record->self = std::move(self);
+          record->individual_deploy_loss = std::move(ind_loss);
           record->train_loss = out.train_loss;
           record->deploy_loss = out.deploy_loss;
           record->discrepancy = out.discrepancy;
@@ -581,6 +583,9 @@ void merge_files(const Config& c, const mpi::Comm& world) {
   io::Layout layout = first.layout();
   layout.splits = splits;
   layout.marginal = std::any_of(inputs.begin(), inputs.end(), [](const auto& f) { return f.layout().marginal; });
+  // Per-individual deployment losses (files from version 0.2 on) only when every input has them.
+  layout.individual_loss =
+      std::all_of(inputs.begin(), inputs.end(), [](const auto& f) { return f.layout().individual_loss; });
   const auto ids = first.read().individual_ids;
   auto attrs = first.string_attributes();
   std::string sources;

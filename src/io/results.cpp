@@ -42,6 +42,7 @@ std::vector<DatasetSpec> layout_datasets(const Layout& L) {
     out.push_back({name, {S, R}, f64, 0});
   out.push_back({"/runs/complete", {S, R}, u8, 0});
   out.push_back({"/runs/diverged_step", {S, R}, f64, -1});
+  if (L.individual_loss) out.push_back({"/runs/individual_deploy_loss", {S, R, N}, f64, 0});
   if (L.save_mask) out.push_back({"/splits/train_mask", {S, M}, u8, 0});
   if (L.marginal) {
     for (const char* name : kMarginalSets) out.push_back({name, {S, R, N}, f64, 0});
@@ -123,6 +124,7 @@ ResultsFile ResultsFile::open(const std::string& path, const mpi::Comm& comm, bo
     f.layout_.steps = static_cast<int>(dt[2]);
     f.layout_.save_mask = h5::exists(id, "/splits/train_mask");
     f.layout_.marginal = h5::exists(id, "/runs/marginal_complete");
+    f.layout_.individual_loss = h5::exists(id, "/runs/individual_deploy_loss");  // absent before 0.2
     if (f.layout_.save_mask)
       f.layout_.examples = static_cast<std::int64_t>(h5::dims(h5::open_dataset(id, "/splits/train_mask").get())[1]);
     // Open every dataset: damaged object headers show here, not halfway through a sweep.
@@ -161,6 +163,12 @@ void ResultsFile::write_round(const RunRecord* record) {
   put("/runs/train_loss", H5T_NATIVE_DOUBLE, {s, q, 0}, {n, 1, T}, r ? r->train_loss.data() : nullptr);
   put("/runs/discrepancy", H5T_NATIVE_DOUBLE, {s, q, 0}, {n, 1, T}, r ? r->discrepancy.data() : nullptr);
   put("/runs/deploy_loss", H5T_NATIVE_DOUBLE, {s, q, 0}, {n, 1, T + 1}, r ? r->deploy_loss.data() : nullptr);
+  if (layout_.individual_loss) {
+    if (r && r->individual_deploy_loss.size() != N)
+      throw IoError("writing \"" + path_ + "\": a run without per-individual deployment losses");
+    put("/runs/individual_deploy_loss", H5T_NATIVE_DOUBLE, {s, q, 0}, {n, 1, N},
+        r ? r->individual_deploy_loss.data() : nullptr);
+  }
   put("/runs/deploy_rmse", H5T_NATIVE_DOUBLE, {s, q}, {n, 1}, r ? &r->deploy_rmse : nullptr);
   put("/runs/deploy_loss_final", H5T_NATIVE_DOUBLE, {s, q}, {n, 1}, r ? &r->deploy_loss_final : nullptr);
   put("/runs/deploy_accuracy", H5T_NATIVE_DOUBLE, {s, q}, {n, 1}, r ? &r->deploy_accuracy : nullptr);
@@ -236,6 +244,7 @@ RunRecord ResultsFile::read_run(int split, int seed) const {
   get("/runs/train_loss", r.train_loss, T);
   get("/runs/discrepancy", r.discrepancy, T);
   get("/runs/deploy_loss", r.deploy_loss, T + 1);
+  if (layout_.individual_loss) get("/runs/individual_deploy_loss", r.individual_deploy_loss, N);
   auto scalar = [&](const char* name, double& v) {
     auto ds = h5::open_dataset(file_.get(), name);
     h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, {s, q}, {1, 1}, &v);
@@ -306,6 +315,7 @@ Contents ResultsFile::read_contents() const {
   get("/runs/deploy_loss_final", c.deploy_loss_final, runs);
   get("/runs/deploy_accuracy", c.deploy_accuracy, runs);
   c.diverged_step = diverged_steps();
+  if (layout_.individual_loss) get("/runs/individual_deploy_loss", c.individual_deploy_loss, runs * N);
   if (layout_.marginal) {
     c.marginal_complete = marginal_complete();
     get(kMarginalSets[0], c.marginal_inflow, runs * N);

@@ -179,6 +179,10 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
       start_train = s[0] / batch;
     }
     if (t == steps) {
+      out.individual_deploy_loss.assign(n_local, 0.0);
+      for (std::size_t i = 0; i < n_local; ++i)
+        for (auto e = data.offsets[i]; e < data.offsets[i + 1]; ++e)
+          if (membership[e] == kDeployment) out.individual_deploy_loss[i] += model.example_loss(e, false);
       if (tracking.example_losses) {
         out.example_deploy_loss.assign(data.size(), 0.0);
         for (std::size_t e = 0; e < data.size(); ++e)

@@ -19,6 +19,7 @@ struct Layout {
   std::int64_t examples = 0;
   bool save_mask = false;
   bool marginal = false;  ///< the file has /flows/marginal and /runs/marginal_complete
+  bool individual_loss = true;  ///< the file has /runs/individual_deploy_loss (files from 0.2 on)
 };
 
 /// Everything one run contributes to the file; flows cover all N individuals in dense order.
@@ -27,6 +28,7 @@ struct RunRecord {
   std::vector<double> inflow, outflow, self;          ///< [N]
   std::vector<double> train_loss, discrepancy;        ///< [steps]
   std::vector<double> deploy_loss;                    ///< [steps + 1]
+  std::vector<double> individual_deploy_loss;         ///< [N] summed loss of each individual's deployment examples
   double deploy_rmse = 0, deploy_loss_final = 0, deploy_accuracy = 0;
   double train_examples = 0, deploy_examples = 0;
   std::vector<std::uint8_t> train_mask;               ///< [M] when the layout saves masks
@@ -43,6 +45,7 @@ struct Contents {
   std::vector<double> deploy_rmse, deploy_loss_final, deploy_accuracy;
   std::vector<std::int64_t> individual_ids;
   std::vector<double> diverged_step;                  ///< [S * R], -1 where not diverged
+  std::vector<double> individual_deploy_loss;         ///< [S * R * N] when the layout has it
   // Marginal flows, when the layout has them: [S * R * N] and flags [S * R].
   std::vector<std::uint8_t> marginal_complete;
   std::vector<double> marginal_inflow, marginal_outflow, marginal_self;

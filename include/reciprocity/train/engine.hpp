@@ -63,6 +63,8 @@ struct RunOutput {
   double deploy_loss_final = 0;      ///< mean deployment loss at the end
   double deploy_accuracy = 0;        ///< classification only (NaN otherwise)
   std::int64_t train_examples = 0, deploy_examples = 0;
+  std::vector<double> individual_deploy_loss;  ///< [local individuals] summed loss of the
+                                               ///< individual's deployment examples at the end
   std::vector<double> example_deploy_loss;  ///< [local examples] when Tracking::example_losses
                                             ///< (0 for training / excluded examples)
 };
