@@ -42,8 +42,8 @@ struct ExperimentData {
   std::optional<data::Dataset> whole;
 };
 
-bool is_synthetic(const Config& c) { return c.dataset == "synthetic"; }
-bool is_movielens(const Config& c) { return c.dataset.rfind("movielens", 0) == 0; }
+bool is_synthetic(const Config& c) { return c.family == "synthetic"; }
+bool is_movielens(const Config& c) { return c.family == "movielens"; }
 
 data::SyntheticSpec synthetic_spec(const Config& c) {
   data::SyntheticSpec spec;
@@ -120,9 +120,9 @@ data::Dataset load_dataset(const Config& c) {
     ds = data::make_synthetic(synthetic_spec(c));
   } else if (is_movielens(c)) {
     ds = data::load_movielens(c.data);
-  } else if (c.dataset == "diabetes") {
+  } else if (c.family == "diabetes") {
     ds = data::load_diabetes(c.data);
-  } else if (c.dataset == "breast-cancer") {
+  } else if (c.family == "breast-cancer") {
     ds = data::load_breast_cancer(c.data);
   } else {
     ds = data::load_csv(c.data, c.model == "logistic" ? data::Task::Classification : data::Task::Regression,

@@ -10,7 +10,8 @@ namespace reciprocity::app {
 /// "preset" take their default from the dataset's preset (DESIGN.md section 8).
 struct Config {
   // Data.
-  std::string dataset = "synthetic";  ///< synthetic | movielens-100k | movielens | diabetes | breast-cancer | csv
+  std::string dataset = "synthetic";  ///< a preset name (README "Presets")
+  std::string family = "synthetic";   ///< its loader: synthetic | movielens | diabetes | breast-cancer | csv
   std::string data;                   ///< directory or file of the data set
   std::string model = "auto";         ///< auto | mf | linear | logistic (csv needs linear/logistic)
   bool csv_individual = false;        ///< csv: last column is the individual id
