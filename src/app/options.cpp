@@ -71,8 +71,9 @@ std::string usage(const po::options_description& all) {
                   p.steps, p.rank, p.learning_rate, p.lambda, p.init_scale);
     s << line;
   }
-  s << "\nExit status: 0 done; 2 bad option; 3 bad data; 4 file error; 5 MPI error; 6 training\n"
-       "diverged (non-finite loss); 7 stopped by SIGTERM/SIGINT (completed runs kept: rerun with --resume).\n"
+  s << "\nExit status: 0 done; 2 bad option (also: an --out that may not be replaced); 3 bad data; 4 file\n"
+       "error; 5 MPI error; 6 training diverged (non-finite loss); 7 stopped by SIGTERM/SIGINT (completed\n"
+       "runs kept: rerun with --resume).\n"
        "Documentation: README.md (options, results-file layout, reading it with h5py).\n";
   return s.str();
 }
@@ -258,7 +259,9 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
        "Marginal only for the first this many splits (all seeds); 0: every split");
   po::options_description output("Output and execution", kWidth, kWidth / 2);
   output.add_options()
-      ("out", po::value(&c.out)->default_value(c.out), "results file (HDF5; overwritten unless --resume)")
+      ("out", po::value(&c.out)->default_value(c.out), "results file (HDF5). An existing file is replaced only if it is a "
+       "results file with no completed runs, or with --force; any other file never (exit 2)")
+      ("force", po::bool_switch(&c.force), "let --out replace a results file that holds completed runs")
       ("resume", po::bool_switch(&c.resume), "reopen --out, check its configuration matches, and run only the runs not complete (with more "
        "--splits: grow it; a missing --out is started)")
       ("save-split-mask", po::bool_switch(&c.save_split_mask), "store each split's training mask in /splits/train_mask")
@@ -319,6 +322,7 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
     c.split_begin = a;
     c.split_end = b;
   }
+  if (c.force && c.resume) throw ConfigError("options --force and --resume cannot be combined (--resume keeps the runs of --out)");
   if (!c.merge.empty() && !c.summarize.empty())
     throw ConfigError("options --merge and --summarize cannot be combined");
   const Preset* p = find_preset(c.dataset);

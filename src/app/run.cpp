@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -104,6 +105,50 @@ void agree_on_errors(const std::string& local_error, const mpi::Comm& world) {
   std::string msg = local_error;
   world.broadcast(msg, first);
   throw E(msg);
+}
+
+/// Why a new results file must not replace `c.out` ("" when it may): it exists and is not a
+/// readable results file (another file, a damaged results file, a directory), or it holds
+/// completed runs and --force is not given. Only reads the file, on the calling rank alone.
+std::string refusal_to_replace(const Config& c) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(c.out, ec);
+  if (!std::filesystem::exists(status)) return "";
+  const std::string name = "\"" + c.out + "\"";
+  if (std::filesystem::is_directory(status)) return "option --out: " + name + " is a directory";
+  long long done = 0;
+  try {
+    const auto file = io::ResultsFile::open(c.out, mpi::Comm::borrow(MPI_COMM_SELF), false);
+    for (const auto flag : file.complete()) done += flag;
+  } catch (const Error& e) {
+    std::string why = e.what();
+    const std::string prefix = "opening results file " + name + ": ";
+    if (why.rfind(prefix, 0) == 0) why.erase(0, prefix.size());
+    return "option --out: " + name + " is not replaced: " + why +
+           " (only a reciprocity results file is ever replaced; remove it or choose another --out)";
+  }
+  if (done > 0 && !c.force)
+    return "option --out: " + name + " holds " + std::to_string(done) +
+           " completed run(s); --force replaces it, --resume continues it";
+  if (!c.quiet)
+    std::fprintf(stderr, "reciprocity: replacing %s (%s)\n", name.c_str(),
+                 done ? ("--force: " + std::to_string(done) + " completed run(s) discarded").c_str()
+                      : "a results file with no completed runs");
+  return "";
+}
+
+/// Collective, before any rank writes: throws ConfigError on every rank if a new results file
+/// must not replace `c.out` (refusal_to_replace, decided on rank 0).
+void check_out_replaceable(const Config& c, const mpi::Comm& world) {
+  std::string error;
+  if (world.rank() == 0) {
+    try {
+      error = refusal_to_replace(c);
+    } catch (const std::exception& e) {
+      error = std::string("option --out: checking \"") + c.out + "\": " + e.what();
+    }
+  }
+  agree_on_errors<ConfigError>(error, world);
 }
 
 std::string config_text(const Config& c) {
@@ -473,6 +518,7 @@ void finish(io::ResultsFile& file, const Config& c, const std::string& title, co
 
 void run_experiment(const Config& c, const mpi::Comm& world) {
   install_stop_handlers();
+  if (!c.resume) check_out_replaceable(c, world);  // before the data are read: fail fast
   const ExperimentData d = open_data(c);
   const data::DatasetScan& ds = d.scan;
 
@@ -551,6 +597,7 @@ void summarize_file(const Config& c, const mpi::Comm& world) {
 }
 
 void merge_files(const Config& c, const mpi::Comm& world) {
+  check_out_replaceable(c, world);
   std::vector<io::ResultsFile> inputs;
   for (const auto& path : c.merge) inputs.push_back(io::ResultsFile::open(path, world, false));
   const auto& first = inputs.front();
