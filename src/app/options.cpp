@@ -224,8 +224,10 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
       ("dataset", po::value(&c.dataset)->default_value(c.dataset),
        "synthetic | movielens-100k | movielens (1M/10M `::` or 20M/25M csv) | diabetes | breast-cancer | csv")
       ("data", po::value(&c.data), "data directory or file (movielens: dir with u.data / ratings.dat / ratings.csv; "
-       "diabetes, breast-cancer: dir as shipped by scikit-learn; csv: the file)")
-      ("model", po::value(&c.model)->default_value(c.model), "auto | mf | linear | logistic (auto: from the dataset)")
+       "diabetes, breast-cancer: dir as shipped by scikit-learn; csv: the file). Numbers must be finite, ratings "
+       "within +-1e6, features and labels within +-1e15")
+      ("model", po::value(&c.model)->default_value(c.model), "auto (from the dataset) | mf (synthetic, movielens) | "
+       "linear (diabetes, csv) | logistic (breast-cancer, csv)")
       ("csv-individual", po::bool_switch(&c.csv_individual), "csv: the last column is the individual id (else one row per individual)")
       ("synthetic-users", po::value(&c.synthetic_users), "synthetic: number of users [preset]")
       ("synthetic-items", po::value(&c.synthetic_items), "synthetic: number of items [preset]")
@@ -350,6 +352,8 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
                               : ds == "diabetes"                                ? "linear"
                               : ds == "breast-cancer"                           ? "logistic"
                                                                                 : "";
+  const std::string fits = " [which model fits which data: mf: synthetic, movielens-100k, movielens (ratings); linear: "
+                           "diabetes, csv; logistic: breast-cancer, csv]";
   if (c.model == "auto") {
     if (natural.empty()) throw ConfigError("option --model: dataset csv needs --model linear or --model logistic");
     c.model = natural;
@@ -357,7 +361,9 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
   if (c.model != "mf" && c.model != "linear" && c.model != "logistic")
     throw ConfigError("option --model: unknown model \"" + c.model + "\" (choose auto, mf, linear or logistic)");
   if (!natural.empty() && c.model != natural)
-    throw ConfigError("option --model: dataset " + ds + " is fitted with model " + natural + ", not " + c.model);
+    throw ConfigError("option --model: dataset " + ds + " is fitted with model " + natural + ", not " + c.model + fits);
+  if (natural.empty() && c.model == "mf")
+    throw ConfigError("option --model: mf does not fit dataset csv (feature rows, not ratings)" + fits);
   if (ds != "synthetic" && c.data.empty())
     throw ConfigError("option --data: dataset " + ds + " needs --data <directory or file>");
 

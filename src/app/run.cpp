@@ -151,6 +151,40 @@ void check_out_replaceable(const Config& c, const mpi::Comm& world) {
   agree_on_errors<ConfigError>(error, world);
 }
 
+/// Collective over `group` (whose ranks hold the whole data set between them): throws DataError
+/// naming the data when a split of the sweep would have no training or no deployment example,
+/// so that no run can give a result (a model trained on nothing, flows measured on nothing).
+void check_splits_usable(const Config& c, const data::DatasetScan& ds, const data::LocalData& local,
+                         const mpi::Comm& group) {
+  const std::string source = ds.source;
+  if (ds.task != data::Task::Recommender) {
+    // Individuals are split: exactly round(f N) train, clamped to [1, N - 1] when N >= 2.
+    if (ds.num_individuals() < 2)
+      throw DataError(source + ": " + std::to_string(ds.num_individuals()) +
+                      " individual: a run needs at least 2 (one in training, one in deployment)");
+    return;
+  }
+  // Ratings are split one by one: look, split by split, for one training and one deployment
+  // rating (usually among the first few).
+  const int first = c.split_begin, last = c.split_end < 0 ? c.splits : c.split_end;
+  std::vector<long long> found(2 * static_cast<std::size_t>(last - first), 0);
+  for (int s = first; s < last; ++s) {
+    long long* f = &found[2 * static_cast<std::size_t>(s - first)];
+    for (std::size_t e = 0; e < local.size() && !(f[0] && f[1]); ++e)
+      (split::example_in_train(local.example[e], c.train_fraction, c.seed, s) ? f[0] : f[1]) = 1;
+  }
+  group.allreduce_sum(found.data(), static_cast<int>(found.size()));
+  for (int s = first; s < last; ++s) {
+    const long long* f = &found[2 * static_cast<std::size_t>(s - first)];
+    if (!f[0] || !f[1]) {
+      std::ostringstream msg;
+      msg << source << ": split " << s << " has no " << (f[0] ? "deployment" : "training") << " rating ("
+          << ds.size() << " rating(s), --train-fraction " << c.train_fraction << "): a run needs both";
+      throw DataError(msg.str());
+    }
+  }
+}
+
 std::string config_text(const Config& c) {
   std::string s;
   for (const auto& [k, v] : c.result_options()) s += k + " = " + v + "\n";
@@ -539,6 +573,15 @@ void run_experiment(const Config& c, const mpi::Comm& world) {
     std::string error;
     try {
       local = local_data(c, d, group.rank(), group.size());
+    } catch (const Error& e) {
+      error = e.what();
+    }
+    agree_on_errors<DataError>(error, world);
+  }
+  {
+    std::string error;
+    try {
+      check_splits_usable(c, ds, local, group);  // every rank reaches its collective
     } catch (const Error& e) {
       error = e.what();
     }
