@@ -3,7 +3,10 @@
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "reciprocity/core/error.hpp"
@@ -77,8 +80,9 @@ std::string usage(const po::options_description& all) {
                   p.steps, p.rank, p.learning_rate, p.lambda, p.init_scale);
     s << line;
   }
-  s << "\nExit status: 0 done; 2 bad option; 3 bad data; 4 file error; 5 MPI error; 6 training\n"
-       "diverged (a non-finite loss, or one grown 1e4-fold); 7 stopped by SIGTERM/SIGINT (completed runs kept: rerun with --resume).\n"
+  s << "\nExit status: 0 done; 2 bad option (also: an --out that may not be replaced); 3 bad data; 4 file\n"
+       "error; 5 MPI error; 6 training diverged (a non-finite loss, or one grown 1e4-fold); 7 stopped by\n"
+       "SIGTERM/SIGINT (completed runs kept: rerun with --resume).\n"
        "Documentation: README.md (options, results-file layout, reading it with h5py).\n";
   return s.str();
 }
@@ -92,7 +96,93 @@ void require(bool ok, const char* option, const T& value, const char* rule) {
   }
 }
 
+/// Where each option read from a --config file was set (those the command line overrides
+/// excluded): later messages about their values name the file and line.
+struct ConfigSource {
+  std::string path;
+  std::map<std::string, int> line_of;
+  std::set<std::string> overridden;  ///< set in the file and on the command line (which wins)
+};
+
+/// Reads a --config file into `vm` one line at a time, so every error names the file and the
+/// line: an unknown option, a malformed line, a bad value (also of an option the command line
+/// overrides), an option set twice. Values already in `vm` (from the command line) win.
+void read_config_file(const std::string& path, const po::options_description& all, po::variables_map& vm,
+                      ConfigSource& source) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError("option --config: \"" + path + "\" is a directory, not a file");
+  std::ifstream in(path);
+  if (!in) throw ConfigError("option --config: cannot open \"" + path + "\"");
+  source.path = path;
+  std::string text;
+  for (int n = 1; std::getline(in, text); ++n) {
+    const auto fail = [&](const std::string& what) {
+      throw ConfigError("config file \"" + path + "\" line " + std::to_string(n) + ": " + what);
+    };
+    std::string line = text.substr(0, text.find('#'));  // Boost's syntax: `#` starts a comment
+    line.erase(0, line.find_first_not_of(" \t\r"));
+    line.erase(line.find_last_not_of(" \t\r") + 1);
+    if (line.empty()) continue;
+    if (line.front() == '[') fail("sections (\"" + line + "\") are not supported; write `name = value` lines");
+    if (const auto eq = line.find('='); eq != std::string::npos && line.find_first_not_of(" \t", eq + 1) == std::string::npos) {
+      std::string name = line.substr(0, eq);
+      name.erase(name.find_last_not_of(" \t") + 1);
+      fail("option '" + name + "' has no value (a switch takes true or false)");
+    }
+    po::parsed_options parsed(&all);
+    try {
+      std::istringstream one(text);
+      parsed = po::parse_config_file(one, all);
+      po::variables_map scratch;  // checks the value even where the command line overrides it
+      po::store(parsed, scratch);
+    } catch (const po::error& e) {
+      fail(std::string(e.what()) + " (see --help)");
+    }
+    for (const auto& o : parsed.options) {
+      const std::string& name = o.string_key;
+      if (name == "config" || name == "help" || name == "version") fail("option '" + name + "' cannot be set in a config file");
+      if (const auto it = source.line_of.find(name); it != source.line_of.end())
+        fail("option '" + name + "' is also set on line " + std::to_string(it->second));
+      source.line_of[name] = n;
+    }
+    for (const auto& o : parsed.options)
+      if (vm.count(o.string_key) && !vm[o.string_key].defaulted()) source.overridden.insert(o.string_key);
+    po::store(parsed, vm);
+  }
+}
+
+/// Stray arguments (not an option, nor an option's value) are an error: a forgotten option name
+/// (`--out all.h5 p0.h5 p1.h5` for `--merge p0.h5 p1.h5 --out all.h5`) must not run the default job.
+void refuse_positional(const po::parsed_options& parsed) {
+  const auto stray = po::collect_unrecognized(parsed.options, po::include_positional);
+  if (stray.empty()) return;
+  std::string list;
+  for (const auto& s : stray) list += (list.empty() ? "\"" : ", \"") + s + "\"";
+  throw ConfigError("command line: unexpected argument" + std::string(stray.size() > 1 ? "s " : " ") + list +
+                    ": every value follows its option (several files: --merge F1 F2 ...; see --help)");
+}
+
 }  // namespace
+
+Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source);
+
+Parsed parse_options(int argc, const char* const argv[]) {
+  ConfigSource source;
+  try {
+    return parse_checked(argc, argv, source);
+  } catch (const ConfigError& e) {
+    // A bad value set in the config file: say where it was set.
+    const std::string what = e.what(), prefix = "option --";
+    if (what.rfind(prefix, 0) == 0) {
+      const std::string name = what.substr(prefix.size(), what.find(':') - prefix.size());
+      const auto it = source.line_of.find(name);
+      if (it != source.line_of.end() && !source.overridden.count(name))
+        throw ConfigError(what + " (set in config file \"" + source.path + "\" line " + std::to_string(it->second) + ")");
+    }
+    throw;
+  }
+}
 
 std::vector<std::pair<std::string, std::string>> Config::result_options() const {
   std::vector<std::pair<std::string, std::string>> o = {
@@ -131,7 +221,7 @@ std::vector<std::pair<std::string, std::string>> Config::later_result_options(bo
   return o;
 }
 
-Parsed parse_options(int argc, const char* const argv[]) {
+Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
   Parsed parsed;
   Config& c = parsed.config;
   std::string config_file, split_range, on_divergence, progress_format;
@@ -140,15 +230,18 @@ Parsed parse_options(int argc, const char* const argv[]) {
   general.add_options()
       ("help,h", "print this help and exit")
       ("version", "print the version and exit")
-      ("config", po::value(&config_file), "read options from this file (lines `name = value`; the command line wins)");
+      ("config", po::value(&config_file), "read options from this file: lines `name = value` (`#` starts a comment; a switch "
+       "is `name = true` or false, also 1/0, yes/no, on/off); the command line wins");
   po::options_description data("Data", kWidth, kWidth / 2);
   data.add_options()
       ("dataset", po::value(&c.dataset)->default_value(c.dataset),
        "synthetic | movielens-100k | movielens (1M/10M `::` or 20M/25M csv) | diabetes | breast-cancer | csv; "
        "the presets of version 0.1: movielens-100k-long | diabetes-long | breast-cancer-long")
       ("data", po::value(&c.data), "data directory or file (movielens: dir with u.data / ratings.dat / ratings.csv; "
-       "diabetes, breast-cancer: dir as shipped by scikit-learn; csv: the file)")
-      ("model", po::value(&c.model)->default_value(c.model), "auto | mf | linear | logistic (auto: from the dataset)")
+       "diabetes, breast-cancer: dir as shipped by scikit-learn; csv: the file). Numbers must be finite, ratings "
+       "within +-1e6, features and labels within +-1e15")
+      ("model", po::value(&c.model)->default_value(c.model), "auto (from the dataset) | mf (synthetic, movielens) | "
+       "linear (diabetes, csv) | logistic (breast-cancer, csv)")
       ("csv-individual", po::bool_switch(&c.csv_individual), "csv: the last column is the individual id (else one row per individual)")
       ("synthetic-users", po::value(&c.synthetic_users), "synthetic: number of users [preset]")
       ("synthetic-items", po::value(&c.synthetic_items), "synthetic: number of items [preset]")
@@ -187,7 +280,9 @@ Parsed parse_options(int argc, const char* const argv[]) {
        "without this option continues a file with the file's convention");
   po::options_description output("Output and execution", kWidth, kWidth / 2);
   output.add_options()
-      ("out", po::value(&c.out)->default_value(c.out), "results file (HDF5; overwritten unless --resume)")
+      ("out", po::value(&c.out)->default_value(c.out), "results file (HDF5). An existing file is replaced only if it is a "
+       "results file with no completed runs, or with --force; any other file never (exit 2)")
+      ("force", po::bool_switch(&c.force), "let --out replace a results file that holds completed runs")
       ("resume", po::bool_switch(&c.resume), "reopen --out, check its configuration matches, and run only the runs not complete (with more "
        "--splits: grow it; a missing --out is started)")
       ("save-split-mask", po::bool_switch(&c.save_split_mask), "store each split's training mask in /splits/train_mask")
@@ -215,13 +310,10 @@ Parsed parse_options(int argc, const char* const argv[]) {
 
   po::variables_map vm;
   try {
-    po::store(po::parse_command_line(argc, argv, all), vm);
-    if (vm.count("config")) {
-      const std::string path = vm["config"].as<std::string>();
-      std::ifstream in(path);
-      if (!in) throw ConfigError("option --config: cannot open \"" + path + "\"");
-      po::store(po::parse_config_file(in, all), vm);
-    }
+    const auto command_line = po::command_line_parser(argc, argv).options(all).run();
+    refuse_positional(command_line);
+    po::store(command_line, vm);
+    if (vm.count("config")) read_config_file(vm["config"].as<std::string>(), all, vm, source);
     po::notify(vm);
   } catch (const po::error& e) {
     throw ConfigError(std::string("command line: ") + e.what() + " (see --help)");
@@ -256,6 +348,7 @@ Parsed parse_options(int argc, const char* const argv[]) {
     c.split_begin = a;
     c.split_end = b;
   }
+  if (c.force && c.resume) throw ConfigError("options --force and --resume cannot be combined (--resume keeps the runs of --out)");
   if (!c.merge.empty() && !c.summarize.empty())
     throw ConfigError("options --merge and --summarize cannot be combined");
   const Preset* p = find_preset(c.dataset);
@@ -285,6 +378,8 @@ Parsed parse_options(int argc, const char* const argv[]) {
                               : fam == "diabetes"                      ? "linear"
                               : fam == "breast-cancer"                 ? "logistic"
                                                                        : "";
+  const std::string fits = " [which model fits which data: mf: synthetic, movielens-100k, movielens (ratings); linear: "
+                           "diabetes, csv; logistic: breast-cancer, csv]";
   if (c.model == "auto") {
     if (natural.empty()) throw ConfigError("option --model: dataset csv needs --model linear or --model logistic");
     c.model = natural;
@@ -292,7 +387,9 @@ Parsed parse_options(int argc, const char* const argv[]) {
   if (c.model != "mf" && c.model != "linear" && c.model != "logistic")
     throw ConfigError("option --model: unknown model \"" + c.model + "\" (choose auto, mf, linear or logistic)");
   if (!natural.empty() && c.model != natural)
-    throw ConfigError("option --model: dataset " + ds + " is fitted with model " + natural + ", not " + c.model);
+    throw ConfigError("option --model: dataset " + ds + " is fitted with model " + natural + ", not " + c.model + fits);
+  if (natural.empty() && c.model == "mf")
+    throw ConfigError("option --model: mf does not fit dataset csv (feature rows, not ratings)" + fits);
   if (fam != "synthetic" && c.data.empty())
     throw ConfigError("option --data: dataset " + ds + " needs --data <directory or file>");
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -104,6 +105,84 @@ void agree_on_errors(const std::string& local_error, const mpi::Comm& world) {
   std::string msg = local_error;
   world.broadcast(msg, first);
   throw E(msg);
+}
+
+/// Why a new results file must not replace `c.out` ("" when it may): it exists and is not a
+/// readable results file (another file, a damaged results file, a directory), or it holds
+/// completed runs and --force is not given. Only reads the file, on the calling rank alone.
+std::string refusal_to_replace(const Config& c) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(c.out, ec);
+  if (!std::filesystem::exists(status)) return "";
+  const std::string name = "\"" + c.out + "\"";
+  if (std::filesystem::is_directory(status)) return "option --out: " + name + " is a directory";
+  long long done = 0;
+  try {
+    const auto file = io::ResultsFile::open(c.out, mpi::Comm::borrow(MPI_COMM_SELF), false);
+    for (const auto flag : file.complete()) done += flag;
+  } catch (const Error& e) {
+    std::string why = e.what();
+    const std::string prefix = "opening results file " + name + ": ";
+    if (why.rfind(prefix, 0) == 0) why.erase(0, prefix.size());
+    return "option --out: " + name + " is not replaced: " + why +
+           " (only a reciprocity results file is ever replaced; remove it or choose another --out)";
+  }
+  if (done > 0 && !c.force)
+    return "option --out: " + name + " holds " + std::to_string(done) +
+           " completed run(s); --force replaces it, --resume continues it";
+  if (!c.quiet)
+    std::fprintf(stderr, "reciprocity: replacing %s (%s)\n", name.c_str(),
+                 done ? ("--force: " + std::to_string(done) + " completed run(s) discarded").c_str()
+                      : "a results file with no completed runs");
+  return "";
+}
+
+/// Collective, before any rank writes: throws ConfigError on every rank if a new results file
+/// must not replace `c.out` (refusal_to_replace, decided on rank 0).
+void check_out_replaceable(const Config& c, const mpi::Comm& world) {
+  std::string error;
+  if (world.rank() == 0) {
+    try {
+      error = refusal_to_replace(c);
+    } catch (const std::exception& e) {
+      error = std::string("option --out: checking \"") + c.out + "\": " + e.what();
+    }
+  }
+  agree_on_errors<ConfigError>(error, world);
+}
+
+/// Collective over `group` (whose ranks hold the whole data set between them): throws DataError
+/// naming the data when a split of the sweep would have no training or no deployment example,
+/// so that no run can give a result (a model trained on nothing, flows measured on nothing).
+void check_splits_usable(const Config& c, const data::DatasetScan& ds, const data::LocalData& local,
+                         const mpi::Comm& group) {
+  const std::string source = ds.source;
+  if (ds.task != data::Task::Recommender) {
+    // Individuals are split: exactly round(f N) train, clamped to [1, N - 1] when N >= 2.
+    if (ds.num_individuals() < 2)
+      throw DataError(source + ": " + std::to_string(ds.num_individuals()) +
+                      " individual: a run needs at least 2 (one in training, one in deployment)");
+    return;
+  }
+  // Ratings are split one by one: look, split by split, for one training and one deployment
+  // rating (usually among the first few).
+  const int first = c.split_begin, last = c.split_end < 0 ? c.splits : c.split_end;
+  std::vector<long long> found(2 * static_cast<std::size_t>(last - first), 0);
+  for (int s = first; s < last; ++s) {
+    long long* f = &found[2 * static_cast<std::size_t>(s - first)];
+    for (std::size_t e = 0; e < local.size() && !(f[0] && f[1]); ++e)
+      (split::example_in_train(local.example[e], c.train_fraction, c.seed, s) ? f[0] : f[1]) = 1;
+  }
+  group.allreduce_sum(found.data(), static_cast<int>(found.size()));
+  for (int s = first; s < last; ++s) {
+    const long long* f = &found[2 * static_cast<std::size_t>(s - first)];
+    if (!f[0] || !f[1]) {
+      std::ostringstream msg;
+      msg << source << ": split " << s << " has no " << (f[0] ? "deployment" : "training") << " rating ("
+          << ds.size() << " rating(s), --train-fraction " << c.train_fraction << "): a run needs both";
+      throw DataError(msg.str());
+    }
+  }
 }
 
 std::string config_text(const Config& c) {
@@ -487,6 +566,7 @@ void finish(io::ResultsFile& file, const Config& c, const std::string& title, co
 
 void run_experiment(Config c, const mpi::Comm& world) {
   install_stop_handlers();
+  if (!c.resume) check_out_replaceable(c, world);  // before the data are read: fail fast
   const ExperimentData d = open_data(c);
   const data::DatasetScan& ds = d.scan;
 
@@ -507,6 +587,15 @@ void run_experiment(Config c, const mpi::Comm& world) {
     std::string error;
     try {
       local = local_data(c, d, group.rank(), group.size());
+    } catch (const Error& e) {
+      error = e.what();
+    }
+    agree_on_errors<DataError>(error, world);
+  }
+  {
+    std::string error;
+    try {
+      check_splits_usable(c, ds, local, group);  // every rank reaches its collective
     } catch (const Error& e) {
       error = e.what();
     }
@@ -565,6 +654,7 @@ void summarize_file(const Config& c, const mpi::Comm& world) {
 }
 
 void merge_files(const Config& c, const mpi::Comm& world) {
+  check_out_replaceable(c, world);
   std::vector<io::ResultsFile> inputs;
   for (const auto& path : c.merge) inputs.push_back(io::ResultsFile::open(path, world, false));
   const auto& first = inputs.front();

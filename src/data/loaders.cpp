@@ -311,10 +311,15 @@ struct Line {
     }
   }
 
-  double number(std::string_view field, const std::string& what) const {
+  /// A finite number of magnitude at most `limit` (kMaxValue, or kMaxRating for ratings).
+  double number(std::string_view field, const std::string& what, double limit = kMaxValue) const {
     double value = 0.0;
     if (!parse_double(field, value)) fail(what + " " + quoted(field) + " is not a number");
     if (!std::isfinite(value)) fail(what + " " + quoted(field) + " is not finite");
+    if (std::abs(value) > limit) {
+      const std::string bound = "1e" + std::to_string(std::lround(std::log10(limit)));  // the limits are powers of 10
+      fail(what + " " + quoted(field) + " is out of range (larger than " + bound + " in magnitude)");
+    }
     return value;
   }
 
@@ -464,7 +469,7 @@ void read_movielens(const std::string& file, std::vector<std::int64_t>& user_ids
       line.expect_columns(fields.size(), 4);
       const std::int64_t user = line.integer(fields[0], "user id");
       const std::int64_t item = line.integer(fields[1], "item id");
-      const double value = line.number(fields[2], "rating");
+      const double value = line.number(fields[2], "rating", kMaxRating);
       line.integer(fields[3], "timestamp");
       rating(users(user, line, "user"), items(item, line, "item"), value);
       ++ratings;

@@ -262,6 +262,25 @@ TEST_CASE("data: a malformed rating names the file and line") {
                       Contains("ratings.dat line 2: user id \"u7\" is not an integer"));
 }
 
+TEST_CASE("data: a non-finite or implausibly large value names the file and line") {
+  TempDir dir;
+  const std::string huge = dir.write("u.data", "1\t2\t3\t881250949\n1\t3\t1e308\t881250949\n");
+  REQUIRE_THROWS_WITH(load_movielens(huge), Contains(huge + " line 2: rating \"1e308\" is out of range (larger than 1e6"));
+  REQUIRE_THROWS_WITH(scan_movielens(huge), Contains(huge + " line 2: rating \"1e308\""));
+  const std::string neg = dir.write("ratings.dat", "1::2::3::4\n1::3::-1000001::4\n");
+  REQUIRE_THROWS_WITH(load_movielens(neg), Contains("ratings.dat line 2: rating \"-1000001\" is out of range"));
+  const std::string nan = dir.write("ratings.csv", "userId,movieId,rating,timestamp\n1,2,3,4\n1,3,nan,4\n");
+  REQUIRE_THROWS_WITH(load_movielens(nan), Contains("ratings.csv line 3: rating \"nan\" is not finite"));
+  const std::string edge = dir.write("edge.data", "1\t2\t1e6\t881250949\n1\t3\t-1e6\t881250949\n");
+  REQUIRE(load_movielens(edge).label == std::vector<double>{1e6, -1e6});
+  const std::string csv = dir.write("c.csv", "a,b,y\n1,2,3\n1,-2e15,3\n");
+  REQUIRE_THROWS_WITH(load_csv(csv, Task::Regression, false),
+                      Contains(csv + " line 3: feature 2 \"-2e15\" is out of range (larger than 1e15"));
+  const std::string label = dir.write("l.csv", "a,y\n1,1e16\n");
+  REQUIRE_THROWS_WITH(load_csv(label, Task::Regression, false), Contains(label + " line 2: label \"1e16\" is out of range"));
+  REQUIRE(load_csv(dir.write("ok.csv", "a,y\n1e15,-1e15\n"), Task::Regression, false).label == std::vector<double>{-1e15});
+}
+
 TEST_CASE("data: a wrong column count names the file, line and counts") {
   TempDir dir;
   const std::string file = dir.write("u.data", "1\t2\t3\t881250949\n1\t3\t4\n");

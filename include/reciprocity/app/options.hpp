@@ -37,6 +37,7 @@ struct Config {
   std::string out = "results.h5";
   bool save_split_mask = false;
   bool resume = false;
+  bool force = false;                 ///< --force: --out may replace a results file with completed runs
   bool quiet = false;
   int ranks_per_run = 0;              ///< 0: automatic
   int split_begin = 0, split_end = -1;///< --split-range: run only splits in [begin, end) (-1: all)
