@@ -14,7 +14,7 @@ export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-
 fails=0
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 
-tiny=(--synthetic-users 30 --synthetic-items 20 --synthetic-ratings 300 --splits 2 --seeds 1 --steps 5)
+tiny=(--synthetic-users 30 --synthetic-items 20 --synthetic-ratings 300 --splits 2 --seeds 1 --steps 5 --learning-rate 1)
 
 # run <args...>: 2 ranks; output in $out, exit status in $rc.
 run() {
