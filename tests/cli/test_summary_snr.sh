@@ -30,7 +30,7 @@ run() {  # run <file> <options...>: the engine, output in <file>.out
 run dia.h5 --dataset diabetes --data "$data/health" --splits 20 --steps 20 --save-split-mask --marginal --marginal-splits 6
 run bc.h5 --dataset breast-cancer --data "$data/health" --splits 6 --seeds 2 --steps 10 --batch-fraction 0.5 \
   --seed 7 --train-fraction 0.7 --save-split-mask --marginal --marginal-splits 2
-run syn.h5 --synthetic-users 30 --synthetic-items 20 --synthetic-ratings 600 --splits 3 --seeds 1 --steps 5
+run syn.h5 --synthetic-users 30 --synthetic-items 20 --synthetic-ratings 600 --splits 3 --seeds 1 --steps 5 --learning-rate 1
 
 for f in dia.h5 bc.h5; do
   if grep -q 'SNR of inflow  over the runs where deployed (conditional)' "$f.out" &&
