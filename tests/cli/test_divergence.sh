@@ -4,19 +4,9 @@
 # naming the run, the step and the growth; with continue the run is recorded in
 # /runs/diverged_step and left incomplete; a converging learning rate is not flagged.
 # Usage: test_divergence.sh <reciprocity binary> <shared data dir> <source dir>
-set -u
-bin=$(realpath "$1")
-health="$2/health"
-[[ -f $health/diabetes_data_raw.csv.gz ]] || { echo "skip: no diabetes data in $health"; exit 77; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fails=0
-check() {  # check <name> <command...>: the command must succeed
-  local name=$1
-  shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails + 1)); fi
-}
+[[ -f $2/health/diabetes_data_raw.csv.gz ]] || { echo "skip: no diabetes data in $2/health"; exit 77; }
+source "$(dirname "$0")/lib.sh" "$@"
+health="$data/health"
 d="--dataset diabetes --data $health --splits 2 --steps 200"
 "$bin" -q $d --learning-rate 0.3 --out stop.h5 > stop.log 2>&1
 rc=$?
@@ -33,5 +23,4 @@ status = status.decode() if isinstance(status, bytes) else str(status)
 assert status != "complete", status
 PY
 check converging-not-flagged "$bin" -q $d --learning-rate 0.1 --out ok.h5
-echo "$fails failure(s)"
-exit $((fails > 0))
+finish

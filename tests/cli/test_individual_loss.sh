@@ -5,14 +5,9 @@
 # with no deployment example (health: the training individuals of /splits/train_mask). A file
 # written before the dataset existed still resumes and merges (without it).
 # Usage: test_individual_loss.sh <reciprocity binary> <shared data dir> <source dir>
-set -u
-bin=$(realpath "$1")
-health="$2/health"
-[[ -f $health/breast_cancer.csv ]] || { echo "skip: no health data in $health"; exit 77; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fails=0
+[[ -f $2/health/breast_cancer.csv ]] || { echo "skip: no health data in $2/health"; exit 77; }
+source "$(dirname "$0")/lib.sh" "$@"
+health="$data/health"
 mpirun -n 2 --oversubscribe "$bin" -q --dataset breast-cancer --data "$health" --splits 4 --steps 50 --save-split-mask --out bc.h5 > bc.log 2>&1 || { echo "FAIL bc run"; cat bc.log; exit 1; }
 mpirun -n 3 --oversubscribe "$bin" -q --synthetic-users 60 --synthetic-items 40 --synthetic-ratings 1500 --splits 2 --seeds 2 --steps 40 --learning-rate 1.5 --ranks-per-run 3 --out mf.h5 > mf.log 2>&1 || { echo "FAIL mf run"; cat mf.log; exit 1; }
 /usr/bin/python3 - <<'PY' || fails=$((fails + 1))
@@ -47,5 +42,4 @@ if "$bin" -q --dataset breast-cancer --data "$health" --splits 5 --steps 50 --sa
 else
   echo "FAIL old file resume/merge"; cat r.log m.log; fails=$((fails + 1))
 fi
-echo "$fails failure(s)"
-exit $((fails > 0))
+finish

@@ -4,15 +4,9 @@
 # --force, and its bytes are unchanged; a results file with completed runs is replaced only
 # with --force; one with no completed runs is replaced without it. --merge follows the same rule.
 # Usage: test_overwrite.sh <reciprocity binary> <shared data dir> <source dir>
-set -u
-bin=$(realpath "$1")
+source "$(dirname "$0")/lib.sh" "$@"
 data=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
 export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
-fails=0
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 
 tiny=(--synthetic-users 30 --synthetic-items 20 --synthetic-ratings 300 --splits 2 --seeds 1 --steps 5 --learning-rate 1)
 

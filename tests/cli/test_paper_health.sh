@@ -7,13 +7,9 @@
 #             +2%) and alpha is lower;
 #   breast cancer: alpha in expectation >= 0.6.
 # Usage: test_paper_health.sh <reciprocity binary> <shared data dir> <source dir>
-set -u
-bin=$(realpath "$1")
-health="$2/health"
-[[ -f $health/breast_cancer.csv && -f $health/diabetes_data_raw.csv.gz ]] || { echo "skip: no health data"; exit 77; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+[[ -f $2/health/breast_cancer.csv && -f $2/health/diabetes_data_raw.csv.gz ]] || { echo "skip: no health data"; exit 77; }
+source "$(dirname "$0")/lib.sh" "$@"
+health="$data/health"
 run() { mpirun -n 2 --oversubscribe "$bin" -q "$@" > "${*: -1}.log" 2>&1 || { echo "FAIL run $*"; cat "${*: -1}.log"; exit 1; }; }
 run --dataset diabetes --data "$health" --out diabetes.h5
 run --dataset diabetes --data "$health" --steps 1000 --out diabetes_1000.h5

@@ -6,13 +6,9 @@
 # the steps of the 4 runs is at most 1.1% x 1.25; in expectation over the 4 runs no user has a
 # negative inflow (paper: every user positive over 100 runs).
 # Usage: test_paper_movielens.sh <reciprocity binary> <shared data dir> <source dir>
-set -u
-bin=$(realpath "$1")
-ml="$2/ml-100k"
-[[ -f $ml/u.data ]] || { echo "skip: no MovieLens 100K in $ml"; exit 77; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+[[ -f $2/ml-100k/u.data ]] || { echo "skip: no MovieLens 100K in $2/ml-100k"; exit 77; }
+source "$(dirname "$0")/lib.sh" "$@"
+ml="$data/ml-100k"
 mpirun -n 2 --oversubscribe "$bin" -q --dataset movielens-100k --data "$ml" --splits 2 --seeds 2 --out ml.h5 > ml.log 2>&1 ||
   { echo "FAIL run"; cat ml.log; exit 1; }
 /usr/bin/python3 - <<'PY'

@@ -4,15 +4,9 @@
 # finite or implausibly large (exit 3 naming file and line), a --model that does not fit the
 # dataset (exit 2 naming --model and saying which model fits which data).
 # Usage: test_unusable_data.sh <reciprocity binary> <shared data dir> <source dir>
-set -u
-bin=$(realpath "$1")
+source "$(dirname "$0")/lib.sh" "$@"
 data=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
 export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
-fails=0
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 
 # expect <name> <status> <message regex> -- args...: 2 ranks; exit status, a matching error
 # line, and no results file.

@@ -1,0 +1,19 @@
+# Shared set-up of the CLI tests: `source "$(dirname "$0")/lib.sh" "$@"` in a test script called as
+#   test_x.sh <reciprocity binary> <shared data dir> <source dir>
+# sets bin, data and src, runs the test in a fresh temporary directory (removed on exit), and
+# provides fail / check / finish: count failures, print "ok"/"FAIL" lines, exit 1 if any failed.
+set -u
+bin=$(realpath "$1")
+data=$2
+src=${3:-}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+fails=0
+fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+check() {  # check <name> <command...>: the command must succeed
+  local name=$1
+  shift
+  if "$@"; then echo "ok   $name"; else fail "$name"; fi
+}
+finish() { echo "$fails failure(s)"; exit $((fails > 0)); }
