@@ -348,7 +348,7 @@ def plot_sensitivity(R, plt, d, beta, outdir):
         ax.set_title(name, fontsize=10)
         fig.colorbar(im, ax=ax)
     axes[0].set_ylabel("initial embedding scale")
-    fig.suptitle("MovieLens around the preset (1198 steps, init 0.003; 3 splits x 2 seeds per cell)", fontsize=10)
+    fig.suptitle("MovieLens around the preset (1198 steps, init 0.003; 2 splits x 2 seeds per cell)", fontsize=10)
     fig.tight_layout()
     path = os.path.join(outdir, "paper_sensitivity.png")
     fig.savefig(path, dpi=110)
