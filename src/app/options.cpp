@@ -257,7 +257,9 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
        "fraction of ratings (recommender) or individuals (regression) in training, in (0, 1)");
   po::options_description model("Model and training", kWidth, kWidth / 2);
   model.add_options()
-      ("rank", po::value(&c.rank), "matrix factorisation: embedding dimension k [preset]")
+      ("embedding-dim,k", po::value(&c.rank), "matrix factorisation: embedding dimension k [preset]")
+      ("rank", po::value(&c.rank), "alias of --embedding-dim (its name before 0.2; recorded in results files as "
+       "config_rank); not the MPI rank")
       ("lambda", po::value(&c.lambda), "matrix factorisation: regularisation strength [preset]")
       ("init-scale", po::value(&c.init_scale), "matrix factorisation: std of the initial embeddings [preset]")
       ("steps", po::value(&c.steps), "gradient-descent steps [preset]")
@@ -361,7 +363,9 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
   if (!vm.count("splits")) c.splits = p->splits;
   if (!vm.count("seeds")) c.seeds = p->seeds;
   if (!vm.count("steps")) c.steps = p->steps;
-  if (!vm.count("rank")) c.rank = p->rank;
+  if (vm.count("rank") && vm.count("embedding-dim"))
+    throw ConfigError("options --embedding-dim and --rank (its alias) cannot both be given");
+  if (!vm.count("rank") && !vm.count("embedding-dim")) c.rank = p->rank;
   if (!vm.count("learning-rate")) c.learning_rate = p->learning_rate;
   if (!vm.count("lambda")) c.lambda = p->lambda;
   if (!vm.count("init-scale")) c.init_scale = p->init_scale;
@@ -410,7 +414,7 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
   require(c.marginal_splits >= 0, "marginal-splits", c.marginal_splits, "0 (all) or positive");
   require(c.ranks_per_run >= 0, "ranks-per-run", c.ranks_per_run, "0 (automatic) or positive");
   if (c.model == "mf") {
-    require(c.rank >= 1 && c.rank <= 4096, "rank", c.rank, "1 to 4096");
+    require(c.rank >= 1 && c.rank <= 4096, vm.count("rank") ? "rank" : "embedding-dim", c.rank, "1 to 4096");
     require(c.lambda >= 0, "lambda", c.lambda, "non-negative");
     require(c.init_scale > 0, "init-scale", c.init_scale, "positive");
   }

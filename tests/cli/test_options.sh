@@ -19,7 +19,7 @@ check version bash -c "'$bin' --version | grep -Eq '^reciprocity [0-9]+\.[0-9]+\
 # Every option of the README's table is documented by --help.
 "$bin" --help > help.txt
 for opt in dataset data model csv-individual synthetic-users splits seeds seed train-fraction rank lambda \
-           init-scale steps learning-rate batch-fraction flow-interval marginal marginal-splits marginal-step out resume save-split-mask \
+           init-scale steps learning-rate batch-fraction flow-interval marginal marginal-splits marginal-step embedding-dim out resume save-split-mask \
            ranks-per-run split-range merge summarize on-divergence progress-format beta quiet config; do
   grep -q -- "--$opt" help.txt || { echo "FAIL --help lacks --$opt"; fails=$((fails + 1)); }
 done
@@ -123,6 +123,18 @@ PY
 check marginal-step-resume-refused bash -c "! '$bin' $ms --splits 2 --marginal-step keep --resume --out mmean.h5 > mr.log 2>&1 && grep -q -- '--marginal-step: file has batch-mean, requested keep' mr.log"
 check marginal-step-merge-refused bash -c "! '$bin' -q --merge mkeep.h5 mmean.h5 --out mx.h5 > mx.log 2>&1 && grep -q -- '--marginal-step' mx.log"
 check marginal-step-bad-value bash -c "! '$bin' --marginal-step mean > mb.log 2>&1 && grep -q 'marginal-step: \"mean\"' mb.log"
+
+# --embedding-dim (-k) is the embedding dimension; --rank its alias: the same file configuration;
+# both at once is refused.
+"$bin" -q --splits 1 --seeds 1 --steps 5 $small --embedding-dim 5 --out ed.h5 > ed.log 2>&1 || { echo "FAIL embedding-dim run"; fails=$((fails + 1)); }
+"$bin" -q --splits 1 --seeds 1 --steps 5 $small --rank 5 --out rk.h5 > rk.log 2>&1 || { echo "FAIL rank alias run"; fails=$((fails + 1)); }
+check embedding-dim-alias /usr/bin/python3 -c "
+import h5py, numpy as np
+a, b = h5py.File('ed.h5', 'r'), h5py.File('rk.h5', 'r')
+assert a.attrs['config_rank'] == b.attrs['config_rank'] and str(a.attrs['config_rank']) in ('5', \"b'5'\")
+assert np.array_equal(a['flows/tracin/inflow'][...], b['flows/tracin/inflow'][...])"
+check embedding-dim-and-rank-refused bash -c "! '$bin' --embedding-dim 4 --rank 4 > er.log 2>&1 && grep -q 'cannot both be given' er.log"
+check embedding-dim-range bash -c "! '$bin' -k 0 > e0.log 2>&1 && grep -q 'option --embedding-dim: 0 is out of range' e0.log"
 
 # --progress-interval 0: a report within the run after every step (text and JSON); refused below 0.
 "$bin" --splits 1 --seeds 1 --steps 5 $small --progress-interval 0 --out pi.h5 > pi.log 2>&1 || { echo "FAIL progress-interval run"; fails=$((fails + 1)); }
