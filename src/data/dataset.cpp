@@ -88,6 +88,7 @@ DatasetScan scan_of(const Dataset& data) {
   DatasetScan scan;
   scan.task = data.task;
   scan.source = data.source;
+  scan.fingerprint = data.fingerprint;
   scan.individual_ids = data.individual_ids;
   scan.per_individual.assign(data.num_individuals(), 0);
   for (const auto i : data.individual) ++scan.per_individual[static_cast<std::size_t>(i)];

@@ -19,6 +19,7 @@
 
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/core/rng.hpp"
+#include "reciprocity/data/fingerprint.hpp"
 
 namespace reciprocity::data {
 
@@ -175,6 +176,8 @@ class LineReader {
   /// 1-based number of the line last returned.
   std::int64_t line_number() const { return line_number_; }
   const std::string& name() const { return name_; }
+  /// CRC-32 and count of every byte read so far (the whole input once next() returned false).
+  const Crc32& digest() const { return crc_; }
 
  private:
   void emit(std::string_view& line, const char* start, std::size_t length) {
@@ -200,6 +203,7 @@ class LineReader {
       }
       eof_ = true;
     }
+    crc_.update(buffer_.data() + end_, got);
     end_ += got;
   }
 
@@ -210,12 +214,14 @@ class LineReader {
   std::size_t end_ = 0;
   bool eof_ = false;
   std::int64_t line_number_ = 0;
+  Crc32 crc_;
 };
 
-/// Runs `parse(reader)` over `path` (gunzipped when `gzip`). A failed decompression is reported
-/// in preference to the parse error it probably caused.
+/// Runs `parse(reader)` over `path` (gunzipped when `gzip`), which must read to the end. A failed
+/// decompression is reported in preference to the parse error it probably caused. Returns the
+/// digest of the bytes read (decompressed), for the data set's fingerprint.
 template <class Parse>
-void read_lines(const std::string& path, bool gzip, Parse&& parse) {
+InputDigest read_lines(const std::string& path, bool gzip, Parse&& parse) {
   InputFile input = gzip ? InputFile::open_gunzip(path) : InputFile::open(path);
   LineReader reader(input.get(), path);
   try {
@@ -227,6 +233,7 @@ void read_lines(const std::string& path, bool gzip, Parse&& parse) {
   }
   const std::string gzip_error = input.finish(false);
   if (!gzip_error.empty()) throw DataError(gzip_error);
+  return InputDigest{path, reader.digest().bytes(), reader.digest().value(), gzip};
 }
 
 /// Rough number of lines, to reserve vectors (a short line is ~20 bytes).
@@ -433,10 +440,10 @@ std::string movielens_file(const std::string& path) {
 /// example id is the number of earlier calls). Throws DataError naming file and line, or
 /// "the file has no examples".
 template <class Rating>
-void read_movielens(const std::string& file, std::vector<std::int64_t>& user_ids,
-                    std::vector<std::int64_t>& item_ids, Rating&& rating) {
+InputDigest read_movielens(const std::string& file, std::vector<std::int64_t>& user_ids,
+                           std::vector<std::int64_t>& item_ids, Rating&& rating) {
   std::int64_t ratings = 0;
-  read_lines(file, false, [&](LineReader& reader) {
+  const InputDigest digest = read_lines(file, false, [&](LineReader& reader) {
     DenseIndex users(user_ids);
     DenseIndex items(item_ids);
     std::vector<std::string_view> fields;
@@ -476,6 +483,7 @@ void read_movielens(const std::string& file, std::vector<std::int64_t>& user_ids
     }
   });
   if (ratings == 0) no_examples(file);
+  return digest;
 }
 
 }  // namespace
@@ -489,11 +497,12 @@ Dataset load_movielens(const std::string& path) {
   d.individual.reserve(expected);
   d.item.reserve(expected);
   d.label.reserve(expected);
-  read_movielens(file, d.individual_ids, d.item_ids, [&](std::int32_t user, std::int32_t item, double rating) {
-    d.individual.push_back(user);
-    d.item.push_back(item);
-    d.label.push_back(rating);
-  });
+  d.fingerprint.files.push_back(
+      read_movielens(file, d.individual_ids, d.item_ids, [&](std::int32_t user, std::int32_t item, double rating) {
+        d.individual.push_back(user);
+        d.item.push_back(item);
+        d.label.push_back(rating);
+      }));
   d.validate();
   return d;
 }
@@ -503,11 +512,12 @@ DatasetScan scan_movielens(const std::string& path) {
   scan.task = Task::Recommender;
   scan.source = movielens_file(path);
   std::vector<std::int64_t> item_ids;
-  read_movielens(scan.source, scan.individual_ids, item_ids, [&](std::int32_t user, std::int32_t, double) {
-    const auto i = static_cast<std::size_t>(user);
-    if (i == scan.per_individual.size()) scan.per_individual.push_back(0);
-    ++scan.per_individual[i];
-  });
+  scan.fingerprint.files.push_back(
+      read_movielens(scan.source, scan.individual_ids, item_ids, [&](std::int32_t user, std::int32_t, double) {
+        const auto i = static_cast<std::size_t>(user);
+        if (i == scan.per_individual.size()) scan.per_individual.push_back(0);
+        ++scan.per_individual[i];
+      }));
   scan.num_items = static_cast<std::int64_t>(item_ids.size());
   scan.num_examples = std::accumulate(scan.per_individual.begin(), scan.per_individual.end(), std::int64_t{0});
   return scan;
@@ -517,14 +527,18 @@ LocalData load_movielens_part(const DatasetScan& scan, int rank, int ranks) {
   LocalBuilder local(scan, rank, ranks);
   std::vector<std::int64_t> user_ids, item_ids;
   std::int64_t example = 0;
-  read_movielens(scan.source, user_ids, item_ids, [&](std::int32_t user, std::int32_t item, double rating) {
-    if (local.owns(user)) local.add(example, user, item, rating);
-    ++example;
-  });
+  const InputDigest digest =
+      read_movielens(scan.source, user_ids, item_ids, [&](std::int32_t user, std::int32_t item, double rating) {
+        if (local.owns(user)) local.add(example, user, item, rating);
+        ++example;
+      });
+  Fingerprint now;
+  now.files.push_back(digest);
   if (example != scan.num_examples || user_ids != scan.individual_ids ||
-      static_cast<std::int64_t>(item_ids.size()) != scan.num_items)
+      static_cast<std::int64_t>(item_ids.size()) != scan.num_items || now.value() != scan.fingerprint.value())
     throw DataError(scan.source + ": the data changed between the scan and the load (" +
-                    std::to_string(scan.num_examples) + " ratings, then " + std::to_string(example) + ")");
+                    std::to_string(scan.num_examples) + " ratings, then " + std::to_string(example) +
+                    "; fingerprint " + scan.fingerprint.value() + ", then " + now.value() + ")");
   return local.finish();
 }
 
@@ -542,7 +556,7 @@ Dataset load_diabetes(const std::string& dir) {
   d.num_features = static_cast<int>(num_features);
   std::vector<std::string_view> fields;
 
-  read_lines(features_file, features_gz, [&](LineReader& reader) {
+  d.fingerprint.files.push_back(read_lines(features_file, features_gz, [&](LineReader& reader) {
     std::string_view text;
     while (reader.next(text)) {
       if (is_blank(text)) continue;
@@ -551,11 +565,11 @@ Dataset load_diabetes(const std::string& dir) {
       line.expect_columns(fields.size(), num_features);
       append_features(line, fields, 0, num_features, d.features);
     }
-  });
+  }));
   const std::size_t rows = d.features.size() / num_features;
   if (rows == 0) no_examples(features_file);
 
-  read_lines(target_file, target_gz, [&](LineReader& reader) {
+  d.fingerprint.files.push_back(read_lines(target_file, target_gz, [&](LineReader& reader) {
     std::string_view text;
     while (reader.next(text)) {
       if (is_blank(text)) continue;
@@ -564,7 +578,7 @@ Dataset load_diabetes(const std::string& dir) {
       line.expect_columns(fields.size(), 1);
       d.label.push_back(line.number(fields[0], "target"));
     }
-  });
+  }));
   if (d.label.empty()) no_examples(target_file);
   if (d.label.size() != rows) {
     throw DataError("loading diabetes from \"" + dir + "\": " + features_file + " has " +
@@ -585,7 +599,7 @@ Dataset load_breast_cancer(const std::string& dir) {
   std::int64_t header_rows = 0;
   std::int64_t header_line = 0;
   std::string header_text;
-  read_lines(file, false, [&](LineReader& reader) {
+  d.fingerprint.files.push_back(read_lines(file, false, [&](LineReader& reader) {
     std::vector<std::string_view> fields;
     std::size_t num_features = 0;
     std::string_view text;
@@ -615,7 +629,7 @@ Dataset load_breast_cancer(const std::string& dir) {
       append_features(line, fields, 0, num_features, d.features);
       d.label.push_back(line.class_label(fields[num_features], "target"));
     }
-  });
+  }));
   if (header_line == 0) no_examples(file);
   if (static_cast<std::int64_t>(d.label.size()) != header_rows) {
     line_error(file, header_line,
@@ -640,7 +654,7 @@ Dataset load_csv(const std::string& path, Task task, bool has_individual) {
   d.task = task;
   d.source = path;
   const std::size_t extra = has_individual ? 2 : 1;  // label [, individual]
-  read_lines(path, false, [&](LineReader& reader) {
+  d.fingerprint.files.push_back(read_lines(path, false, [&](LineReader& reader) {
     DenseIndex individuals(d.individual_ids);
     std::vector<std::string_view> fields;
     std::size_t columns = 0;
@@ -669,7 +683,7 @@ Dataset load_csv(const std::string& path, Task task, bool has_individual) {
         d.individual.push_back(individuals(line.integer(fields[p + 1], "individual"), line, "individual"));
       }
     }
-  });
+  }));
   if (d.label.empty()) no_examples(path);
   if (!has_individual) one_individual_per_row(d);
   d.validate();
@@ -846,6 +860,7 @@ Dataset make_synthetic(const SyntheticSpec& spec) {
   Dataset d;
   d.task = Task::Recommender;
   d.source = synthetic_source(spec);
+  d.fingerprint.generator = d.source;
   d.individual_ids.resize(static_cast<std::size_t>(spec.users));
   std::iota(d.individual_ids.begin(), d.individual_ids.end(), 0);
   d.item_ids.resize(static_cast<std::size_t>(spec.items));
@@ -867,6 +882,7 @@ DatasetScan scan_synthetic(const SyntheticSpec& spec) {
   scan.task = Task::Recommender;
   scan.per_individual = synthetic_counts(spec);
   scan.source = synthetic_source(spec);
+  scan.fingerprint.generator = scan.source;
   scan.individual_ids.resize(static_cast<std::size_t>(spec.users));
   std::iota(scan.individual_ids.begin(), scan.individual_ids.end(), 0);
   scan.num_items = spec.items;

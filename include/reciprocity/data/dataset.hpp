@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "reciprocity/data/fingerprint.hpp"
+
 namespace reciprocity::data {
 
 /// What the examples are: ratings for matrix factorisation, or feature rows for a
@@ -17,6 +19,7 @@ enum class Task { Recommender, Regression, Classification };
 struct Dataset {
   Task task = Task::Recommender;
   std::string source;                       ///< file or generator description, for messages
+  Fingerprint fingerprint;                  ///< the content read (files' digests) or generated
   std::vector<std::int64_t> individual_ids; ///< original id of each dense individual [N]
   std::vector<std::int32_t> individual;     ///< dense individual of each example [M]
   std::vector<double> label;                ///< rating, target or 0/1 class of each example [M]
@@ -42,6 +45,7 @@ struct Dataset {
 struct DatasetScan {
   Task task = Task::Recommender;
   std::string source;                        ///< as Dataset::source
+  Fingerprint fingerprint;                   ///< as Dataset::fingerprint
   std::vector<std::int64_t> individual_ids;  ///< as Dataset::individual_ids [N]
   std::vector<std::int64_t> per_individual;  ///< examples of each dense individual [N]
   std::int64_t num_items = 0;                ///< dense items (recommender), numbered as in Dataset
