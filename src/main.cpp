@@ -16,6 +16,7 @@ int status_of(const reciprocity::Error& e) {
   if (dynamic_cast<const MpiError*>(&e)) return 5;
   if (dynamic_cast<const NumericError*>(&e)) return 6;
   if (dynamic_cast<const StopRequested*>(&e)) return 7;
+  if (dynamic_cast<const LockError*>(&e)) return 8;
   return 1;
 }
 }  // namespace

@@ -83,7 +83,8 @@ std::string usage(const po::options_description& all) {
   }
   s << "\nExit status: 0 done; 2 bad option (also: an --out that may not be replaced); 3 bad data; 4 file\n"
        "error; 5 MPI error; 6 training diverged (a non-finite loss, or one grown 1e4-fold); 7 stopped by\n"
-       "SIGTERM/SIGINT (completed runs kept: rerun with --resume).\n"
+       "SIGTERM/SIGINT (completed runs kept: rerun with --resume); 8 the results file is in use by another job\n"
+       "(its lock <out>.lock names it), or this job's lock was taken over.\n"
        "Documentation: README.md (options, results-file layout, reading it with h5py).\n";
   return s.str();
 }
@@ -286,6 +287,10 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
       ("out", po::value(&c.out)->default_value(c.out), "results file (HDF5). An existing file is replaced only if it is a "
        "results file with no completed runs, or with --force; any other file never (exit 2)")
       ("force", po::bool_switch(&c.force), "let --out replace a results file that holds completed runs")
+      ("break-lock", po::bool_switch(&c.break_lock), "take over the lock of the results file (--out, or the file of "
+       "--summarize) although its holder may still run. Without it, a file in use by another job is refused (exit 8); "
+       "a lock whose holder is gone is taken over anyway: same host and its process ended, an earlier run of this "
+       "requeued Slurm job, or no heartbeat for 300 s (another host)")
       ("resume", po::bool_switch(&c.resume), "reopen --out, check its configuration matches, and run only the runs not complete (with more "
        "--splits: grow it; a missing --out is started)")
       ("save-split-mask", po::bool_switch(&c.save_split_mask), "store each split's training mask in /splits/train_mask")

@@ -1,4 +1,5 @@
 #include "reciprocity/app/run.hpp"
+#include "reciprocity/app/lock.hpp"
 #include "reciprocity/app/summary.hpp"
 
 #include <algorithm>
@@ -329,7 +330,9 @@ void check_same_configuration(const io::ResultsFile& file, const Config& c, cons
 
 /// Collective: a new results file, or (--resume) the existing one after checking that it was
 /// made with the same configuration, grown when more splits are asked for.
-io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const mpi::Comm& world, int per_run) {
+io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const mpi::Comm& world, int per_run,
+                             const JobLock& lock) {
+  lock.verify(world);  // (reading the data may have taken long)
   io::Layout layout;
   layout.splits = c.splits;
   layout.seeds = c.seeds;
@@ -379,7 +382,7 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const mpi::
 /// a stop was requested (after writing the round in flight). `local` is this rank's part of
 /// the data for its group `group` (taken by value: it is released on return).
 bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalData local, const mpi::Comm& group,
-                  io::ResultsFile& file, const mpi::Comm& world, int per_run, Progress& progress) {
+                  io::ResultsFile& file, const mpi::Comm& world, int per_run, Progress& progress, const JobLock& lock) {
   const data::DatasetScan& ds = d.scan;
   const int groups = world.size() / per_run;
   const auto complete = file.complete();
@@ -476,6 +479,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
       if (record) Progress::run_line(c, *record);
     }
     agree_on_errors(error, world);
+    lock.verify(world);  // a job whose lock was taken over writes nothing more
     file.write_round(record.get());
     progress.runs_done("tracin", std::min(todo.size(), (k + 1) * groups), todo.size());
   }
@@ -485,7 +489,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
 /// Marginal flows of the runs of the first --marginal-splits splits (within --split-range):
 /// each run's leave-one-out retrainings are spread over all ranks. Returns false on a stop.
 bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& file, const mpi::Comm& world,
-                    Progress& progress) {
+                    Progress& progress, const JobLock& lock) {
   const int msplits = c.marginal_splits > 0 ? std::min(c.marginal_splits, c.splits) : c.splits;
   const int first = c.split_begin, last = std::min(msplits, c.split_end < 0 ? c.splits : c.split_end);
   const auto done = file.marginal_complete();
@@ -528,6 +532,7 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& f
     agree_on_errors(error.empty() ? m.error : error, world);
     if (m.stopped) return false;  // agreed: the reduction carries every rank's stop
     const bool root = world.rank() == 0;
+    lock.verify(world);
     file.write_marginal(key.split, key.seed, root ? &m.inflow : nullptr, root ? &m.outflow : nullptr,
                         root ? &m.self : nullptr);
     if (progress.talking() && !c.quiet) {
@@ -550,7 +555,8 @@ std::string title_of(const Config& c, const std::string& source) {
 
 /// Collective: summary into the file and on rank 0's stdout; the file's final status.
 void finish(io::ResultsFile& file, const Config& c, const std::string& title, const mpi::Comm& world,
-            const std::string& status) {
+            const std::string& status, const JobLock& lock) {
+  lock.verify(world);
   const auto contents = file.read();
   const std::string text = summarize(contents, c.beta, title, &file);
   file.set_attribute("end_time", now_iso());
@@ -562,10 +568,8 @@ void finish(io::ResultsFile& file, const Config& c, const std::string& title, co
   }
 }
 
-}  // namespace
-
-void run_experiment(Config c, const mpi::Comm& world) {
-  install_stop_handlers();
+/// run_experiment holding the lock of `c.out`; the results file is closed on return.
+void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   if (!c.resume) check_out_replaceable(c, world);  // before the data are read: fail fast
   const ExperimentData d = open_data(c);
   const data::DatasetScan& ds = d.scan;
@@ -602,7 +606,7 @@ void run_experiment(Config c, const mpi::Comm& world) {
     agree_on_errors<DataError>(error, world);
   }
 
-  io::ResultsFile file = open_results(c, ds, world, per_run);
+  io::ResultsFile file = open_results(c, ds, world, per_run, lock);
   const std::string title = title_of(c, ds.source);
   Progress progress(c, world.rank() == 0);
   if (progress.talking()) {
@@ -616,17 +620,18 @@ void run_experiment(Config c, const mpi::Comm& world) {
   }
   bool finished = false;
   try {
-    finished = tracin_sweep(c, d, std::move(local), group, file, world, per_run, progress) &&
-               (!c.marginal || marginal_sweep(c, *d.whole, file, world, progress));
+    finished = tracin_sweep(c, d, std::move(local), group, file, world, per_run, progress, lock) &&
+               (!c.marginal || marginal_sweep(c, *d.whole, file, world, progress, lock));
   } catch (const NumericError& e) {
     // Agreed on every rank: record it; the complete runs stay valid for a later look.
+    lock.verify(world);
     file.set_attribute("status", std::string("failed: ") + e.what());
     file.set_attribute("end_time", now_iso());
     file.flush();
     throw;
   }
   if (!finished) {
-    finish(file, c, title, world, "stopped");
+    finish(file, c, title, world, "stopped", lock);
     throw StopRequested("stopped on signal " + std::to_string(stop_signal()) + " after the runs in flight; \"" + c.out +
                         "\" holds every completed run: rerun with --resume to continue");
   }
@@ -642,19 +647,26 @@ void run_experiment(Config c, const mpi::Comm& world) {
   if (c.split_end >= 0)
     status += " (--split-range " + std::to_string(c.split_begin) + ":" + std::to_string(c.split_end) + ")";
   if (n_div) status += ", " + std::to_string(n_div) + " run(s) diverged";
-  finish(file, c, title, world, status);
+  finish(file, c, title, world, status, lock);
 }
 
-void summarize_file(const Config& c, const mpi::Comm& world) {
+void summarize_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) {
   auto file = io::ResultsFile::open(c.summarize, world, true);
   std::string title = "reciprocity " + std::string(version()) + ": summary of \"" + c.summarize + "\"";
-  const std::string text = summarize(file.read(), c.beta, title, &file);
+  const auto contents = file.read();
+  lock.verify(world);
+  const std::string text = summarize(contents, c.beta, title, &file);
   file.flush();
   if (world.rank() == 0) std::printf("%s", text.c_str());
 }
 
-void merge_files(const Config& c, const mpi::Comm& world) {
+void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) {
   check_out_replaceable(c, world);
+  for (const auto& path : c.merge) {
+    if (lock_path_of(path) == lock.path())
+      throw ConfigError("--merge: \"" + path + "\" is both an input and --out \"" + c.out + "\"");
+    JobLock::check_not_in_use(path, "--merge", world);  // a file being written is not read
+  }
   std::vector<io::ResultsFile> inputs;
   for (const auto& path : c.merge) inputs.push_back(io::ResultsFile::open(path, world, false));
   const auto& first = inputs.front();
@@ -681,6 +693,7 @@ void merge_files(const Config& c, const mpi::Comm& world) {
   std::string sources;
   for (const auto& p : c.merge) sources += (sources.empty() ? "" : " ") + p;
   attrs.emplace_back("merged_from", sources);
+  lock.verify(world);
   io::ResultsFile out = io::ResultsFile::create(c.out, layout, ids, attrs, world);
   const int seeds = layout.seeds;
   std::vector<std::uint8_t> have(static_cast<std::size_t>(splits) * seeds, 0), have_m(have);
@@ -692,6 +705,7 @@ void merge_files(const Config& c, const mpi::Comm& world) {
       for (int r = 0; r < seeds; ++r) {
         const std::size_t at = static_cast<std::size_t>(s) * seeds + r;
         if (done[at] && !have[at]) {
+          lock.verify(world);
           const auto record = world.rank() == 0 ? std::make_unique<io::RunRecord>(f.read_run(s, r)) : nullptr;
           out.write_round(record.get());
           have[at] = 1;
@@ -702,6 +716,7 @@ void merge_files(const Config& c, const mpi::Comm& world) {
           const std::size_t N = static_cast<std::size_t>(layout.individuals);
           std::vector<double> a(m.begin(), m.begin() + N), b(m.begin() + N, m.begin() + 2 * N), d(m.begin() + 2 * N, m.end());
           const bool root = world.rank() == 0;
+          lock.verify(world);
           out.write_marginal(s, r, root ? &a : nullptr, root ? &b : nullptr, root ? &d : nullptr);
           have_m[at] = 1;
           ++copied_m;
@@ -711,7 +726,34 @@ void merge_files(const Config& c, const mpi::Comm& world) {
   const std::size_t total = have.size();
   finish(out, c, "reciprocity " + std::string(version()) + ": merge of " + std::to_string(inputs.size()) +
                       " file(s): " + std::to_string(copied) + " run(s), " + std::to_string(copied_m) + " Marginal run(s)",
-         world, copied == total ? "complete" : "incomplete: " + std::to_string(total - copied) + " run(s) missing");
+         world, copied == total ? "complete" : "incomplete: " + std::to_string(total - copied) + " run(s) missing", lock);
+}
+
+}  // namespace
+
+// Every job takes the lock of the file it writes before anything else, and releases it once
+// the file is closed (on errors and stops too: the lock's destructor, on rank 0 alone).
+
+void run_experiment(Config c, const mpi::Comm& world) {
+  install_stop_handlers();
+  JobLock lock = JobLock::acquire(c.out, "run", c.break_lock, world);
+  run_locked(std::move(c), world, lock);
+  world.barrier();  // every rank has closed the file
+  lock.release();
+}
+
+void summarize_file(const Config& c, const mpi::Comm& world) {
+  JobLock lock = JobLock::acquire(c.summarize, "summarize", c.break_lock, world);
+  summarize_locked(c, world, lock);
+  world.barrier();
+  lock.release();
+}
+
+void merge_files(const Config& c, const mpi::Comm& world) {
+  JobLock lock = JobLock::acquire(c.out, "merge", c.break_lock, world);
+  merge_locked(c, world, lock);
+  world.barrier();
+  lock.release();
 }
 
 }  // namespace reciprocity::app

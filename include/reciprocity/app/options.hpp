@@ -38,6 +38,7 @@ struct Config {
   bool save_split_mask = false;
   bool resume = false;
   bool force = false;                 ///< --force: --out may replace a results file with completed runs
+  bool break_lock = false;            ///< --break-lock: take over the lock of --out even if its holder looks alive
   bool quiet = false;
   int ranks_per_run = 0;              ///< 0: automatic
   int split_begin = 0, split_end = -1;///< --split-range: run only splits in [begin, end) (-1: all)

@@ -33,5 +33,10 @@ struct NumericError : Error {
 struct StopRequested : Error {
   using Error::Error;
 };
+/// The results file is in use by another job (its lock is held by a live job), or this job's
+/// lock was taken over by another job, which then owns the file (exit status 8).
+struct LockError : Error {
+  using Error::Error;
+};
 
 }  // namespace reciprocity
