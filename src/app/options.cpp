@@ -81,10 +81,10 @@ std::string usage(const po::options_description& all) {
                   p.steps, p.rank, p.learning_rate, p.lambda, p.init_scale);
     s << line;
   }
-  s << "\nExit status: 0 done; 2 bad option (also: an --out that may not be replaced); 3 bad data; 4 file\n"
-       "error; 5 MPI error; 6 training diverged (a non-finite loss, or one grown 1e4-fold); 7 stopped by\n"
-       "SIGTERM/SIGINT (completed runs kept: rerun with --resume); 8 the results file is in use by another job\n"
-       "(its lock <out>.lock names it), or this job's lock was taken over.\n"
+  s << "\nExit status: 0 done; 2 bad option (also: an --out that may not be replaced, a --resume or --merge on\n"
+       "other data); 3 bad data; 4 file error; 5 MPI error; 6 training diverged (a non-finite loss, or one grown\n"
+       "1e4-fold); 7 stopped by SIGTERM/SIGINT (completed runs kept: rerun with --resume); 8 the results file is\n"
+       "in use by another job (its lock <out>.lock names it), or this job's lock was taken over.\n"
        "Documentation: README.md (options, results-file layout, reading it with h5py).\n";
   return s.str();
 }
@@ -291,8 +291,9 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
        "--summarize) although its holder may still run. Without it, a file in use by another job is refused (exit 8); "
        "a lock whose holder is gone is taken over anyway: same host and its process ended, an earlier run of this "
        "requeued Slurm job, or no heartbeat for 300 s (another host)")
-      ("resume", po::bool_switch(&c.resume), "reopen --out, check its configuration matches, and run only the runs not complete (with more "
-       "--splits: grow it; a missing --out is started)")
+      ("resume", po::bool_switch(&c.resume), "reopen --out, check its configuration and its data match (the data by content, "
+       "their fingerprint: the same data at another path are accepted, changed data never), and run only the runs not "
+       "complete (with more --splits: grow it; a missing --out is started)")
       ("save-split-mask", po::bool_switch(&c.save_split_mask), "store each split's training mask in /splits/train_mask")
       ("ranks-per-run", po::value(&c.ranks_per_run)->default_value(c.ranks_per_run),
        "ranks that share one run (data parallel); the others run other (split, seed) runs at the same time. "

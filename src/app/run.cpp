@@ -280,6 +280,11 @@ class Progress {
   std::chrono::steady_clock::time_point t0_;
 };
 
+/// The identity of the input data by content (DESIGN.md section 6): the value compared by
+/// --resume and --merge, and the files it was computed from (paths, sizes, CRCs; informational).
+constexpr const char* kFingerprintAttribute = "data_fingerprint";
+constexpr const char* kDataFilesAttribute = "data_files";
+
 std::vector<std::pair<std::string, std::string>> new_file_attributes(const Config& c, const data::DatasetScan& ds,
                                                                      const mpi::Comm& world, int per_run) {
   std::vector<std::pair<std::string, std::string>> attrs = {
@@ -287,7 +292,8 @@ std::vector<std::pair<std::string, std::string>> new_file_attributes(const Confi
       {"git_revision", git_revision()}, {"command_line", c.command_line},
       {"ranks", std::to_string(world.size())}, {"ranks_per_run", std::to_string(per_run)},
       {"start_time", now_iso()}, {"status", "running"}, {"beta", std::to_string(c.beta)},
-      {"task", data::to_string(ds.task)}, {"data_source", ds.source}};
+      {"task", data::to_string(ds.task)}, {"data_source", ds.source},
+      {kFingerprintAttribute, ds.fingerprint.value()}, {kDataFilesAttribute, ds.fingerprint.listing()}};
   for (const auto& kv : c.result_options()) attrs.emplace_back("config_" + kv.first, kv.second);
   return attrs;
 }
@@ -304,12 +310,16 @@ std::map<std::string, std::string> file_options(const io::ResultsFile& file) {
 }
 
 /// The options whose values differ between `wanted` (name, value) and `file`: (name, wanted
-/// value, value in the file), "(absent)" where one side does not have the option.
+/// value, value in the file), "(absent)" where one side does not have the option. With
+/// `by_content`, the data path (option `data`) is not compared: the data are identified by
+/// their fingerprint instead (check_same_data).
 std::vector<std::array<std::string, 3>> differing_options(
-    const std::vector<std::pair<std::string, std::string>>& wanted, const io::ResultsFile& file) {
+    const std::vector<std::pair<std::string, std::string>>& wanted, const io::ResultsFile& file, bool by_content) {
   std::map<std::string, std::string> found = file_options(file);
+  if (by_content) found.erase("data");
   std::vector<std::array<std::string, 3>> out;
   for (const auto& [k, v] : wanted) {
+    if (by_content && k == "data") continue;
     const auto it = found.find(k);
     const std::string there = it == found.end() ? "(absent)" : it->second;
     if (there != v) out.push_back({k, v, there});
@@ -319,13 +329,64 @@ std::vector<std::array<std::string, 3>> differing_options(
   return out;
 }
 
-/// Throws ConfigError listing every result option whose value in `file` differs from `c`.
+/// Why a file without a data fingerprint is compared by data path (files written before the
+/// fingerprint was recorded).
+std::string no_fingerprint_note(const std::string& path) {
+  return " (\"" + path + "\" has no " + kFingerprintAttribute +
+         ": it was written before the data were identified by content, so its data are identified by "
+         "their path, --data, alone)";
+}
+
+/// Throws ConfigError listing every result option whose value in `file` differs from `c`. The
+/// data path counts only for files without a data fingerprint (check_same_data compares the
+/// contents of the others).
 void check_same_configuration(const io::ResultsFile& file, const Config& c, const std::string& what) {
+  const bool by_content = file.has_attribute(kFingerprintAttribute);
   std::string diff;
-  for (const auto& [k, wanted, found] : differing_options(c.result_options(), file))
+  bool path_differs = false;
+  for (const auto& [k, wanted, found] : differing_options(c.result_options(), file, by_content)) {
     diff += "\n  --" + k + ": file has " + found + ", requested " + wanted;
+    path_differs = path_differs || k == "data";
+  }
   if (!diff.empty())
-    throw ConfigError(what + ": the configuration of \"" + file.path() + "\" differs from the requested one:" + diff);
+    throw ConfigError(what + ": the configuration of \"" + file.path() + "\" differs from the requested one:" + diff +
+                      (path_differs ? no_fingerprint_note(file.path()) : ""));
+}
+
+/// The data fingerprint of `file` and its files, formatted for a message.
+std::string recorded_data(const io::ResultsFile& file) {
+  std::string files = file.has_attribute(kDataFilesAttribute) ? file.attribute(kDataFilesAttribute) : "?";
+  for (std::size_t at = 0; (at = files.find('\n', at)) != std::string::npos;) files.replace(at, 1, "; ");
+  return file.attribute(kFingerprintAttribute) + " (" + files + ")";
+}
+
+std::string described(const data::Fingerprint& fp) {
+  std::string files = fp.listing();
+  for (std::size_t at = 0; (at = files.find('\n', at)) != std::string::npos;) files.replace(at, 1, "; ");
+  return fp.value() + " (" + files + ")";
+}
+
+/// --resume: throws ConfigError when the data just read (`fp`) are not those `file` was written
+/// from, naming both fingerprints and their files. The same contents at another path are
+/// accepted (with a note). Files without a fingerprint were compared by path in
+/// check_same_configuration.
+void check_same_data(const io::ResultsFile& file, const data::Fingerprint& fp, const std::string& source,
+                     const Config& c, const mpi::Comm& world) {
+  if (!file.has_attribute(kFingerprintAttribute)) {
+    if (world.rank() == 0 && !c.quiet)
+      std::fprintf(stderr, "reciprocity: --resume: note:%s; the contents cannot be checked\n",
+                   no_fingerprint_note(file.path()).c_str());
+    return;
+  }
+  const std::string recorded = file.attribute(kFingerprintAttribute);
+  if (recorded != fp.value())
+    throw ConfigError("--resume: the data differ from those \"" + file.path() + "\" was written from: data fingerprint " +
+                      recorded_data(file) + " in the file, " + described(fp) +
+                      " now; a results file never mixes two data sets (start a new --out for these data)");
+  const std::string was = file.has_attribute("data_source") ? file.attribute("data_source") : "";
+  if (world.rank() == 0 && !c.quiet && was != source)
+    std::fprintf(stderr, "reciprocity: --resume: data read from \"%s\", the file was written from \"%s\": same contents "
+                 "(data fingerprint %s)\n", source.c_str(), was.c_str(), recorded.c_str());
 }
 
 /// Collective: a new results file, or (--resume) the existing one after checking that it was
@@ -363,6 +424,7 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const mpi::
     }
   }
   check_same_configuration(f, c, "--resume");
+  check_same_data(f, ds.fingerprint, ds.source, c, world);
   if (f.layout().individuals != layout.individuals || f.layout().steps != layout.steps)
     throw ConfigError("--resume: \"" + c.out + "\" has " + std::to_string(f.layout().individuals) + " individuals and " +
                       std::to_string(f.layout().steps) + " steps, the data and options give " +
@@ -573,6 +635,17 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   if (!c.resume) check_out_replaceable(c, world);  // before the data are read: fail fast
   const ExperimentData d = open_data(c);
   const data::DatasetScan& ds = d.scan;
+  {
+    // Every rank read the data: their contents must be the same everywhere (a file rewritten
+    // while the ranks read it would otherwise mix two data sets in one file).
+    const std::string mine = ds.fingerprint.value();
+    std::string root = mine;
+    world.broadcast(root, 0);
+    agree_on_errors<DataError>(root == mine ? "" : ds.source + ": the data changed while the ranks read them (data fingerprint " +
+                                                       root + " on rank 0, " + mine + " on rank " +
+                                                       std::to_string(world.rank()) + ")",
+                               world);
+  }
 
   int per_run = c.ranks_per_run;
   if (per_run == 0) per_run = ds.size() < 200000 ? 1 : world.size();
@@ -674,12 +747,24 @@ void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) 
   const std::vector<std::pair<std::string, std::string>> first_options(first_map.begin(), first_map.end());
   int splits = 0;
   for (const auto& f : inputs) {
+    // Data identified by content where both files have a fingerprint, else by path.
+    const bool by_content = first.has_attribute(kFingerprintAttribute) && f.has_attribute(kFingerprintAttribute);
     std::string diff;
-    for (const auto& [k, wanted, found] : differing_options(first_options, f))
+    bool path_differs = false;
+    for (const auto& [k, wanted, found] : differing_options(first_options, f, by_content)) {
       diff += "\n  --" + k + ": \"" + first.path() + "\" has " + wanted + ", \"" + f.path() + "\" has " + found;
+      path_differs = path_differs || k == "data";
+    }
     if (!diff.empty())
       throw ConfigError("--merge: \"" + f.path() + "\" was made with another configuration than \"" + first.path() +
-                        "\":" + diff);
+                        "\":" + diff +
+                        (path_differs ? no_fingerprint_note(first.has_attribute(kFingerprintAttribute) ? f.path()
+                                                                                                        : first.path())
+                                      : ""));
+    if (by_content && first.attribute(kFingerprintAttribute) != f.attribute(kFingerprintAttribute))
+      throw ConfigError("--merge: \"" + f.path() + "\" was made from other data than \"" + first.path() +
+                        "\": data fingerprint " + recorded_data(first) + " in \"" + first.path() + "\", " +
+                        recorded_data(f) + " in \"" + f.path() + "\"; a results file never mixes two data sets");
     splits = std::max(splits, f.layout().splits);
   }
   io::Layout layout = first.layout();

@@ -245,7 +245,7 @@ run --merge F.h5 --force --out F.h5 -q
 
 # --- documented ---
 "$bin" --help > help.txt
-grep -q -- '--break-lock' help.txt && grep -q '8 the results file is in use' help.txt && echo "ok   --help documents --break-lock and exit 8" ||
+grep -q -- '--break-lock' help.txt && grep -q '8 the results file is$' help.txt && echo "ok   --help documents --break-lock and exit 8" ||
   fail "--help lacks --break-lock or exit status 8"
 
 finish
