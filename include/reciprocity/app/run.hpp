@@ -11,13 +11,17 @@ namespace reciprocity::app {
 /// Collective over `world`: load the data (each rank its share, see load_dataset), run every
 /// (split, seed) not yet complete in the results file, write each run's rows as it finishes,
 /// then write and print the summary.
-/// Throws the first error of any rank on every rank (so no rank is left waiting).
+/// Throws the first error of any rank on every rank (so no rank is left waiting). Holds the
+/// lock of `config.out` throughout (app/lock.hpp: LockError when another job holds it); a
+/// --resume checks the data by their fingerprint (data_fingerprint of the file).
 void run_experiment(Config config, const mpi::Comm& world);
 
-/// Collective: print and store the summary of the existing file `config.summarize`.
+/// Collective: print and store the summary of the existing file `config.summarize` (holding
+/// its lock).
 void summarize_file(const Config& config, const mpi::Comm& world);
 
-/// Collective: combine the files `config.merge` (same configuration) into `config.out`.
+/// Collective: combine the files `config.merge` (same configuration and data fingerprint, none
+/// in use by another job) into `config.out` (holding its lock).
 void merge_files(const Config& config, const mpi::Comm& world);
 
 /// Load the whole data set named by the configuration (every rank reads it). run_experiment
