@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "reciprocity/core/error.hpp"
+#include "reciprocity/core/text.hpp"
 #include "reciprocity/core/version.hpp"
 #include "reciprocity/model/model.hpp"
 
@@ -52,15 +53,7 @@ const Preset* find_preset(const std::string& name) {
 }
 
 /// Shortest text that reads back as exactly `v` (0.8, not 0.80000000000000004).
-std::string fmt(double v) {
-  for (int digits = 6; digits <= 17; ++digits) {
-    std::ostringstream s;
-    s.precision(digits);
-    s << v;
-    if (std::stod(s.str()) == v) return s.str();
-  }
-  return std::to_string(v);
-}
+std::string fmt(double v) { return shortest_text(v); }
 
 constexpr unsigned kWidth = 100;
 

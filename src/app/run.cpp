@@ -302,7 +302,7 @@ std::vector<std::pair<std::string, std::string>> new_file_attributes(const Confi
 /// program after the file was written count with the value that reproduces the old behaviour.
 std::map<std::string, std::string> file_options(const io::ResultsFile& file) {
   std::map<std::string, std::string> o;
-  for (const auto& [k, v] : file.string_attributes())
+  for (const auto& [k, v] : file.text_attributes())
     if (k.rfind("config_", 0) == 0) o[k.substr(7)] = v;
   for (const auto& [k, v] : Config::later_result_options(file.layout().marginal))
     if (!o.count(k)) o[k] = v;
@@ -774,7 +774,7 @@ void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) 
   layout.individual_loss =
       std::all_of(inputs.begin(), inputs.end(), [](const auto& f) { return f.layout().individual_loss; });
   const auto ids = first.read().individual_ids;
-  auto attrs = first.string_attributes();
+  auto attrs = first.text_attributes();
   std::string sources;
   for (const auto& p : c.merge) sources += (sources.empty() ? "" : " ") + p;
   attrs.emplace_back("merged_from", sources);

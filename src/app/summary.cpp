@@ -186,6 +186,7 @@ void summarize_kind(const char* kind, const std::string& prefix, const std::vect
     snr_line(s, "outflow  across runs", snr_out);
   }
   if (!out) return;
+  out->write_summary_coordinate(prefix + "run", std::vector<std::int64_t>(runs.begin(), runs.end()));
   std::vector<double> r(N);
   for (std::size_t i = 0; i < N; ++i) r[i] = metrics::reciprocity(mean_in[i], mean_out[i]);
   out->write_summary_value(prefix + "mean_inflow", mean_in);

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "reciprocity/core/error.hpp"
+#include "reciprocity/core/text.hpp"
 
 namespace reciprocity::h5 {
 
@@ -69,7 +70,7 @@ File open_file(const std::string& path, MPI_Comm comm, bool writable) {
 }
 
 Dataset create_dataset(hid_t file, const std::string& name, hid_t type, const std::vector<hsize_t>& d,
-                       const std::vector<hsize_t>& chunk, double fill) {
+                       const std::vector<hsize_t>& chunk, double fill, bool write_fill) {
   std::vector<hsize_t> maxdims(d);
   maxdims[0] = H5S_UNLIMITED;
   Space space(check(H5Screate_simple(static_cast<int>(d.size()), d.data(), maxdims.data()),
@@ -78,6 +79,7 @@ Dataset create_dataset(hid_t file, const std::string& name, hid_t type, const st
   check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), "chunking " + name);
   check(H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &fill), "fill value of " + name);
   check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "allocation time of " + name);
+  if (!write_fill) check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "fill time of " + name);
   Plist lcpl(check(H5Pcreate(H5P_LINK_CREATE), "creating link property list"));
   check(H5Pset_create_intermediate_group(lcpl.get(), 1), "intermediate groups");
   return Dataset(check(H5Dcreate2(file, name.c_str(), type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
@@ -159,12 +161,16 @@ herr_t collect_attribute(hid_t obj, const char* name, const H5A_info_t*, void* d
   Attribute attr(H5Aopen(obj, name, H5P_DEFAULT));
   if (!attr.valid()) return -1;
   Type type(H5Aget_type(attr.get()));
-  if (H5Tget_class(type.get()) == H5T_STRING) out->emplace_back(name, get_string_attribute(obj, name));
+  Space space(H5Aget_space(attr.get()));
+  const H5T_class_t c = H5Tget_class(type.get());
+  const bool scalar = H5Sget_simple_extent_npoints(space.get()) == 1;
+  if (c == H5T_STRING || (scalar && (c == H5T_INTEGER || c == H5T_FLOAT)))
+    out->emplace_back(name, get_attribute_text(obj, name));
   return 0;
 }
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> string_attributes(hid_t obj) {
+std::vector<std::pair<std::string, std::string>> text_attributes(hid_t obj) {
   std::vector<std::pair<std::string, std::string>> out;
   check(H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_attribute, &out), "listing attributes");
   return out;
@@ -201,6 +207,9 @@ void set_attribute(hid_t obj, const std::string& name, double value) {
 void set_attribute(hid_t obj, const std::string& name, long long value) {
   write_attribute(obj, name, H5T_NATIVE_LLONG, &value);
 }
+void set_attribute(hid_t obj, const std::string& name, unsigned long long value) {
+  write_attribute(obj, name, H5T_NATIVE_ULLONG, &value);
+}
 bool has_attribute(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
 
 std::string get_string_attribute(hid_t obj, const std::string& name) {
@@ -212,6 +221,36 @@ std::string get_string_attribute(hid_t obj, const std::string& name) {
   Space space(check(H5Aget_space(attr.get()), "attribute space"));
   H5Dvlen_reclaim(t.get(), space.get(), H5P_DEFAULT, &p);
   return out;
+}
+
+bool is_text_attribute(hid_t obj, const std::string& name) {
+  Attribute attr(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "opening attribute " + name));
+  Type type(check(H5Aget_type(attr.get()), "attribute type"));
+  return H5Tget_class(type.get()) == H5T_STRING;
+}
+
+std::string get_attribute_text(hid_t obj, const std::string& name) {
+  Attribute attr(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "opening attribute " + name));
+  Type type(check(H5Aget_type(attr.get()), "attribute type"));
+  switch (H5Tget_class(type.get())) {
+    case H5T_INTEGER:
+      if (H5Tget_sign(type.get()) == H5T_SGN_NONE) {
+        unsigned long long v = 0;
+        check(H5Aread(attr.get(), H5T_NATIVE_ULLONG, &v), "reading attribute " + name);
+        return std::to_string(v);
+      } else {
+        long long v = 0;
+        check(H5Aread(attr.get(), H5T_NATIVE_LLONG, &v), "reading attribute " + name);
+        return std::to_string(v);
+      }
+    case H5T_FLOAT: {
+      double v = 0;
+      check(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &v), "reading attribute " + name);
+      return shortest_text(v);
+    }
+    default:
+      return get_string_attribute(obj, name);
+  }
 }
 
 }  // namespace reciprocity::h5

@@ -96,8 +96,10 @@ except Exception as e:
     sys.exit(3 if partial else 1)
 ref = h5py.File(ref_path, "r")
 names = []
+def per_run(o):  # the run datasets, not the coordinates (dimension scales) linked into the groups
+    return isinstance(o, h5py.Dataset) and o.attrs.get("CLASS") != b"DIMENSION_SCALE"
 for group in ("flows", "runs"):
-    ref[group].visititems(lambda n, o, g=group: names.append(g + "/" + n) if isinstance(o, h5py.Dataset) else None)
+    ref[group].visititems(lambda n, o, g=group: names.append(g + "/" + n) if per_run(o) else None)
 bad = []
 try:
     done = f["runs/complete"][...].astype(bool)

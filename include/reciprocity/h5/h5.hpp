@@ -55,10 +55,11 @@ File create_file(const std::string& path, MPI_Comm comm);
 File open_file(const std::string& path, MPI_Comm comm, bool writable);
 
 /// Collective: create a chunked dataset of doubles (`type` H5T_NATIVE_DOUBLE etc.) with the
-/// first dimension extensible (so a sweep can grow), filled with `fill`, intermediate groups
-/// created as needed.
+/// first dimension extensible (so a sweep can grow), filled with `fill` (unless `write_fill` is
+/// false: a dataset never written, such as a dimension without coordinate values), intermediate
+/// groups created as needed.
 Dataset create_dataset(hid_t file, const std::string& name, hid_t type, const std::vector<hsize_t>& dims,
-                       const std::vector<hsize_t>& chunk, double fill);
+                       const std::vector<hsize_t>& chunk, double fill, bool write_fill = true);
 Dataset open_dataset(hid_t file, const std::string& name);
 bool exists(hid_t file, const std::string& name);
 std::vector<hsize_t> dims(hid_t dataset);
@@ -72,8 +73,10 @@ void write_block(hid_t dataset, hid_t mem_type, const std::vector<hsize_t>& offs
 /// Read the block at `offset` of shape `count` (independent, any rank) into `out`.
 void read_block(hid_t dataset, hid_t mem_type, const std::vector<hsize_t>& offset,
                 const std::vector<hsize_t>& count, void* out);
-/// Names and values of all string attributes of `obj`.
-std::vector<std::pair<std::string, std::string>> string_attributes(hid_t obj);
+/// Names and values of all string and numeric attributes of `obj`, numbers as text (integers
+/// in decimal, floating point as shortest_text: the text equals the option's text exactly when
+/// the numbers are equal). Attributes of other types (arrays, references) are left out.
+std::vector<std::pair<std::string, std::string>> text_attributes(hid_t obj);
 /// Read the whole dataset (independent, any rank) into `out` of the right size.
 void read_all(hid_t dataset, hid_t mem_type, void* out);
 
@@ -81,7 +84,32 @@ void read_all(hid_t dataset, hid_t mem_type, void* out);
 void set_attribute(hid_t obj, const std::string& name, const std::string& value);
 void set_attribute(hid_t obj, const std::string& name, double value);
 void set_attribute(hid_t obj, const std::string& name, long long value);
+void set_attribute(hid_t obj, const std::string& name, unsigned long long value);
 bool has_attribute(hid_t obj, const std::string& name);
 std::string get_string_attribute(hid_t obj, const std::string& name);
+/// Whether the attribute `name` of `obj` is stored as a string.
+bool is_text_attribute(hid_t obj, const std::string& name);
+/// A scalar string or numeric attribute as text (as text_attributes).
+std::string get_attribute_text(hid_t obj, const std::string& name);
+
+// Dimension scales (the HDF5 high-level H5DS API) and links. Under MPI-IO each is a collective
+// metadata operation: every rank makes the same calls in the same order.
+
+/// Collective: make `dataset` a dimension scale named `name`.
+void set_scale(hid_t dataset, const std::string& name);
+bool is_scale(hid_t dataset);
+/// Collective: attach `scale` to dimension `dim` of `dataset` (nothing when attached already).
+void attach_scale(hid_t dataset, hid_t scale, unsigned dim);
+/// Collective: detach every scale attached to `dataset` (before deleting it, so no scale keeps
+/// a reference to a deleted dataset).
+void detach_scales(hid_t dataset);
+/// Collective: name dimension `dim` of `dataset` (h5py: dataset.dims[dim].label).
+void set_label(hid_t dataset, unsigned dim, const std::string& label);
+/// The name of dimension `dim` of `dataset` ("" when it has none).
+std::string label(hid_t dataset, unsigned dim);
+/// Collective: a second name `link` (a hard link) for the object at `target`.
+void hard_link(hid_t file, const std::string& target, const std::string& link);
+/// Collective: remove the link `name` (after detach_scales when it names a dataset).
+void remove(hid_t file, const std::string& name);
 
 }  // namespace reciprocity::h5

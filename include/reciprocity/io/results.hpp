@@ -5,22 +5,10 @@
 #include <vector>
 
 #include "reciprocity/h5/h5.hpp"
+#include "reciprocity/io/schema.hpp"
 #include "reciprocity/mpi/comm.hpp"
 
 namespace reciprocity::io {
-
-/// Shape of a results file (DESIGN.md section 6): S splits x R seeds runs over N individuals,
-/// `steps` GD steps, M examples.
-struct Layout {
-  int splits = 0;
-  int seeds = 0;
-  int steps = 0;
-  std::int64_t individuals = 0;
-  std::int64_t examples = 0;
-  bool save_mask = false;
-  bool marginal = false;  ///< the file has /flows/marginal and /runs/marginal_complete
-  bool individual_loss = true;  ///< the file has /runs/individual_deploy_loss (files from 0.2 on)
-};
 
 /// Everything one run contributes to the file; flows cover all N individuals in dense order.
 struct RunRecord {
@@ -49,8 +37,8 @@ struct Contents {
   // Marginal flows, when the layout has them: [S * R * N] and flags [S * R].
   std::vector<std::uint8_t> marginal_complete;
   std::vector<double> marginal_inflow, marginal_outflow, marginal_self;
-  /// The root string attributes (task, config_<option>, ...): with them a summary can rebuild
-  /// each split's membership (which individuals trained, which were deployed).
+  /// The root attributes as text (task, config_<option>, ...; numbers as h5::text_attributes):
+  /// with them a summary can rebuild each split's membership (which individuals trained).
   std::vector<std::pair<std::string, std::string>> attributes;
 };
 
@@ -59,14 +47,18 @@ struct Contents {
 /// flush, so a job killed at any moment leaves each run either complete or not marked complete.
 class ResultsFile {
  public:
-  /// Collective: create (truncating) `path` with all datasets (fill: 0, flags 0) and the
-  /// given root attributes; throws IoError naming the path if it cannot be created.
+  /// Collective: create (truncating) `path` with all datasets of the schema for `layout`
+  /// (fill: 0, flags 0), described (io/schema.hpp), and the given root attributes (typed as the
+  /// schema declares them; those the layout gives, such as `splits`, are the layout's); throws
+  /// IoError naming the path if it cannot be created.
   static ResultsFile create(const std::string& path, const Layout& layout,
                             const std::vector<std::int64_t>& individual_ids,
                             const std::vector<std::pair<std::string, std::string>>& attributes,
                             const mpi::Comm& comm);
   /// Collective: open an existing results file; throws IoError if it is missing, not HDF5,
-  /// or not a reciprocity results file.
+  /// or not a reciprocity results file. A file of an earlier schema version is read as it is;
+  /// opened writable, its first write adds what the current schema describes (descriptions,
+  /// units, dimension scales, typed attributes), its numbers untouched.
   static ResultsFile open(const std::string& path, const mpi::Comm& comm, bool writable);
 
   const Layout& layout() const { return layout_; }
@@ -91,26 +83,36 @@ class ResultsFile {
   /// Collective: grow the split axis of every per-split dataset to `splits` (new runs are not
   /// complete). Existing runs are unchanged.
   void grow(int splits);
-  /// All string attributes of the root group.
-  std::vector<std::pair<std::string, std::string>> string_attributes() const;
+  /// All root attributes as text (numbers as h5::text_attributes: equal texts, equal values).
+  std::vector<std::pair<std::string, std::string>> text_attributes() const;
   /// Read everything needed for summaries (any rank; independent reads).
   Contents read() const;
-  /// Collective: root string attribute (same value on every rank).
+  /// Collective: root attribute (same value on every rank), typed as the schema declares it.
   void set_attribute(const std::string& name, const std::string& value);
   void set_attribute(const std::string& name, double value);
+  /// A root attribute as text.
   std::string attribute(const std::string& name) const;
   bool has_attribute(const std::string& name) const;
-  /// Collective: write a small double dataset under /summary (replaced if present).
+  /// Collective: write the summary dataset /summary/`name` (declared in io/schema.hpp, whose
+  /// dimensions give its shape: `values` in row-major order, or empty to remove it), replaced
+  /// if present with another shape.
   void write_summary_value(const std::string& name, const std::vector<double>& values);
+  /// Collective: write the coordinates of summary dimension `name` ("run": the runs the
+  /// single-run figures use), before the datasets along it (removed first when the number
+  /// changes, so they are rewritten whole).
+  void write_summary_coordinate(const std::string& name, const std::vector<std::int64_t>& values);
   /// Collective: flush to disk.
   void flush();
 
  private:
   ResultsFile() = default;
   Contents read_contents() const;
+  /// Before the first write to a file of an earlier schema version: describe it.
+  void upgrade();
   std::string path_;
   int rank_ = 0;
   Layout layout_;
+  bool described_ = false;  ///< the file follows the current schema version
   h5::File file_;
 };
 

@@ -1,0 +1,101 @@
+#pragma once
+// The results file's layout, declared once (DESIGN.md section 6): every dataset's path, element
+// type, named dimensions, units, one-line description and when it is present; the dimensions and
+// their coordinates; the root attributes and their types. Creating, checking, growing, writing,
+// reading and merging a file follow these tables; the file carries them (a `description` and
+// `units` attribute on every dataset, HDF5 dimension scales), and tools/reciprocity_results.py
+// holds the same tables for the Python tools (tests/cli/test_schema.sh holds the two equal).
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace reciprocity::io {
+
+/// Shape of a results file: S splits x R seeds runs over N individuals, `steps` GD steps,
+/// M examples.
+struct Layout {
+  int splits = 0;
+  int seeds = 0;
+  int steps = 0;
+  std::int64_t individuals = 0;
+  std::int64_t examples = 0;
+  bool save_mask = false;
+  bool marginal = false;  ///< the file has /flows/marginal and /runs/marginal_complete
+  bool individual_loss = true;  ///< the file has /runs/individual_deploy_loss (files from 0.2 on)
+};
+
+/// Version of the layout a file follows (root attribute `schema_version`; files without it are
+/// version 1: no descriptions, units or dimension scales, numbers of the configuration as text,
+/// /summary/single_run_* holding the used runs only).
+constexpr long long kSchemaVersion = 2;
+
+enum class Element { f64, u8, i64 };
+hid_t native_type(Element e);
+const char* element_name(Element e);  ///< "float64", "uint8", "int64" (numpy's names)
+
+/// When a dataset is in a file.
+enum class Presence {
+  always,
+  individual_loss,   ///< Layout::individual_loss
+  save_mask,         ///< Layout::save_mask (--save-split-mask)
+  marginal,          ///< Layout::marginal (--marginal)
+  summary,           ///< once the file is summarised (end of a run, --summarize, --merge)
+  summary_marginal,  ///< summarised, and the file has Marginal flows
+};
+const char* presence_name(Presence p);  ///< "always", "individual_loss", ...
+
+/// A named axis. A dimension with coordinates is a dataset at `path` holding the coordinate of
+/// each position (an HDF5 dimension scale named `name`); one without is a dimension scale that
+/// only gives the axis its name and length (netCDF's "dimension but not a variable").
+struct Dimension {
+  std::string name, path;
+  bool coordinates;
+  Element element;
+  std::string units, description;
+  bool set_by_summary = false;  ///< its coordinates (and length) are written with the summary
+};
+
+struct DatasetSchema {
+  std::string path;
+  Element element;
+  std::vector<std::string> dims;
+  std::string units, description;
+  Presence when;
+  double fill = 0;  ///< value of the entries not written
+};
+
+/// Types of root attributes: numbers are stored as numbers; a switch (boolean) as the text
+/// "true" or "false".
+enum class AttributeType { text, boolean, integer, unsigned_integer, real };
+const char* attribute_type_name(AttributeType t);  ///< "text", "bool", "int64", "uint64", "float64"
+
+/// A root attribute. `config_<option>` attributes hold the options that determine the numbers.
+struct AttributeSchema {
+  std::string name;
+  AttributeType type;
+  std::string description;
+};
+
+const std::vector<Dimension>& dimensions();
+/// The dimension `name`; throws std::out_of_range for an undeclared one.
+const Dimension& dimension(const std::string& name);
+/// Every dataset of the layout and of /summary (coordinates are in dimensions()).
+const std::vector<DatasetSchema>& datasets();
+/// The declared dataset at `path`, or null.
+const DatasetSchema* find_dataset(const std::string& path);
+const std::vector<AttributeSchema>& root_attributes();
+/// The declared root attribute `name`, or null (undeclared attributes are text).
+const AttributeSchema* find_attribute(const std::string& name);
+
+/// Whether `d` belongs to a file of layout `L` before any summary (Presence::summary* never).
+bool in_layout(const DatasetSchema& d, const Layout& L);
+/// Whether `d` belongs to the summary of a file of layout `L`.
+bool in_summary(const DatasetSchema& d, const Layout& L);
+/// Length of dimension `name` in a file of layout `L` (not for those set by the summary: their
+/// length is that of their coordinate dataset in the file).
+hsize_t length(const std::string& name, const Layout& L);
+std::vector<hsize_t> shape(const DatasetSchema& d, const Layout& L);
+
+}  // namespace reciprocity::io

@@ -1,0 +1,238 @@
+// The rows of a results file: writing a run's rows and flags, reading them back. Which dataset
+// holds which field of a run is declared here once, for writing and reading alike; the datasets
+// themselves (shape, type, presence) come from the schema (io/schema.hpp).
+#include <string>
+#include <vector>
+
+#include "reciprocity/core/error.hpp"
+#include "reciprocity/io/results.hpp"
+
+namespace reciprocity::io {
+namespace {
+
+hsize_t u(std::int64_t v) { return static_cast<hsize_t>(v); }
+
+/// One per-run dataset [S, R, ...] and the RunRecord field it holds: a row or a single value.
+struct RunField {
+  const char* path;
+  std::vector<double> RunRecord::*row;
+  double RunRecord::*value;
+};
+const RunField kRunFields[] = {
+    {"/flows/tracin/inflow", &RunRecord::inflow, nullptr},
+    {"/flows/tracin/outflow", &RunRecord::outflow, nullptr},
+    {"/flows/tracin/self", &RunRecord::self, nullptr},
+    {"/runs/train_loss", &RunRecord::train_loss, nullptr},
+    {"/runs/discrepancy", &RunRecord::discrepancy, nullptr},
+    {"/runs/deploy_loss", &RunRecord::deploy_loss, nullptr},
+    {"/runs/individual_deploy_loss", &RunRecord::individual_deploy_loss, nullptr},
+    {"/runs/deploy_rmse", nullptr, &RunRecord::deploy_rmse},
+    {"/runs/deploy_loss_final", nullptr, &RunRecord::deploy_loss_final},
+    {"/runs/deploy_accuracy", nullptr, &RunRecord::deploy_accuracy},
+    {"/runs/train_examples", nullptr, &RunRecord::train_examples},
+    {"/runs/deploy_examples", nullptr, &RunRecord::deploy_examples},
+};
+
+/// Whole per-run datasets read for a summary, and the Contents field each fills.
+struct ContentsField {
+  const char* path;
+  std::vector<double> Contents::*all;
+};
+const ContentsField kContentsFields[] = {
+    {"/flows/tracin/inflow", &Contents::inflow},
+    {"/flows/tracin/outflow", &Contents::outflow},
+    {"/flows/tracin/self", &Contents::self},
+    {"/runs/discrepancy", &Contents::discrepancy},
+    {"/runs/deploy_rmse", &Contents::deploy_rmse},
+    {"/runs/deploy_loss_final", &Contents::deploy_loss_final},
+    {"/runs/deploy_accuracy", &Contents::deploy_accuracy},
+    {"/runs/individual_deploy_loss", &Contents::individual_deploy_loss},
+    {"/flows/marginal/inflow", &Contents::marginal_inflow},
+    {"/flows/marginal/outflow", &Contents::marginal_outflow},
+    {"/flows/marginal/self", &Contents::marginal_self},
+};
+
+const char* const kMarginalSets[] = {"/flows/marginal/inflow", "/flows/marginal/outflow", "/flows/marginal/self"};
+
+/// The declared dataset at `path` (a programming error if it is not declared).
+const DatasetSchema& spec(const char* path) {
+  const DatasetSchema* d = find_dataset(path);
+  if (!d) throw IoError(std::string("dataset ") + path + " is not declared in the schema");
+  return *d;
+}
+
+/// The per-run shape of `d` (its dimensions after split and seed) and its element count.
+std::vector<hsize_t> row_shape(const DatasetSchema& d, const Layout& L) {
+  auto s = shape(d, L);
+  return std::vector<hsize_t>(s.begin() + 2, s.end());
+}
+hsize_t count_of(const std::vector<hsize_t>& s) {
+  hsize_t n = 1;
+  for (auto v : s) n *= v;
+  return n;
+}
+
+std::vector<std::uint8_t> read_flags(hid_t file, const char* name, std::size_t n) {
+  std::vector<std::uint8_t> out(n, 0);
+  if (!h5::exists(file, name)) return out;
+  auto ds = h5::open_dataset(file, name);
+  h5::read_all(ds.get(), H5T_NATIVE_UINT8, out.data());
+  return out;
+}
+}  // namespace
+
+void ResultsFile::write_round(const RunRecord* record) {
+  upgrade();
+  const hid_t id = file_.get();
+  const hsize_t M = u(layout_.examples);
+  const bool diverged = record && record->diverged_step >= 0;
+  const hsize_t s = record ? u(record->split) : 0, q = record ? u(record->seed) : 0;
+  const hsize_t n = record && !diverged ? 1 : 0;
+  const RunRecord* r = n ? record : nullptr;  // rows to write
+  // Write [n, 1, row...] at (s, q, 0...): every rank calls, those without a row write nothing.
+  auto put = [&](const std::string& name, hid_t type, const std::vector<hsize_t>& row, const void* data) {
+    std::vector<hsize_t> off = {s, q}, cnt = {n, n};
+    off.resize(2 + row.size(), 0);
+    for (auto v : row) cnt.push_back(n * v);
+    auto ds = h5::open_dataset(id, name);
+    h5::write_block(ds.get(), type, off, cnt, data);
+  };
+  {
+    const double step = diverged ? record->diverged_step : -1.0;
+    auto ds = h5::open_dataset(id, "/runs/diverged_step");
+    h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, {s, q}, {record ? 1u : 0u, 1}, &step);
+  }
+  for (const auto& field : kRunFields) {
+    const DatasetSchema& d = spec(field.path);
+    if (!in_layout(d, layout_)) continue;
+    const auto row = row_shape(d, layout_);
+    const double* data = nullptr;
+    if (r && field.row) {
+      const auto& v = r->*field.row;
+      if (v.size() != count_of(row))
+        throw IoError("writing \"" + path_ + "\": run (split " + std::to_string(r->split) + ", seed " +
+                      std::to_string(r->seed) + ") has " + std::to_string(v.size()) + " values for " + d.path +
+                      ", which holds " + std::to_string(count_of(row)));
+      data = v.data();
+    } else if (r) {
+      data = &(r->*field.value);
+    }
+    put(d.path, H5T_NATIVE_DOUBLE, row, data);
+  }
+  if (layout_.save_mask) {
+    const bool has = r && !r->train_mask.empty();
+    auto ds = h5::open_dataset(id, "/splits/train_mask");
+    h5::write_block(ds.get(), H5T_NATIVE_UINT8, {s, 0}, {has ? 1u : 0u, has ? M : 0u},
+                    has ? r->train_mask.data() : nullptr);
+  }
+  // The rows must be on disk before the flag that declares them complete.
+  flush();
+  const std::uint8_t one = 1;
+  put("/runs/complete", H5T_NATIVE_UINT8, {}, &one);
+  flush();
+}
+
+void ResultsFile::write_marginal(int split, int seed, const std::vector<double>* inflow,
+                                 const std::vector<double>* outflow, const std::vector<double>* self) {
+  upgrade();
+  const hsize_t N = u(layout_.individuals), n = inflow ? 1 : 0;
+  const std::vector<hsize_t> at = {u(split), u(seed), 0}, count = {n, n, n * N};
+  const std::vector<double>* rows[] = {inflow, outflow, self};
+  for (int k = 0; k < 3; ++k) {
+    auto ds = h5::open_dataset(file_.get(), spec(kMarginalSets[k]).path);
+    h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, at, count, n ? rows[k]->data() : nullptr);
+  }
+  flush();  // rows before the flag, as in write_round
+  const std::uint8_t one = 1;
+  auto flag = h5::open_dataset(file_.get(), "/runs/marginal_complete");
+  h5::write_block(flag.get(), H5T_NATIVE_UINT8, {u(split), u(seed)}, {n, n}, &one);
+  flush();
+}
+
+std::vector<std::uint8_t> ResultsFile::complete() const {
+  return read_flags(file_.get(), "/runs/complete", static_cast<std::size_t>(layout_.splits) * layout_.seeds);
+}
+
+std::vector<double> ResultsFile::diverged_steps() const {
+  std::vector<double> out(static_cast<std::size_t>(layout_.splits) * layout_.seeds, -1.0);
+  if (!h5::exists(file_.get(), "/runs/diverged_step")) return out;
+  auto ds = h5::open_dataset(file_.get(), "/runs/diverged_step");
+  h5::read_all(ds.get(), H5T_NATIVE_DOUBLE, out.data());
+  return out;
+}
+
+std::vector<std::uint8_t> ResultsFile::marginal_complete() const {
+  return read_flags(file_.get(), "/runs/marginal_complete",
+                    static_cast<std::size_t>(layout_.splits) * layout_.seeds);
+}
+
+RunRecord ResultsFile::read_run(int split, int seed) const {
+  RunRecord r;
+  r.split = split;
+  r.seed = seed;
+  const hsize_t s = u(split), q = u(seed);
+  for (const auto& field : kRunFields) {
+    const DatasetSchema& d = spec(field.path);
+    if (!in_layout(d, layout_)) continue;
+    const auto row = row_shape(d, layout_);
+    std::vector<hsize_t> off = {s, q}, cnt = {1, 1};
+    off.resize(2 + row.size(), 0);
+    cnt.insert(cnt.end(), row.begin(), row.end());
+    double* out = nullptr;
+    if (field.row) {
+      (r.*field.row).resize(count_of(row));
+      out = (r.*field.row).data();
+    } else {
+      out = &(r.*field.value);
+    }
+    auto ds = h5::open_dataset(file_.get(), d.path);
+    h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, off, cnt, out);
+  }
+  if (layout_.save_mask && seed == 0) {
+    r.train_mask.resize(static_cast<std::size_t>(layout_.examples));
+    auto ds = h5::open_dataset(file_.get(), "/splits/train_mask");
+    h5::read_block(ds.get(), H5T_NATIVE_UINT8, {s, 0}, {1, u(layout_.examples)}, r.train_mask.data());
+  }
+  return r;
+}
+
+std::vector<double> ResultsFile::read_marginal(int split, int seed) const {
+  const hsize_t N = u(layout_.individuals);
+  std::vector<double> out(3 * N);
+  for (int k = 0; k < 3; ++k) {
+    auto ds = h5::open_dataset(file_.get(), kMarginalSets[k]);
+    h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, {u(split), u(seed), 0}, {1, 1, N}, out.data() + k * N);
+  }
+  return out;
+}
+
+Contents ResultsFile::read() const {
+  try {
+    return read_contents();
+  } catch (const IoError& e) {
+    throw IoError("reading results file \"" + path_ + "\": " + e.what());
+  }
+}
+
+Contents ResultsFile::read_contents() const {
+  Contents c;
+  c.layout = layout_;
+  c.complete = complete();
+  for (const auto& field : kContentsFields) {
+    const DatasetSchema& d = spec(field.path);
+    if (!in_layout(d, layout_)) continue;
+    auto& v = c.*field.all;
+    v.resize(count_of(shape(d, layout_)));
+    auto ds = h5::open_dataset(file_.get(), d.path);
+    h5::read_all(ds.get(), H5T_NATIVE_DOUBLE, v.data());
+  }
+  c.diverged_step = diverged_steps();
+  if (layout_.marginal) c.marginal_complete = marginal_complete();
+  c.individual_ids.resize(static_cast<std::size_t>(layout_.individuals));
+  auto ids = h5::open_dataset(file_.get(), "/individuals/id");
+  h5::read_all(ids.get(), H5T_NATIVE_INT64, c.individual_ids.data());
+  c.attributes = text_attributes();
+  return c;
+}
+
+}  // namespace reciprocity::io

@@ -1,0 +1,281 @@
+// The results file's layout, declared once (include/reciprocity/io/schema.hpp). README "The
+// results file" and tools/reciprocity_results.py repeat these tables; tests/cli/test_schema.sh
+// holds them equal to what the program writes.
+#include "reciprocity/io/schema.hpp"
+
+#include <stdexcept>
+
+namespace reciprocity::io {
+
+hid_t native_type(Element e) {
+  switch (e) {
+    case Element::f64: return H5T_NATIVE_DOUBLE;
+    case Element::u8: return H5T_NATIVE_UINT8;
+    case Element::i64: return H5T_NATIVE_INT64;
+  }
+  return H5T_NATIVE_DOUBLE;
+}
+
+const char* element_name(Element e) {
+  switch (e) {
+    case Element::f64: return "float64";
+    case Element::u8: return "uint8";
+    case Element::i64: return "int64";
+  }
+  return "?";
+}
+
+const char* presence_name(Presence p) {
+  switch (p) {
+    case Presence::always: return "always";
+    case Presence::individual_loss: return "individual_loss";
+    case Presence::save_mask: return "save_mask";
+    case Presence::marginal: return "marginal";
+    case Presence::summary: return "summary";
+    case Presence::summary_marginal: return "summary_marginal";
+  }
+  return "?";
+}
+
+const char* attribute_type_name(AttributeType t) {
+  switch (t) {
+    case AttributeType::text: return "text";
+    case AttributeType::boolean: return "bool";
+    case AttributeType::integer: return "int64";
+    case AttributeType::unsigned_integer: return "uint64";
+    case AttributeType::real: return "float64";
+  }
+  return "?";
+}
+
+// Units: "loss" (the model's per-example loss: squared error of the rating or label, or log
+// loss in nats), "label" (the rating's or label's own units), "1" (dimensionless: fractions,
+// ratios, flags), "count", "step", "percent", "" (identifiers and indices).
+
+const std::vector<Dimension>& dimensions() {
+  static const std::vector<Dimension> d = {
+      {"split", "/split", true, Element::i64, "",
+       "index s of the random train/deployment split (with config_seed it decides which examples train)"},
+      {"seed", "/seed", true, Element::i64, "",
+       "index r of the initialisation within a split (with the split it decides initial parameters and batches)"},
+      {"individual", "/individual", true, Element::i64, "",
+       "original id of the individual (MovieLens user id; health and csv: row number or id column), in the order of "
+       "every per-individual array"},
+      {"step", "/step", true, Element::i64, "step",
+       "gradient-descent step t, the update from w_t to w_t+1 (t = 0..T-1)"},
+      {"iterate", "/iterate", true, Element::i64, "step",
+       "t of the parameters w_t (t = 0..T: w_0 initial, w_T after the last step)"},
+      {"example", "/example", false, Element::u8, "", "example (rating or row) of the data set, in file order"},
+      {"percentile", "/summary/percentile", true, Element::f64, "percent", "percentile over the steps of all runs used"},
+      {"scalar", "/summary/scalar", false, Element::u8, "", "the one entry of a single figure"},
+      {"run", "/summary/run", true, Element::i64, "",
+       "run index split * R + seed of each run the TracIn single-run figures use", true},
+      {"marginal_run", "/summary/marginal_run", true, Element::i64, "",
+       "run index split * R + seed of each run the Marginal single-run figures use", true},
+  };
+  return d;
+}
+
+const Dimension& dimension(const std::string& name) {
+  for (const auto& d : dimensions())
+    if (d.name == name) return d;
+  throw std::out_of_range("undeclared dimension " + name);
+}
+
+namespace {
+using P = Presence;
+const std::vector<std::string> kRun = {"split", "seed"};
+const std::vector<std::string> kRunIndividual = {"split", "seed", "individual"};
+const std::vector<std::string> kRunStep = {"split", "seed", "step"};
+
+void add_flows(std::vector<DatasetSchema>& out, const std::string& kind, const std::string& title, Presence when) {
+  const std::string group = "/flows/" + kind + "/";
+  out.push_back({group + "inflow", Element::f64, kRunIndividual, "loss",
+                 title + " inflow I_i of each run: what other individuals' training data did for i's deployment loss",
+                 when});
+  out.push_back({group + "outflow", Element::f64, kRunIndividual, "loss",
+                 title + " outflow O_i of each run: what i's training data did for other individuals' deployment loss",
+                 when});
+  out.push_back({group + "self", Element::f64, kRunIndividual, "loss",
+                 title + " self-influence S_i of each run: i's training data on i's own deployment loss", when});
+}
+
+/// The summary figures of one flow kind (prefix "" for TracIn, "marginal_" for Marginal).
+void add_summary(std::vector<DatasetSchema>& out, const std::string& prefix, const std::string& title,
+                 Presence when) {
+  const std::vector<std::string> ind = {"individual"}, one = {"scalar"}, run = {prefix + "run"};
+  auto add = [&](const std::string& name, const std::vector<std::string>& dims, const std::string& units,
+                 const std::string& what) {
+    out.push_back({"/summary/" + prefix + name, Element::f64, dims, units, title + ": " + what, when});
+  };
+  add("mean_inflow", ind, "loss", "inflow of each individual averaged over the runs used");
+  add("mean_outflow", ind, "loss", "outflow of each individual averaged over the runs used");
+  add("reciprocity", ind, "1", "reciprocity of each individual's mean inflow and outflow (in expectation)");
+  add("alpha", one, "1", "alpha at beta in expectation: a fraction beta of the individuals has reciprocity >= alpha");
+  add("correlation", one, "1", "Pearson correlation of the mean inflows and outflows across individuals");
+  add("negative_inflow_fraction", one, "1", "fraction of the nonzero mean inflows that are negative");
+  add("negative_outflow_fraction", one, "1", "fraction of the nonzero mean outflows that are negative");
+  add("single_run_alpha", run, "1", "alpha at beta of each run used");
+  add("single_run_correlation", run, "1", "Pearson correlation of inflows and outflows in each run used");
+  add("single_run_negative_inflow_fraction", run, "1", "fraction of the nonzero inflows that are negative, each run used");
+  add("single_run_negative_outflow_fraction", run, "1",
+      "fraction of the nonzero outflows that are negative, each run used");
+  add("runs_used", one, "count", "number of runs the figures use");
+  add("snr_inflow", ind, "1",
+      "SNR |mean|/sd of each individual's inflow across runs (conditional: the runs where it is deployed, where "
+      "individuals are split; NaN where undefined)");
+  add("snr_outflow", ind, "1",
+      "SNR of each individual's outflow across runs (conditional: the runs where it trains, where individuals are "
+      "split; NaN where undefined)");
+  add("snr_inflow_all_runs", ind, "1", "SNR of each individual's inflow over all runs, zeros included (NaN: undefined)");
+  add("snr_outflow_all_runs", ind, "1",
+      "SNR of each individual's outflow over all runs, zeros included (NaN: undefined)");
+}
+
+std::vector<DatasetSchema> make_datasets() {
+  std::vector<DatasetSchema> d = {
+      {"/individuals/id", Element::i64, {"individual"}, "",
+       "original id of each individual (the coordinate /individual; kept for readers of earlier files)", P::always},
+  };
+  add_flows(d, "tracin", "TracIn", P::always);
+  const std::vector<DatasetSchema> runs = {
+      {"/runs/train_loss", Element::f64, kRunStep, "loss", "mean training loss (with regulariser) over the batch at w_t",
+       P::always},
+      {"/runs/discrepancy", Element::f64, kRunStep, "1",
+       "first-order discrepancy of step t: (TracIn's predicted drop - actual drop of the deployment loss) / actual "
+       "drop (NaN where the loss did not change, or t is not a checkpoint)",
+       P::always},
+      {"/runs/deploy_loss", Element::f64, {"split", "seed", "iterate"}, "loss",
+       "mean deployment loss at w_t, t = 0..T", P::always},
+      {"/runs/deploy_rmse", Element::f64, kRun, "label",
+       "deployment RMSE at the end of the run (classification: square root of the Brier score)", P::always},
+      {"/runs/deploy_loss_final", Element::f64, kRun, "loss", "mean deployment loss at the end of the run", P::always},
+      {"/runs/deploy_accuracy", Element::f64, kRun, "1", "deployment accuracy (NaN unless classification)", P::always},
+      {"/runs/train_examples", Element::f64, kRun, "count", "number of training examples |T|", P::always},
+      {"/runs/deploy_examples", Element::f64, kRun, "count", "number of deployment examples |D|", P::always},
+      {"/runs/complete", Element::u8, kRun, "1", "1 once the run's rows are all written: use only these runs", P::always},
+      {"/runs/diverged_step", Element::f64, kRun, "step",
+       "step where the run diverged (--on-divergence continue; its rows are not written), else -1", P::always, -1},
+      {"/runs/individual_deploy_loss", Element::f64, kRunIndividual, "loss",
+       "summed final loss of each individual's deployment examples (0 where it has none)", P::individual_loss},
+      {"/splits/train_mask", Element::u8, {"split", "example"}, "1",
+       "1 where the example is in the training set of the split (--save-split-mask)", P::save_mask},
+  };
+  d.insert(d.end(), runs.begin(), runs.end());
+  add_flows(d, "marginal", "Marginal", P::marginal);
+  d.push_back({"/runs/marginal_complete", Element::u8, kRun, "1", "1 once the run's Marginal flows are written",
+               P::marginal});
+  add_summary(d, "", "TracIn", P::summary);
+  add_summary(d, "marginal_", "Marginal", P::summary_marginal);
+  const std::vector<DatasetSchema> common = {
+      {"/summary/beta", Element::f64, {"scalar"}, "1", "beta of the alpha-at-beta figures", P::summary},
+      {"/summary/snr_conditional", Element::f64, {"scalar"}, "1",
+       "1 when the SNR figures are conditional (individuals are split), else 0", P::summary},
+      {"/summary/discrepancy_percentiles_50_80_95", Element::f64, {"percentile"}, "1",
+       "percentiles of |first-order discrepancy| over the steps of the complete runs", P::summary},
+      {"/summary/runs_complete", Element::f64, {"scalar"}, "count", "number of complete runs", P::summary},
+  };
+  d.insert(d.end(), common.begin(), common.end());
+  return d;
+}
+
+std::vector<AttributeSchema> make_attributes() {
+  using T = AttributeType;
+  std::vector<AttributeSchema> a = {
+      {"format", T::text, "\"reciprocity results\": marks a results file"},
+      {"schema_version", T::integer, "version of this layout (absent: 1, files before descriptions and scales)"},
+      {"program", T::text, "the program that wrote the file"},
+      {"version", T::text, "its version"},
+      {"git_revision", T::text, "its source revision"},
+      {"command_line", T::text, "the command line that created the file"},
+      {"configuration", T::text, "the options that determine the numbers, one `name = value` line each"},
+      {"ranks", T::integer, "MPI processes of the job that created the file"},
+      {"ranks_per_run", T::integer, "MPI processes that computed each run"},
+      {"start_time", T::text, "when the file was created (UTC, ISO 8601)"},
+      {"end_time", T::text, "when the last job on the file ended (UTC, ISO 8601)"},
+      {"status", T::text, "running | complete | partial: ... | stopped | failed: ..."},
+      {"resumed_at", T::text, "when the file was last resumed (UTC, ISO 8601)"},
+      {"command_line_resume", T::text, "the command line of the last --resume"},
+      {"merged_from", T::text, "the files a --merge combined"},
+      {"beta", T::real, "beta of alpha at beta asked for when the file was created"},
+      {"task", T::text, "recommender | regression | classification"},
+      {"data_source", T::text, "the data read"},
+      {"data_fingerprint", T::text, "the input data by content: crc32:<hex>/<bytes> per file read (synthetic: of the generator's specification)"},
+      {"data_files", T::text, "the input files read: path, size and CRC-32, one line each"},
+      {"splits", T::integer, "S, the length of the split axis"},
+      {"seeds", T::integer, "R, the length of the seed axis"},
+      {"steps", T::integer, "T, gradient-descent steps of each run"},
+      {"individuals", T::integer, "N, the length of the individual axis"},
+      {"examples", T::integer, "M, examples in the data set"},
+  };
+  const std::vector<std::pair<const char*, T>> options = {
+      {"dataset", T::text}, {"data", T::text}, {"model", T::text}, {"csv-individual", T::boolean},
+      {"seed", T::unsigned_integer}, {"train-fraction", T::real}, {"rank", T::integer}, {"lambda", T::real},
+      {"init-scale", T::real}, {"steps", T::integer}, {"learning-rate", T::real}, {"batch-fraction", T::real},
+      {"flow-interval", T::integer}, {"seeds", T::integer}, {"save-split-mask", T::boolean}, {"marginal", T::boolean},
+      {"marginal-splits", T::integer}, {"marginal-step", T::text}, {"synthetic-users", T::integer},
+      {"synthetic-items", T::integer}, {"synthetic-ratings", T::integer}, {"synthetic-rank", T::integer},
+  };
+  for (const auto& [name, type] : options)
+    a.push_back({std::string("config_") + name, type, std::string("option --") + name});
+  return a;
+}
+}  // namespace
+
+const std::vector<DatasetSchema>& datasets() {
+  static const std::vector<DatasetSchema> d = make_datasets();
+  return d;
+}
+
+const DatasetSchema* find_dataset(const std::string& path) {
+  for (const auto& d : datasets())
+    if (d.path == path) return &d;
+  return nullptr;
+}
+
+const std::vector<AttributeSchema>& root_attributes() {
+  static const std::vector<AttributeSchema> a = make_attributes();
+  return a;
+}
+
+const AttributeSchema* find_attribute(const std::string& name) {
+  for (const auto& a : root_attributes())
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+bool in_layout(const DatasetSchema& d, const Layout& L) {
+  switch (d.when) {
+    case P::always: return true;
+    case P::individual_loss: return L.individual_loss;
+    case P::save_mask: return L.save_mask;
+    case P::marginal: return L.marginal;
+    default: return false;
+  }
+}
+
+bool in_summary(const DatasetSchema& d, const Layout& L) {
+  return d.when == P::summary || (d.when == P::summary_marginal && L.marginal);
+}
+
+hsize_t length(const std::string& name, const Layout& L) {
+  auto u = [](std::int64_t v) { return static_cast<hsize_t>(v); };
+  if (name == "split") return u(L.splits);
+  if (name == "seed") return u(L.seeds);
+  if (name == "individual") return u(L.individuals);
+  if (name == "step") return u(L.steps);
+  if (name == "iterate") return u(L.steps) + 1;
+  if (name == "example") return u(L.examples);
+  if (name == "percentile") return 3;
+  if (name == "scalar") return 1;
+  if (dimension(name).set_by_summary) throw std::logic_error("the length of " + name + " is set by the summary");
+  throw std::out_of_range("undeclared dimension " + name);
+}
+
+std::vector<hsize_t> shape(const DatasetSchema& d, const Layout& L) {
+  std::vector<hsize_t> s;
+  for (const auto& name : d.dims) s.push_back(length(name, L));
+  return s;
+}
+
+}  // namespace reciprocity::io
