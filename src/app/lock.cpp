@@ -459,7 +459,7 @@ JobLock JobLock::acquire(const std::string& results_path, const std::string& pur
     }
   }
   int kind = io_error ? 1 : 0;
-  mpi::check(MPI_Bcast(&kind, 1, MPI_INT, 0, world.get()), "broadcast");
+  world.broadcast(kind, 0);
   world.broadcast(error, 0);
   if (!error.empty()) {
     if (kind) throw IoError(error);

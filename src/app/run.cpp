@@ -392,7 +392,7 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const mpi::
   // submission of a requeueable job) starts it.
   int exists = 0;
   if (world.rank() == 0) exists = ::access(c.out.c_str(), F_OK) == 0;
-  mpi::check(MPI_Bcast(&exists, 1, MPI_INT, 0, world.get()), "broadcast");
+  world.broadcast(exists, 0);
   if (!c.resume || !exists) {
     if (c.resume && world.rank() == 0 && !c.quiet)
       std::fprintf(stderr, "reciprocity: --resume: \"%s\" does not exist yet; starting it\n", c.out.c_str());

@@ -37,6 +37,8 @@ hid_t check(hid_t id, const std::string& what) {
   throw IoError(what + (detail.empty() ? std::string(": HDF5 call failed") : ": " + detail));
 }
 
+void flush(hid_t obj, const std::string& what) { check(H5Fflush(obj, H5F_SCOPE_GLOBAL), what); }
+
 void quiet_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
 namespace {

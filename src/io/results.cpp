@@ -80,7 +80,7 @@ ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
   comm.barrier();
   int failed = 0;
   if (comm.rank() == 0 && std::rename(partial.c_str(), path.c_str()) != 0) failed = errno;
-  mpi::check(MPI_Bcast(&failed, 1, MPI_INT, 0, comm.get()), "broadcast");
+  comm.broadcast(failed, 0);
   if (failed)
     throw IoError("creating results file \"" + path + "\": renaming \"" + partial + "\" failed: " + std::strerror(failed));
   return f;
@@ -199,6 +199,6 @@ void ResultsFile::write_summary_coordinate(const std::string& name, const std::v
   detail::write_summary_coordinate(file_.get(), dim, values, rank_);
 }
 
-void ResultsFile::flush() { check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), "flushing \"" + path_ + "\""); }
+void ResultsFile::flush() { h5::flush(file_.get(), "flushing \"" + path_ + "\""); }
 
 }  // namespace reciprocity::io

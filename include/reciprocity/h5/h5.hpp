@@ -50,6 +50,9 @@ hid_t check(hid_t id, const std::string& what);
 /// Silence HDF5's automatic error printing (errors become IoError messages instead).
 void quiet_errors();
 
+/// Collective: flush the file of `obj` to disk; IoError "<what>: ..." on failure.
+void flush(hid_t obj, const std::string& what);
+
 /// Collective over `comm`: create (truncate) or open a file with the MPI-IO driver.
 File create_file(const std::string& path, MPI_Comm comm);
 File open_file(const std::string& path, MPI_Comm comm, bool writable);
