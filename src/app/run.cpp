@@ -721,6 +721,7 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
     status += " (--split-range " + std::to_string(c.split_begin) + ":" + std::to_string(c.split_end) + ")";
   if (n_div) status += ", " + std::to_string(n_div) + " run(s) diverged";
   finish(file, c, title, world, status, lock);
+  file.close();  // agreed: a failed close is an error on every rank
 }
 
 void summarize_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) {
@@ -730,6 +731,7 @@ void summarize_locked(const Config& c, const mpi::Comm& world, const JobLock& lo
   lock.verify(world);
   const std::string text = summarize(contents, c.beta, title, &file);
   file.flush();
+  file.close();
   if (world.rank() == 0) std::printf("%s", text.c_str());
 }
 
@@ -812,6 +814,7 @@ void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) 
   finish(out, c, "reciprocity " + std::string(version()) + ": merge of " + std::to_string(inputs.size()) +
                       " file(s): " + std::to_string(copied) + " run(s), " + std::to_string(copied_m) + " Marginal run(s)",
          world, copied == total ? "complete" : "incomplete: " + std::to_string(total - copied) + " run(s) missing", lock);
+  out.close();
 }
 
 }  // namespace
