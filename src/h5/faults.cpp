@@ -23,6 +23,7 @@ std::string& pending() {
 /// The parsed RECIPROCITY_FAULT (test-only: README "Exit status").
 struct FaultPlan {
   bool trace = false;
+  bool malformed = false;
   long long nth = 0;  ///< 0: no fault
   int rank = 0;
   std::string text;
@@ -43,7 +44,7 @@ const FaultPlan& plan() {
       f.nth = n;
       f.rank = r;
     } else {
-      throw ConfigError("RECIPROCITY_FAULT=\"" + f.text + "\": expected h5-write:N:RANK or h5-write:trace (test only)");
+      f.malformed = true;  // check_fault_switch() says so (this runs in destructors too: no throw)
     }
     return f;
   }();
@@ -66,6 +67,11 @@ std::string take_write_failure() {
   std::string message = std::move(pending());
   pending().clear();
   return message;
+}
+
+void check_fault_switch() {
+  if (plan().malformed)
+    throw ConfigError("RECIPROCITY_FAULT=\"" + plan().text + "\": expected h5-write:N:RANK or h5-write:trace (test only)");
 }
 
 bool injected_fault(const std::string& what) {

@@ -56,7 +56,10 @@ ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
   // --resume then simply starts afresh), nor replaces an earlier file.
   f.disk_path_ = path + ".partial";
   try {
-    mpi::agreed(comm, [&] { f.file_ = h5::create_file(f.disk_path_, comm.get()); });
+    mpi::agreed(comm, [&] {
+      h5::check_fault_switch();
+      f.file_ = h5::create_file(f.disk_path_, comm.get());
+    });
     f.reserve(detail::layout_bytes(layout) + detail::summary_bytes(layout), "the layout and its summary");
     f.phase("creating the layout", [&] { f.create_layout(individual_ids, attributes); });
     f.phase("renaming it from \"" + f.disk_path_ + "\"", [&] {
@@ -153,6 +156,7 @@ ResultsFile ResultsFile::open(const std::string& path, const mpi::Comm& comm, bo
   f.comm_ = mpi::Comm::borrow(comm.get());
   f.writable_ = writable;
   f.rank_ = comm.rank();
+  h5::check_fault_switch();
   f.file_ = h5::open_file(path, comm.get(), writable);
   try {
     const hid_t id = f.file_.get();

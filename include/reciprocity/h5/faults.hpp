@@ -24,6 +24,8 @@ std::string take_write_failure();
 /// Called by each write call of h5.hpp with what it writes; true when this one must fail (the
 /// call then writes nothing of its own data where it can, and records the failure).
 bool injected_fault(const std::string& what);
+/// Throws ConfigError when RECIPROCITY_FAULT is set and malformed (then no fault is injected).
+void check_fault_switch();
 
 /// Rank-local (POSIX): make sure the disk blocks of the first `bytes` bytes of `path` are
 /// allocated, without changing its size (fallocate FALLOC_FL_KEEP_SIZE), so that the file can
