@@ -88,5 +88,6 @@ void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) 
   finish(out, c, "reciprocity " + std::string(version()) + ": merge of " + std::to_string(inputs.size()) +
                       " file(s): " + std::to_string(copied) + " run(s), " + std::to_string(copied_m) + " Marginal run(s)",
          world, copied == total ? "complete" : "incomplete: " + std::to_string(total - copied) + " run(s) missing", lock);
+  out.close();
 }
 }  // namespace reciprocity::app

@@ -95,6 +95,7 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   }
   const std::string status = final_status(c, file.complete(), file.diverged_steps());
   finish(file, c, title, world, status, lock);
+  file.close();  // agreed: a failed close is an error on every rank
 }
 
 void summarize_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) {
@@ -104,6 +105,7 @@ void summarize_locked(const Config& c, const mpi::Comm& world, const JobLock& lo
   lock.verify(world);
   const std::string text = summarize(contents, c.beta, title, &file);
   file.flush();
+  file.close();
   if (world.rank() == 0) std::printf("%s", text.c_str());
 }
 }  // namespace
