@@ -39,10 +39,4 @@ struct LockError : Error {
   using Error::Error;
 };
 
-/// The exit status of `e`'s kind (README "Exit status"): 2 config, 3 data, 4 io, 5 mpi,
-/// 6 numeric, 7 stop, 8 lock, 1 other. (PROVISIONAL on branch writefaults.)
-int exit_status_of(const Error& e);
-/// Throws the error kind whose exit status is `status` (1 or unknown: Error) with `message`.
-[[noreturn]] void throw_with_status(int status, const std::string& message);
-
 }  // namespace reciprocity
