@@ -21,6 +21,7 @@
 #include "reciprocity/data/loaders.hpp"
 #include "reciprocity/data/local.hpp"
 #include "reciprocity/metrics/metrics.hpp"
+#include "reciprocity/mpi/agree.hpp"
 #include "reciprocity/split/split.hpp"
 #include "reciprocity/train/engine.hpp"
 #include "reciprocity/train/marginal.hpp"
@@ -93,21 +94,6 @@ std::vector<std::uint8_t> global_mask(const ExperimentData& d, double fraction, 
   return m;
 }
 
-/// Every rank learns whether any rank failed; the failing ranks' messages are joined on all,
-/// and every rank throws `E` with the lowest failing rank's message.
-template <class E = NumericError>
-void agree_on_errors(const std::string& local_error, const mpi::Comm& world) {
-  const int failed = world.allreduce_max(local_error.empty() ? 0 : 1);
-  if (!failed) return;
-  // Rank order: the lowest failing rank's message is reported.
-  int who = local_error.empty() ? world.size() : world.rank();
-  int first = 0;
-  mpi::check(MPI_Allreduce(&who, &first, 1, MPI_INT, MPI_MIN, world.get()), "allreduce (min)");
-  std::string msg = local_error;
-  world.broadcast(msg, first);
-  throw E(msg);
-}
-
 /// Why a new results file must not replace `c.out` ("" when it may): it exists and is not a
 /// readable results file (another file, a damaged results file, a directory), or it holds
 /// completed runs and --force is not given. Only reads the file, on the calling rank alone.
@@ -141,15 +127,15 @@ std::string refusal_to_replace(const Config& c) {
 /// Collective, before any rank writes: throws ConfigError on every rank if a new results file
 /// must not replace `c.out` (refusal_to_replace, decided on rank 0).
 void check_out_replaceable(const Config& c, const mpi::Comm& world) {
-  std::string error;
+  mpi::Outcome local;
   if (world.rank() == 0) {
     try {
-      error = refusal_to_replace(c);
+      if (const std::string why = refusal_to_replace(c); !why.empty()) local = {2, why};
     } catch (const std::exception& e) {
-      error = std::string("option --out: checking \"") + c.out + "\": " + e.what();
+      local = {2, std::string("option --out: checking \"") + c.out + "\": " + e.what()};
     }
   }
-  agree_on_errors<ConfigError>(error, world);
+  mpi::agree(local, world);
 }
 
 /// Collective over `group` (whose ranks hold the whole data set between them): throws DataError
@@ -483,7 +469,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
     if (agree_on_stop(world)) return false;
     const std::size_t idx = k * groups + my_group;
     std::unique_ptr<io::RunRecord> record;
-    std::string error;
+    mpi::Outcome failure;
     if (idx < todo.size()) {
       const auto key = todo[idx];
       try {
@@ -527,7 +513,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
         }
       } catch (const NumericError& e) {
         // Every rank of the group throws at the same step (the check follows a reduction).
-        if (!c.continue_on_divergence) error = e.what();
+        if (!c.continue_on_divergence) failure = {exit_status_of(e), e.what()};
         else if (group.rank() == 0) {
           record = std::make_unique<io::RunRecord>();
           record->split = key.split;
@@ -536,11 +522,11 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
           if (!c.quiet) std::fprintf(stderr, "reciprocity: warning: %s; continuing (--on-divergence continue)\n", e.what());
         }
       } catch (const Error& e) {
-        error = e.what();
+        failure = {exit_status_of(e), e.what()};
       }
       if (record) Progress::run_line(c, *record);
     }
-    agree_on_errors(error, world);
+    mpi::agree(failure, world);
     lock.verify(world);  // a job whose lock was taken over writes nothing more
     file.write_round(record.get());
     progress.runs_done("tracin", std::min(todo.size(), (k + 1) * groups), todo.size());
@@ -575,7 +561,7 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& f
     if (agree_on_stop(world)) return false;
     const auto key = todo[k];
     InRunReports reports(c.progress_interval);
-    std::string error;
+    mpi::Outcome failure;
     train::MarginalFlows m;
     try {
       m = train::marginal_flows(*model, all, train::training_mask(all, c.train_fraction, key), schedule, key, world,
@@ -589,9 +575,9 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& f
                                 },
                                 [] { return stop_requested(); });
     } catch (const Error& e) {
-      error = e.what();
+      failure = {exit_status_of(e), e.what()};
     }
-    agree_on_errors(error.empty() ? m.error : error, world);
+    mpi::agree(failure.failed() ? failure : m.failure, world);
     if (m.stopped) return false;  // agreed: the reduction carries every rank's stop
     const bool root = world.rank() == 0;
     lock.verify(world);
@@ -641,10 +627,11 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
     const std::string mine = ds.fingerprint.value();
     std::string root = mine;
     world.broadcast(root, 0);
-    agree_on_errors<DataError>(root == mine ? "" : ds.source + ": the data changed while the ranks read them (data fingerprint " +
-                                                       root + " on rank 0, " + mine + " on rank " +
-                                                       std::to_string(world.rank()) + ")",
-                               world);
+    mpi::Outcome local;
+    if (root != mine)
+      local = {3, ds.source + ": the data changed while the ranks read them (data fingerprint " + root + " on rank 0, " +
+                      mine + " on rank " + std::to_string(world.rank()) + ")"};
+    mpi::agree(local, world);
   }
 
   int per_run = c.ranks_per_run;
@@ -660,24 +647,8 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   // before any results file is touched).
   const mpi::Comm group = world.split(world.rank() / per_run, world.rank());
   data::LocalData local;
-  {
-    std::string error;
-    try {
-      local = local_data(c, d, group.rank(), group.size());
-    } catch (const Error& e) {
-      error = e.what();
-    }
-    agree_on_errors<DataError>(error, world);
-  }
-  {
-    std::string error;
-    try {
-      check_splits_usable(c, ds, local, group);  // every rank reaches its collective
-    } catch (const Error& e) {
-      error = e.what();
-    }
-    agree_on_errors<DataError>(error, world);
-  }
+  mpi::agreed(world, [&] { local = local_data(c, d, group.rank(), group.size()); });
+  mpi::agreed(world, [&] { check_splits_usable(c, ds, local, group); });  // every rank reaches its collective
 
   io::ResultsFile file = open_results(c, ds, world, per_run, lock);
   const std::string title = title_of(c, ds.source);
