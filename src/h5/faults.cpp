@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <mpi.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -93,10 +94,19 @@ std::string reserve_space(const std::string& path, std::uint64_t bytes) {
 #else
   rc = EOPNOTSUPP;
 #endif
+  struct stat st {};
+  struct statvfs vfs {};
+  const bool known = rc != 0 && ::fstat(fd, &st) == 0 && ::fstatvfs(fd, &vfs) == 0;
   ::close(fd);
-  // A file system without fallocate (some parallel file systems) cannot reserve: go without.
-  if (rc == 0 || rc == EOPNOTSUPP || rc == ENOSYS) return "";
-  return std::strerror(rc);
+  if (rc == 0) return "";
+  if (rc != EOPNOTSUPP && rc != ENOSYS) return std::strerror(rc);
+  // A file system that cannot reserve (some parallel file systems): at least the free space
+  // must be there now (another job may still take it before it is written).
+  const std::uint64_t have = static_cast<std::uint64_t>(st.st_blocks) * 512;
+  const std::uint64_t avail = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  if (!known || bytes <= have || bytes - have <= avail) return "";
+  return std::string(std::strerror(ENOSPC)) + " (" + std::to_string(avail / 1024) + " KiB free; this file system " +
+         "cannot reserve space, so a disk that fills up later can still fail a write)";
 }
 
 void release_space(const std::string& path) {
@@ -104,6 +114,10 @@ void release_space(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) return;
   // Truncating to its own size frees the blocks allocated beyond the end (FALLOC_FL_KEEP_SIZE).
   if (::truncate(path.c_str(), st.st_size) != 0) return;
+}
+
+void discard_contents(const std::string& path) {
+  if (::truncate(path.c_str(), 0) != 0) return;  // nothing more to do: it is removed next
 }
 
 std::uint64_t file_size(const std::string& path) {

@@ -67,8 +67,15 @@ ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
     });
     f.disk_path_ = path;
   } catch (const IoError& e) {
-    // Every rank is here (each step agreed): close the partial file and remove it.
-    if (f.file_.valid()) h5::close_file(f.file_, "closing \"" + f.disk_path_ + "\"");
+    // Every rank is here (each step agreed): close the partial file and remove it. Its blocks
+    // are given back first (it is discarded), so that closing, which writes the metadata still
+    // in memory, cannot fail on a full disk and leave HDF5 holding a broken file until
+    // MPI_Finalize.
+    if (f.file_.valid()) {
+      if (f.rank_ == 0) h5::discard_contents(f.disk_path_);
+      comm.barrier();
+      h5::close_file(f.file_, "closing \"" + f.disk_path_ + "\"");
+    }
     h5::take_write_failure();
     if (f.rank_ == 0) {
       h5::release_space(f.disk_path_);

@@ -16,10 +16,11 @@ source "$here/faults_lib.sh"
 /usr/bin/python3 -c 'import h5py' 2> /dev/null || { echo "h5py missing"; exit 77; }
 mnt=$work/mnt
 mkdir -p "$mnt"
-trap 'umount "$mnt" 2>/dev/null; rm -rf "$work"' EXIT
+unmount() { while mountpoint -q "$mnt" && umount "$mnt"; do :; done; }
+trap 'unmount; rm -rf "$work"' EXIT
 # mount_tmpfs <size>: a fresh tmpfs of <size> at $mnt.
 mount_tmpfs() {
-  umount "$mnt" 2>/dev/null
+  unmount
   mount -t tmpfs -o "size=$1" tmpfs "$mnt" 2> mount.err
 }
 mount_tmpfs 128k || { echo "cannot mount a tmpfs ($(cat mount.err)): skipped"; exit 77; }

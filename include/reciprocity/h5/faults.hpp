@@ -29,11 +29,13 @@ void check_fault_switch();
 
 /// Rank-local (POSIX): make sure the disk blocks of the first `bytes` bytes of `path` are
 /// allocated, without changing its size (fallocate FALLOC_FL_KEEP_SIZE), so that the file can
-/// grow to `bytes` on a full disk. Returns "" on success or where the file system does not
-/// support it; otherwise the reason (strerror: "No space left on device").
+/// grow to `bytes` on a full disk. Returns "" on success, otherwise the reason ("No space left
+/// on device"). Where the file system cannot reserve, only checks that the space is free now.
 std::string reserve_space(const std::string& path, std::uint64_t bytes);
 /// Rank-local: give back the blocks reserved beyond the end of `path` (truncate to its size).
 void release_space(const std::string& path);
+/// Rank-local: truncate `path` to nothing (a file about to be removed; frees its blocks).
+void discard_contents(const std::string& path);
 /// Size of `path` in bytes (0 when it cannot be read).
 std::uint64_t file_size(const std::string& path);
 
