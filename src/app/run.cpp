@@ -45,6 +45,21 @@ std::string title_of(const Config& c, const std::string& source) {
          (c.flow_interval > 1 ? ", TracIn checkpoints every " + std::to_string(c.flow_interval) + " steps" : "");
 }
 
+/// Collective, after an error agreed on every rank: the file's status says it failed and why
+/// (its complete runs stay valid for a later look and --resume), unless the lock was taken
+/// over (then nothing is written); a failure to record it (a failing disk) is not an error of
+/// its own.
+void record_failure(io::ResultsFile& file, const Error& e, const mpi::Comm& world, const JobLock& lock) {
+  if (dynamic_cast<const LockError*>(&e)) return;
+  try {
+    lock.verify(world);
+    file.set_attribute("status", std::string("failed: ") + e.what());
+    file.set_attribute("end_time", now_iso());
+    file.flush();
+  } catch (const Error&) {
+  }
+}
+
 /// run_experiment holding the lock of `c.out`; the results file is closed on return.
 void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   if (!c.resume) check_out_replaceable(c, world);  // before the data are read: fail fast
@@ -80,21 +95,18 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   try {
     finished = tracin_sweep(c, d, std::move(local), group, file, world, per_run, progress, lock) &&
                (!c.marginal || marginal_sweep(c, *d.whole, file, world, progress, lock));
-  } catch (const NumericError& e) {
-    // Agreed on every rank: record it; the complete runs stay valid for a later look.
-    lock.verify(world);
-    file.set_attribute("status", std::string("failed: ") + e.what());
-    file.set_attribute("end_time", now_iso());
-    file.flush();
+    if (!finished) {
+      finish(file, c, title, world, "stopped", lock);
+      throw StopRequested("stopped on signal " + std::to_string(stop_signal()) + " after the runs in flight; \"" +
+                          c.out + "\" holds every completed run: rerun with --resume to continue");
+    }
+    finish(file, c, title, world, final_status(c, file.complete(), file.diverged_steps()), lock);
+  } catch (const StopRequested&) {
+    throw;
+  } catch (const Error& e) {
+    record_failure(file, e, world, lock);
     throw;
   }
-  if (!finished) {
-    finish(file, c, title, world, "stopped", lock);
-    throw StopRequested("stopped on signal " + std::to_string(stop_signal()) + " after the runs in flight; \"" + c.out +
-                        "\" holds every completed run: rerun with --resume to continue");
-  }
-  const std::string status = final_status(c, file.complete(), file.diverged_steps());
-  finish(file, c, title, world, status, lock);
   file.close();  // agreed: a failed close is an error on every rank
 }
 
