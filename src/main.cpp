@@ -5,10 +5,14 @@
 #include "reciprocity/app/options.hpp"
 #include "reciprocity/app/run.hpp"
 #include "reciprocity/core/error.hpp"
+#include "reciprocity/core/stop.hpp"
 #include "reciprocity/mpi/comm.hpp"
 
 
 int main(int argc, char* argv[]) {
+  // Before MPI starts: past the file-size limit (ulimit -f) a write fails (EFBIG) and is
+  // reported, rather than the signal killing the process (core/stop.hpp).
+  reciprocity::ignore_file_size_signal();
   reciprocity::mpi::Environment env(argc, argv);
   const auto world = reciprocity::mpi::Comm::duplicate(MPI_COMM_WORLD);
   try {

@@ -15,7 +15,11 @@ void install_stop_handlers() {
   action.sa_flags = SA_RESTART;  // let MPI and file calls in progress complete
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGHUP, &action, nullptr);  // a closed terminal or session: stop as cleanly
+  ignore_file_size_signal();
 }
+
+void ignore_file_size_signal() { std::signal(SIGXFSZ, SIG_IGN); }
 
 bool stop_requested() { return g_signal != 0; }
 int stop_signal() { return g_signal; }

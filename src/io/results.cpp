@@ -1,6 +1,8 @@
 // Creating, checking, growing and describing a results file (its rows: rows.cpp).
 #include "reciprocity/io/results.hpp"
 
+#include <sys/resource.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -147,6 +149,13 @@ void ResultsFile::phase(const std::string& what, const std::function<void()>& bo
 
 void ResultsFile::reserve(std::uint64_t bytes, const std::string& what) {
   mpi::agreed(comm_, [&] {
+    // Every rank may write to the file (MPI-IO aggregators): none may have a file-size limit
+    // (ulimit -f) below what the file can grow to, or its write would fail mid-file.
+    struct rlimit limit {};
+    if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && bytes > limit.rlim_cur)
+      throw IoError("writing results file \"" + path_ + "\": the file-size limit of rank " + std::to_string(rank_) +
+                    " (ulimit -f) is " + std::to_string(limit.rlim_cur / 1024) + " KiB, below the " +
+                    std::to_string(bytes / 1024) + " KiB the file can grow to with " + what);
     if (rank_ != 0) return;
     const std::string why = h5::reserve_space(disk_path_, bytes);
     if (!why.empty())
