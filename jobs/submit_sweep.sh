@@ -16,6 +16,8 @@ export SPLITS=${SPLITS:-100} CHUNK=${CHUNK:-10} NAME=${NAME:-sweep}
 # The jobs find the repository from the directory they are submitted from.
 cd "$jobs_dir/.."
 tasks=$(((SPLITS + CHUNK - 1) / CHUNK))
+# The inputs are checked before anything is queued (jobs/preflight.sh).
+CHECK_ONLY=1 SLURM_ARRAY_TASK_ID=0 bash "$jobs_dir/array_sweep.sbatch"
 
 # --parsable prints "<job id>" or "<job id>;<cluster>".
 array_id=$(sbatch --parsable --array="0-$((tasks - 1))" "$@" "$jobs_dir/array_sweep.sbatch")

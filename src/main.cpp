@@ -21,6 +21,7 @@ int main(int argc, char* argv[]) {
       if (world.rank() == 0) std::fputs(parsed.message.c_str(), stdout);
       return parsed.exit_code;
     }
+    reciprocity::app::check_launch(world.size());
     if (!parsed.config.merge.empty())
       reciprocity::app::merge_files(parsed.config, world);
     else if (!parsed.config.summarize.empty())

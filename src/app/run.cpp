@@ -4,6 +4,7 @@
 #include "reciprocity/app/run.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 #include "finish.hpp"
@@ -121,6 +122,17 @@ void summarize_locked(const Config& c, const mpi::Comm& world, const JobLock& lo
   if (world.rank() == 0) std::printf("%s", text.c_str());
 }
 }  // namespace
+
+void check_launch(int world_size) {
+  const char* tasks = std::getenv("SLURM_STEP_NUM_TASKS");
+  if (world_size != 1 || !tasks || std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE")) return;
+  const long n = std::strtol(tasks, nullptr, 10);
+  if (n <= 1) return;
+  throw ConfigError("started as one of " + std::to_string(n) +
+                    " separate single-rank copies: Slurm's step has " + std::to_string(n) +
+                    " tasks (SLURM_STEP_NUM_TASKS) but MPI sees 1 rank, so srun started the program without its "
+                    "MPI plugin; use srun --mpi=pmix (srun --mpi=list shows what the cluster offers) or mpirun");
+}
 
 // Every job takes the lock of the file it writes before anything else, and releases it once
 // the file is closed (on errors and stops too: the lock's destructor, on rank 0 alone).

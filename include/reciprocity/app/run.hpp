@@ -24,6 +24,11 @@ void summarize_file(const Config& config, const mpi::Comm& world);
 /// in use by another job) into `config.out` (holding its lock).
 void merge_files(const Config& config, const mpi::Comm& world);
 
+/// Throws ConfigError when this process is one of several single-rank copies that srun started
+/// without its MPI plugin (Slurm says the step has N > 1 tasks, MPI sees 1 rank, and no mpirun
+/// started it): N copies would otherwise each run the whole job into the same file.
+void check_launch(int world_size);
+
 /// Load the whole data set named by the configuration (every rank reads it). run_experiment
 /// uses it only for Marginal flows and the GLM sets; the TracIn sweep on recommender data
 /// loads each rank's share alone (data::scan_* and data::*_part).
