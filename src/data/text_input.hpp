@@ -34,6 +34,8 @@ std::string quoted(std::string_view text);
 // ---------------------------------------------------------------------------------------------
 // Input
 
+enum class Separator { Whitespace, Comma, DoubleColon };
+
 /// The bytes of one input file: the file itself, or (gzip) its decompressed content. Every
 /// failure throws DataError naming the file: `cannot open "<path>": <strerror>`, `reading
 /// "<path>": ...`, and for gzip `decompressing "<path>": ...` (not a gzip file, corrupt data,
@@ -112,6 +114,11 @@ InputDigest read_lines(const std::string& path, bool gzip, Parse&& parse) {
   return InputDigest{path, reader.digest().bytes(), reader.digest().value(), gzip};
 }
 
+/// read_lines over the non-blank lines of `path` split at `sep`: calls `record(line, fields)` for
+/// each, `line` naming file and line for messages.
+template <class Record>
+InputDigest read_records(const std::string& path, bool gzip, Separator sep, Record&& record);
+
 /// Rough number of lines of `path`, to reserve vectors.
 std::size_t estimated_lines(const std::string& path, std::size_t bytes_per_line);
 
@@ -123,8 +130,6 @@ bool ends_with(const std::string& s, std::string_view suffix);
 
 // ---------------------------------------------------------------------------------------------
 // Fields
-
-enum class Separator { Whitespace, Comma, DoubleColon };
 
 bool is_blank(std::string_view line);
 /// Splits `line` into `fields` (cleared first). Comma and `::` fields are trimmed of spaces.
@@ -179,6 +184,20 @@ class DenseIndex {
   std::vector<std::int32_t> table_;
   std::unordered_map<std::int64_t, std::int32_t> map_;
 };
+
+template <class Record>
+InputDigest read_records(const std::string& path, bool gzip, Separator sep, Record&& record) {
+  return read_lines(path, gzip, [&](LineReader& reader) {
+    std::vector<std::string_view> fields;
+    std::string_view text;
+    while (reader.next(text)) {
+      if (is_blank(text)) continue;
+      const Line line{reader, text};
+      split(text, sep, fields);
+      record(line, fields);
+    }
+  });
+}
 
 /// Each row its own individual: ids and dense indices 0..rows-1.
 void one_individual_per_row(Dataset& d);
