@@ -400,6 +400,14 @@ TEST_CASE("data: a truncated or corrupt gzip file names the file, not a parse er
                         Contains("decompressing \"" + file + "\": corrupt gzip data after") &&
                             Contains("incorrect data check"));
   }
+  SECTION("damaged, and the text it gives already unparsable: the damage is reported") {
+    std::string bad = gzip_bytes(dir, "not a number\n" + diabetes_rows(150000, 4));  // > the 4 MiB read buffer
+    bad[bad.size() - 6] = static_cast<char>(bad[bad.size() - 6] ^ 0x5a);
+    dir.write("diabetes_data_raw.csv.gz", bad);
+    const std::string message = data_error_of([&] { load_diabetes(dir.path); });
+    CHECK_THAT(message, Contains("decompressing \"" + file + "\": corrupt gzip data after"));
+    CHECK_THAT(message, !Contains("line 1"));
+  }
   SECTION("garbage after the data") {
     dir.write("diabetes_data_raw.csv.gz", good + "trailing garbage");
     REQUIRE_THROWS_WITH(load_diabetes(dir.path), Contains("decompressing \"" + file + "\": corrupt gzip data"));
