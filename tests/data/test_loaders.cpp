@@ -330,12 +330,88 @@ TEST_CASE("data: diabetes feature and target row counts must agree") {
   CHECK_THAT(message, Contains("has 2 rows but") && Contains("diabetes_target.csv has 1 targets"));
 }
 
-TEST_CASE("data: a corrupt gzip file is reported as a decompression failure") {
+TEST_CASE("data: a file that is not gzip is reported as a decompression failure") {
   TempDir dir;
   dir.write("diabetes_data_raw.csv.gz", "this is not gzip\n");
   dir.write("diabetes_target.csv", "1\n");
   REQUIRE_THROWS_WITH(load_diabetes(dir.path),
-                      Contains("decompressing \"" + dir.path + "/diabetes_data_raw.csv.gz\" with gzip -dc"));
+                      Contains("decompressing \"" + dir.path + "/diabetes_data_raw.csv.gz\": not a gzip file"));
+  dir.write("diabetes_data_raw.csv.gz", "");
+  REQUIRE_THROWS_WITH(load_diabetes(dir.path),
+                      Contains("decompressing \"" + dir.path + "/diabetes_data_raw.csv.gz\": not a gzip file "
+                               "(the file is empty)"));
+}
+
+namespace {
+
+/// `rows` diabetes-like rows of 10 distinct numbers (text that compresses, but not to nothing).
+std::string diabetes_rows(int rows, int salt) {
+  std::ostringstream text;
+  for (int r = 0; r < rows; ++r) {
+    for (int j = 0; j < 10; ++j) text << (j ? " " : "") << (r * 37 + j * 11 + salt) % 1009 << "." << (r + j) % 97;
+    text << "\n";
+  }
+  return text.str();
+}
+
+/// The bytes of `path`, written by the `gzip` program (independent of the loader's zlib).
+std::string gzip_bytes(const TempDir& dir, const std::string& text) {
+  const std::string plain = dir.write("plain.txt", text);
+  REQUIRE(std::system(("gzip -n -f " + plain).c_str()) == 0);
+  std::ifstream in(plain + ".gz", std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  fs::remove(plain + ".gz");
+  return bytes.str();
+}
+
+}  // namespace
+
+TEST_CASE("data: gzip members read as their concatenation, as gzip -dc does") {
+  TempDir dir;
+  const std::string both = gzip_bytes(dir, diabetes_rows(30, 1)) + gzip_bytes(dir, diabetes_rows(12, 2));
+  dir.write("diabetes_data_raw.csv.gz", both);
+  std::string targets;
+  for (int r = 0; r < 42; ++r) targets += std::to_string(r) + "\n";
+  dir.write("diabetes_target.csv", targets);
+  const Dataset d = load_diabetes(dir.path);
+  REQUIRE(d.size() == 42);
+  CHECK(d.features[0] == 1.0);                       // row 0 of the first member: (0 + 0 + 1) % 1009 . 0
+  CHECK(d.features[30 * 10] == 2.0);                 // row 0 of the second member
+  CHECK(d.features[41 * 10 + 9] == Approx(11 * 37 + 99 + 2 + 0.20));  // last row, last column
+}
+
+TEST_CASE("data: a truncated or corrupt gzip file names the file, not a parse error") {
+  TempDir dir;
+  dir.write("diabetes_target.csv", "1\n");
+  const std::string good = gzip_bytes(dir, diabetes_rows(400, 3));
+  const std::string file = dir.path + "/diabetes_data_raw.csv.gz";
+
+  SECTION("cut in the middle") {
+    dir.write("diabetes_data_raw.csv.gz", good.substr(0, good.size() / 2));
+    REQUIRE_THROWS_WITH(load_diabetes(dir.path),
+                        Contains("decompressing \"" + file + "\": the file is truncated"));
+  }
+  SECTION("the CRC-32 trailer damaged") {
+    std::string bad = good;
+    bad[bad.size() - 6] = static_cast<char>(bad[bad.size() - 6] ^ 0x5a);
+    dir.write("diabetes_data_raw.csv.gz", bad);
+    REQUIRE_THROWS_WITH(load_diabetes(dir.path),
+                        Contains("decompressing \"" + file + "\": corrupt gzip data after") &&
+                            Contains("incorrect data check"));
+  }
+  SECTION("damaged, and the text it gives already unparsable: the damage is reported") {
+    std::string bad = gzip_bytes(dir, "not a number\n" + diabetes_rows(150000, 4));  // > the 4 MiB read buffer
+    bad[bad.size() - 6] = static_cast<char>(bad[bad.size() - 6] ^ 0x5a);
+    dir.write("diabetes_data_raw.csv.gz", bad);
+    const std::string message = data_error_of([&] { load_diabetes(dir.path); });
+    CHECK_THAT(message, Contains("decompressing \"" + file + "\": corrupt gzip data after"));
+    CHECK_THAT(message, !Contains("line 1"));
+  }
+  SECTION("garbage after the data") {
+    dir.write("diabetes_data_raw.csv.gz", good + "trailing garbage");
+    REQUIRE_THROWS_WITH(load_diabetes(dir.path), Contains("decompressing \"" + file + "\": corrupt gzip data"));
+  }
 }
 
 TEST_CASE("data: validate rejects inconsistent data sets naming the source") {

@@ -13,7 +13,7 @@ struct InputDigest {
   std::string path;          ///< as the loader opened it (informational, not part of the value)
   std::uint64_t bytes = 0;
   std::uint32_t crc32 = 0;
-  bool decompressed = false; ///< read through gzip -dc
+  bool decompressed = false; ///< a gzip file, decompressed (zlib)
 };
 
 /// What identifies a data set by content (DESIGN.md section 6): the digests of the files a
