@@ -39,6 +39,7 @@
 #include "reciprocity/split/split.hpp"
 #include "reciprocity/train/engine.hpp"
 #include "benchmark/marginal.hpp"
+#include "benchmark/scaling.hpp"
 
 namespace {
 
@@ -74,6 +75,7 @@ void usage() {
       "                     d  time per step on this communicator (strong + weak scaling lines)\n"
       "                     e  peak memory per rank (ru_maxrss) of each workload\n"
       "                     m  Marginal retraining throughput, side by side vs one at a time (run on 2 ranks)\n"
+      "                     s  scaling model of the step, projected to MovieLens-25M at 16-1024 ranks (run on 2 ranks)\n"
       "  --quick          small sizes (synthetic 1,000,000 ratings)\n"
       "  --ratings N      synthetic ratings for a, c (default 10,000,000; quick 1,000,000)\n"
       "  --weak-per-rank N  ratings per rank in the weak-scaling set of d (default 1,000,000;\n"
@@ -877,6 +879,7 @@ int main(int argc, char** argv) {
     if (has(cx.opt, 'd')) section_d(cx);
     if (has(cx.opt, 'e')) section_e(cx);
     if (has(cx.opt, 'm')) bench::marginal_section(world, cx.opt.movielens, cx.opt.reps, cx.opt.quick, cx.opt.csv, g_kernels);
+    if (has(cx.opt, 's')) bench::scaling_section(world, cx.opt.reps, cx.opt.quick, cx.opt.csv, g_kernels);
     cx.out.line("\nbench wall time: %.1f s\n", now() - t0);
     std::fflush(stdout);
   } catch (const std::exception& e) {
