@@ -7,19 +7,6 @@
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/mpi/comm.hpp"
 
-namespace {
-int status_of(const reciprocity::Error& e) {
-  using namespace reciprocity;
-  if (dynamic_cast<const ConfigError*>(&e)) return 2;
-  if (dynamic_cast<const DataError*>(&e)) return 3;
-  if (dynamic_cast<const IoError*>(&e)) return 4;
-  if (dynamic_cast<const MpiError*>(&e)) return 5;
-  if (dynamic_cast<const NumericError*>(&e)) return 6;
-  if (dynamic_cast<const StopRequested*>(&e)) return 7;
-  if (dynamic_cast<const LockError*>(&e)) return 8;
-  return 1;
-}
-}  // namespace
 
 int main(int argc, char* argv[]) {
   reciprocity::mpi::Environment env(argc, argv);
@@ -41,10 +28,9 @@ int main(int argc, char* argv[]) {
     // Every rank reaches here with the same error (inputs are read, and failures agreed,
     // collectively), so rank 0 alone reports it.
     if (world.rank() == 0) std::fprintf(stderr, "reciprocity: error: %s\n", e.what());
-    return status_of(e);
+    return reciprocity::exit_status_of(e);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "reciprocity: internal error on rank %d: %s\n", world.rank(), e.what());
-    MPI_Abort(MPI_COMM_WORLD, 1);
-    return 1;
+    reciprocity::mpi::abort_job(1);
   }
 }

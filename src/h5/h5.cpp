@@ -5,6 +5,7 @@
 
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/core/text.hpp"
+#include "reciprocity/h5/faults.hpp"
 
 namespace reciprocity::h5 {
 
@@ -27,14 +28,44 @@ herr_t innermost(unsigned, const H5E_error2_t* err, void* data) {
   if (out->empty() && err->desc) *out = err->desc;
   return 0;
 }
+
+/// ": <the HDF5 error stack's innermost message>", and the stack cleared.
+std::string error_detail() {
+  std::string detail;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, &detail);
+  H5Eclear2(H5E_DEFAULT);
+  return detail.empty() ? std::string(": HDF5 call failed") : ": " + detail;
+}
+
+/// A write call's outcome: a failure (`status` < 0) or an injected fault is recorded, not thrown
+/// (h5/faults.hpp: the rank must go on with the phase's collective calls).
+void written(herr_t status, bool fault, const std::string& what) {
+  if (status < 0) record_write_failure(what + error_detail());
+  if (fault) record_write_failure(what + ": injected fault (RECIPROCITY_FAULT, test only)");
+}
+
+std::string name_of(hid_t obj) {
+  char name[512] = "";
+  const ssize_t n = H5Iget_name(obj, name, sizeof name);
+  return n > 0 ? std::string(name) : std::string("an object");
+}
 }  // namespace
 
 hid_t check(hid_t id, const std::string& what) {
   if (id >= 0) return id;
-  std::string detail;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, &detail);
-  H5Eclear2(H5E_DEFAULT);
-  throw IoError(what + (detail.empty() ? std::string(": HDF5 call failed") : ": " + detail));
+  throw IoError(what + error_detail());
+}
+
+void flush(hid_t file, const std::string& what) {
+  const bool fault = injected_fault(what);
+  written(H5Fflush(file, H5F_SCOPE_GLOBAL), fault, what);
+}
+
+void close_file(File& file, const std::string& what) {
+  if (!file.valid()) return;
+  const bool fault = injected_fault(what);
+  const hid_t id = file.release();
+  written(H5Fclose(id), fault, what);
 }
 
 void quiet_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
@@ -80,10 +111,17 @@ Dataset create_dataset(hid_t file, const std::string& name, hid_t type, const st
   check(H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &fill), "fill value of " + name);
   check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "allocation time of " + name);
   if (!write_fill) check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "fill time of " + name);
+  // A Fletcher32 checksum on every chunk, verified on every read, so a damaged chunk is an
+  // error, never wrong numbers (a dataset never written has nothing to check: HDF5 refuses
+  // filters without fill values).
+  else check(H5Pset_fletcher32(dcpl.get()), "checksum of " + name);
   Plist lcpl(check(H5Pcreate(H5P_LINK_CREATE), "creating link property list"));
   check(H5Pset_create_intermediate_group(lcpl.get(), 1), "intermediate groups");
-  return Dataset(check(H5Dcreate2(file, name.c_str(), type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
-                       "creating dataset " + name));
+  const bool fault = injected_fault("creating dataset " + name);
+  Dataset ds(check(H5Dcreate2(file, name.c_str(), type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
+                   "creating dataset " + name));
+  written(0, fault, "creating dataset " + name);
+  return ds;
 }
 
 Dataset open_dataset(hid_t file, const std::string& name) {
@@ -122,9 +160,12 @@ void extend(hid_t dataset, hsize_t n) {
 
 void write_block(hid_t dataset, hid_t mem_type, const std::vector<hsize_t>& offset,
                  const std::vector<hsize_t>& count, const void* data, bool collective) {
+  const std::string what = "writing " + name_of(dataset);
+  // An injected fault loses this rank's data (an empty selection: the collective call is made).
+  const bool fault = injected_fault(what);
   Space file_space(check(H5Dget_space(dataset), "reading a dataspace"));
   hsize_t elements = 1;
-  for (auto c : count) elements *= c;
+  for (auto c : count) elements *= fault ? 0 : c;
   Space mem_space;
   if (elements == 0) {
     check(H5Sselect_none(file_space.get()), "empty selection");
@@ -140,8 +181,8 @@ void write_block(hid_t dataset, hid_t mem_type, const std::vector<hsize_t>& offs
   check(H5Pset_dxpl_mpio(dxpl.get(), collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT),
         "collective transfer");
   static const double dummy = 0;
-  check(H5Dwrite(dataset, mem_type, mem_space.get(), file_space.get(), dxpl.get(), elements ? data : &dummy),
-        "writing results");
+  written(H5Dwrite(dataset, mem_type, mem_space.get(), file_space.get(), dxpl.get(), elements ? data : &dummy),
+          fault, what);
 }
 
 void read_block(hid_t dataset, hid_t mem_type, const std::vector<hsize_t>& offset,
@@ -182,11 +223,12 @@ void read_all(hid_t dataset, hid_t mem_type, void* out) {
 
 namespace {
 void write_attribute(hid_t obj, const std::string& name, hid_t type, const void* value) {
-  if (H5Aexists(obj, name.c_str()) > 0) check(H5Adelete(obj, name.c_str()), "replacing attribute " + name);
+  const std::string what = "writing attribute " + name + " of " + name_of(obj);
+  const bool fault = injected_fault(what);
+  if (H5Aexists(obj, name.c_str()) > 0 && H5Adelete(obj, name.c_str()) < 0) return written(-1, fault, what);
   Space space(check(H5Screate(H5S_SCALAR), "attribute space"));
-  Attribute attr(check(H5Acreate2(obj, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                       "creating attribute " + name));
-  check(H5Awrite(attr.get(), type, value), "writing attribute " + name);
+  Attribute attr(H5Acreate2(obj, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  written(attr.valid() ? H5Awrite(attr.get(), type, value) : -1, fault, what);
 }
 Type string_type() {
   Type t(check(H5Tcopy(H5T_C_S1), "string type"));

@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "describe.hpp"
+#include "reciprocity/h5/faults.hpp"
+#include "reciprocity/mpi/agree.hpp"
+#include "space.hpp"
 #include "reciprocity/core/error.hpp"
 
 namespace reciprocity::io {
@@ -44,53 +47,123 @@ ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
   h5::quiet_errors();
   ResultsFile f;
   f.path_ = path;
+  f.comm_ = mpi::Comm::borrow(comm.get());
+  f.writable_ = true;
   f.rank_ = comm.rank();
   f.layout_ = layout;
-  // Built under a temporary name and renamed once its layout is on disk, so a job killed while
-  // creating it never leaves a damaged file under the real name (a requeued --resume then
-  // simply starts afresh).
-  const std::string partial = path + ".partial";
+  // Built under a temporary name and renamed once its layout is on disk, so a job killed (or a
+  // disk full) while creating it never leaves a damaged file under the real name (a requeued
+  // --resume then simply starts afresh), nor replaces an earlier file.
+  f.disk_path_ = path + ".partial";
   try {
-    f.file_ = h5::create_file(partial, comm.get());
+    mpi::agreed(comm, [&] {
+      h5::check_fault_switch();
+      f.file_ = h5::create_file(f.disk_path_, comm.get());
+    });
+    f.reserve(detail::layout_bytes(layout) + detail::summary_bytes(layout), "the layout and its summary");
+    f.phase("creating the layout", [&] { f.create_layout(individual_ids, attributes); });
+    f.phase("renaming it from \"" + f.disk_path_ + "\"", [&] {
+      if (f.rank_ == 0 && std::rename(f.disk_path_.c_str(), path.c_str()) != 0) throw IoError(std::strerror(errno));
+    });
+    f.disk_path_ = path;
   } catch (const IoError& e) {
-    throw IoError("creating results file \"" + path + "\": " + e.what());
+    // Every rank is here (each step agreed): close the partial file and remove it. Its blocks
+    // are given back first (it is discarded), so that closing, which writes the metadata still
+    // in memory, cannot fail on a full disk and leave HDF5 holding a broken file until
+    // MPI_Finalize.
+    if (f.file_.valid()) {
+      if (f.rank_ == 0) h5::discard_contents(f.disk_path_);
+      comm.barrier();
+      h5::close_file(f.file_, "closing \"" + f.disk_path_ + "\"");
+    }
+    h5::take_write_failure();
+    if (f.rank_ == 0) {
+      h5::release_space(f.disk_path_);
+      std::remove(f.disk_path_.c_str());
+    }
+    const std::string what = e.what();
+    throw IoError(what.rfind("writing results file", 0) == 0 ? what
+                                                              : "creating results file \"" + path + "\": " + what);
   }
-  const hid_t id = f.file_.get();
+  return f;
+}
+
+void ResultsFile::create_layout(const std::vector<std::int64_t>& individual_ids,
+                                const std::vector<std::pair<std::string, std::string>>& attributes) {
+  const hid_t id = file_.get();
   for (const auto& d : datasets())
-    if (in_layout(d, layout)) {
-      const auto shape = io::shape(d, layout);
+    if (in_layout(d, layout_)) {
+      const auto shape = io::shape(d, layout_);
       h5::create_dataset(id, d.path, native_type(d.element), shape, chunk_of(shape), d.fill);
     }
   auto ids = h5::open_dataset(id, "/individuals/id");
-  const hsize_t N = u(layout.individuals);
-  h5::write_block(ids.get(), H5T_NATIVE_INT64, {0}, {comm.rank() == 0 ? N : 0}, individual_ids.data());
+  const hsize_t N = u(layout_.individuals);
+  h5::write_block(ids.get(), H5T_NATIVE_INT64, {0}, {rank_ == 0 ? N : 0}, individual_ids.data());
 
   h5::set_attribute(id, "format", std::string(kMarker));
-  h5::set_attribute(id, "splits", static_cast<long long>(layout.splits));
-  h5::set_attribute(id, "seeds", static_cast<long long>(layout.seeds));
-  h5::set_attribute(id, "steps", static_cast<long long>(layout.steps));
-  h5::set_attribute(id, "individuals", static_cast<long long>(layout.individuals));
-  h5::set_attribute(id, "examples", static_cast<long long>(layout.examples));
+  h5::set_attribute(id, "splits", static_cast<long long>(layout_.splits));
+  h5::set_attribute(id, "seeds", static_cast<long long>(layout_.seeds));
+  h5::set_attribute(id, "steps", static_cast<long long>(layout_.steps));
+  h5::set_attribute(id, "individuals", static_cast<long long>(layout_.individuals));
+  h5::set_attribute(id, "examples", static_cast<long long>(layout_.examples));
   for (const auto& [name, value] : attributes)
     if (!owned_by_layout(name)) detail::set_root_attribute(id, name, value);
-  detail::describe_file(id, layout, &individual_ids, f.rank_);
-  f.described_ = true;
+  detail::describe_file(id, layout_, &individual_ids, rank_);
+  described_ = true;
   // Metadata on disk before any run is written, so a later kill cannot lose the layout.
-  f.flush();
-  comm.barrier();
-  int failed = 0;
-  if (comm.rank() == 0 && std::rename(partial.c_str(), path.c_str()) != 0) failed = errno;
-  mpi::check(MPI_Bcast(&failed, 1, MPI_INT, 0, comm.get()), "broadcast");
-  if (failed)
-    throw IoError("creating results file \"" + path + "\": renaming \"" + partial + "\" failed: " + std::strerror(failed));
-  return f;
+  h5::flush(id, "flushing the layout");
+}
+
+ResultsFile::~ResultsFile() {
+  if (!file_.valid()) return;
+  h5::close_file(file_, "closing");
+  const std::string failure = h5::take_write_failure();
+  if (!failure.empty()) std::fprintf(stderr, "reciprocity: closing \"%s\" failed: %s\n", path_.c_str(), failure.c_str());
+  if (writable_ && rank_ == 0) h5::release_space(disk_path_);
+}
+
+void ResultsFile::close() {
+  if (!file_.valid()) return;
+  phase("closing", [&] { h5::close_file(file_, "closing"); });
+  if (writable_ && rank_ == 0) h5::release_space(disk_path_);
+}
+
+void ResultsFile::phase(const std::string& what, const std::function<void()>& body) {
+  mpi::agreed(comm_, [&] {
+    std::string error;
+    try {
+      body();
+    } catch (const IoError& e) {
+      error = e.what();
+    } catch (...) {
+      h5::take_write_failure();  // not carried into the next phase
+      throw;
+    }
+    const std::string failed = h5::take_write_failure();
+    if (error.empty()) error = failed;
+    if (!error.empty()) throw IoError("writing results file \"" + path_ + "\" (" + what + "): " + error);
+  });
+}
+
+void ResultsFile::reserve(std::uint64_t bytes, const std::string& what) {
+  mpi::agreed(comm_, [&] {
+    if (rank_ != 0) return;
+    const std::string why = h5::reserve_space(disk_path_, bytes);
+    if (!why.empty())
+      throw IoError("writing results file \"" + path_ + "\": reserving " + std::to_string(bytes / 1024) +
+                    " KiB on its file system for " + what + ": " + why);
+  });
 }
 
 ResultsFile ResultsFile::open(const std::string& path, const mpi::Comm& comm, bool writable) {
   h5::quiet_errors();
   ResultsFile f;
   f.path_ = path;
+  f.disk_path_ = path;
+  f.comm_ = mpi::Comm::borrow(comm.get());
+  f.writable_ = writable;
   f.rank_ = comm.rank();
+  h5::check_fault_switch();
   f.file_ = h5::open_file(path, comm.get(), writable);
   try {
     const hid_t id = f.file_.get();
@@ -124,6 +197,8 @@ ResultsFile ResultsFile::open(const std::string& path, const mpi::Comm& comm, bo
   } catch (const std::exception& e) {  // an attribute that does not parse
     throw IoError("opening results file \"" + path + "\": " + e.what() + " (file damaged?)");
   }
+  // Room for what a job adds to an existing file: the summary and the final attributes.
+  if (writable) f.reserve(h5::file_size(path) + detail::summary_bytes(f.layout_), "its summary");
   return f;
 }
 
@@ -135,6 +210,13 @@ void ResultsFile::upgrade() {
 
 void ResultsFile::grow(int splits) {
   if (splits <= layout_.splits) return;
+  Layout grown = layout_;
+  grown.splits = splits;
+  reserve(h5::file_size(disk_path_) + detail::layout_bytes(grown) + detail::summary_bytes(grown), "more splits");
+  phase("growing it to " + std::to_string(splits) + " splits", [&] { grow_splits(splits); });
+}
+
+void ResultsFile::grow_splits(int splits) {
   upgrade();
   // Every dataset along the split axis, the summary's per-run tables too (NaN: not used).
   for (const auto& d : datasets()) {
@@ -145,7 +227,7 @@ void ResultsFile::grow(int splits) {
   detail::grow_split_coordinate(file_.get(), u(layout_.splits), u(splits), rank_);
   layout_.splits = splits;
   h5::set_attribute(file_.get(), "splits", static_cast<long long>(splits));
-  flush();
+  h5::flush(file_.get(), "flushing");
 }
 
 std::vector<std::pair<std::string, std::string>> ResultsFile::text_attributes() const {
@@ -153,12 +235,16 @@ std::vector<std::pair<std::string, std::string>> ResultsFile::text_attributes() 
 }
 
 void ResultsFile::set_attribute(const std::string& name, const std::string& value) {
-  upgrade();
-  detail::set_root_attribute(file_.get(), name, value);
+  phase("attribute " + name, [&] {
+    upgrade();
+    detail::set_root_attribute(file_.get(), name, value);
+  });
 }
 void ResultsFile::set_attribute(const std::string& name, double value) {
-  upgrade();
-  h5::set_attribute(file_.get(), name, value);
+  phase("attribute " + name, [&] {
+    upgrade();
+    h5::set_attribute(file_.get(), name, value);
+  });
 }
 std::string ResultsFile::attribute(const std::string& name) const {
   return h5::get_attribute_text(file_.get(), name);
@@ -166,6 +252,10 @@ std::string ResultsFile::attribute(const std::string& name) const {
 bool ResultsFile::has_attribute(const std::string& name) const { return h5::has_attribute(file_.get(), name); }
 
 void ResultsFile::write_summary_value(const std::string& name, const std::vector<double>& values) {
+  phase("the summary's /summary/" + name, [&] { write_summary(name, values); });
+}
+
+void ResultsFile::write_summary(const std::string& name, const std::vector<double>& values) {
   upgrade();
   const DatasetSchema* spec = find_dataset("/summary/" + name);
   if (!spec || !in_summary(*spec, layout_)) throw IoError("writing \"" + path_ + "\": /summary/" + name + " is not declared");
@@ -193,12 +283,16 @@ void ResultsFile::write_summary_value(const std::string& name, const std::vector
 }
 
 void ResultsFile::write_summary_coordinate(const std::string& name, const std::vector<std::int64_t>& values) {
-  upgrade();
   const Dimension& dim = dimension(name);
   if (!dim.set_by_summary) throw IoError("writing \"" + path_ + "\": " + name + " is not a summary coordinate");
-  detail::write_summary_coordinate(file_.get(), dim, values, rank_);
+  phase("the summary's coordinate " + dim.path, [&] {
+    upgrade();
+    detail::write_summary_coordinate(file_.get(), dim, values, rank_);
+  });
 }
 
-void ResultsFile::flush() { check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), "flushing \"" + path_ + "\""); }
+void ResultsFile::flush() {
+  phase("flushing", [&] { h5::flush(file_.get(), "flushing"); });
+}
 
 }  // namespace reciprocity::io

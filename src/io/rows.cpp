@@ -82,6 +82,26 @@ std::vector<std::uint8_t> read_flags(hid_t file, const char* name, std::size_t n
 }  // namespace
 
 void ResultsFile::write_round(const RunRecord* record) {
+  const std::string run = record ? "run (split " + std::to_string(record->split) + ", seed " +
+                                       std::to_string(record->seed) + ")"
+                                 : "a round of runs";
+  // The rows must be on disk before the flag that declares them complete: two phases, each
+  // agreed, so a failed write of the rows never lets any rank write the flag.
+  phase("the rows of " + run, [&] {
+    write_rows(record);
+    h5::flush(file_.get(), "flushing");
+  });
+  const bool flagged = record && record->diverged_step < 0;
+  const hsize_t s = record ? u(record->split) : 0, q = record ? u(record->seed) : 0, n = flagged ? 1 : 0;
+  phase("the completion flag of " + run, [&] {
+    const std::uint8_t one = 1;
+    auto ds = h5::open_dataset(file_.get(), "/runs/complete");
+    h5::write_block(ds.get(), H5T_NATIVE_UINT8, {s, q}, {n, n}, &one);
+    h5::flush(file_.get(), "flushing");
+  });
+}
+
+void ResultsFile::write_rows(const RunRecord* record) {
   upgrade();
   const hid_t id = file_.get();
   const hsize_t M = u(layout_.examples);
@@ -125,28 +145,28 @@ void ResultsFile::write_round(const RunRecord* record) {
     h5::write_block(ds.get(), H5T_NATIVE_UINT8, {s, 0}, {has ? 1u : 0u, has ? M : 0u},
                     has ? r->train_mask.data() : nullptr);
   }
-  // The rows must be on disk before the flag that declares them complete.
-  flush();
-  const std::uint8_t one = 1;
-  put("/runs/complete", H5T_NATIVE_UINT8, {}, &one);
-  flush();
 }
 
 void ResultsFile::write_marginal(int split, int seed, const std::vector<double>* inflow,
                                  const std::vector<double>* outflow, const std::vector<double>* self) {
-  upgrade();
   const hsize_t N = u(layout_.individuals), n = inflow ? 1 : 0;
-  const std::vector<hsize_t> at = {u(split), u(seed), 0}, count = {n, n, n * N};
-  const std::vector<double>* rows[] = {inflow, outflow, self};
-  for (int k = 0; k < 3; ++k) {
-    auto ds = h5::open_dataset(file_.get(), spec(kMarginalSets[k]).path);
-    h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, at, count, n ? rows[k]->data() : nullptr);
-  }
-  flush();  // rows before the flag, as in write_round
-  const std::uint8_t one = 1;
-  auto flag = h5::open_dataset(file_.get(), "/runs/marginal_complete");
-  h5::write_block(flag.get(), H5T_NATIVE_UINT8, {u(split), u(seed)}, {n, n}, &one);
-  flush();
+  const std::string run = "Marginal run (split " + std::to_string(split) + ", seed " + std::to_string(seed) + ")";
+  phase("the rows of " + run, [&] {
+    upgrade();
+    const std::vector<hsize_t> at = {u(split), u(seed), 0}, count = {n, n, n * N};
+    const std::vector<double>* rows[] = {inflow, outflow, self};
+    for (int k = 0; k < 3; ++k) {
+      auto ds = h5::open_dataset(file_.get(), spec(kMarginalSets[k]).path);
+      h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, at, count, n ? rows[k]->data() : nullptr);
+    }
+    h5::flush(file_.get(), "flushing");
+  });
+  phase("the completion flag of " + run, [&] {  // rows before the flag, as in write_round
+    const std::uint8_t one = 1;
+    auto flag = h5::open_dataset(file_.get(), "/runs/marginal_complete");
+    h5::write_block(flag.get(), H5T_NATIVE_UINT8, {u(split), u(seed)}, {n, n}, &one);
+    h5::flush(file_.get(), "flushing");
+  });
 }
 
 std::vector<std::uint8_t> ResultsFile::complete() const {

@@ -2,6 +2,7 @@
 // (Model::retrain_without; the passes are in mf_lanes.inc). Each lane is the training
 // train::train_with_flows does without one individual, operation for operation.
 #include <cmath>
+#include <string>
 
 #include "dot.hpp"
 #include "mf_kernels.hpp"
@@ -30,11 +31,11 @@ std::vector<double> interleave(const std::vector<double>& rows) {
 
 std::vector<std::vector<double>> MatrixFactorization::retrain_without(
     const data::LocalData& data, const std::vector<std::uint8_t>& is_train, const std::vector<std::int64_t>& removed,
-    const split::RunKey& key, int steps, double learning_rate, const mpi::Comm& comm) {
-  if (removed.size() > 4 || comm.size() != 1)
+    const RunKey& key, int steps, double learning_rate, const Reducer& reducer) {
+  if (removed.size() > 4)
     throw Error("matrix factorisation: side-by-side retraining of " + std::to_string(removed.size()) +
-                " models on " + std::to_string(comm.size()) + " ranks (at most 4, on one rank)");
-  setup(data, is_train, key, comm);
+                " models (at most 4)");
+  setup(data, is_train, key, reducer);
   const std::size_t users = data.local_individuals(), items = item_count_.size();
   const auto k = static_cast<std::size_t>(k_);
   // The training examples of the full training, per user; per lane, each item's count of them.

@@ -69,7 +69,7 @@ MarginalFlows marginal_flows(model::Model& model, const data::LocalData& all,
 
   // [inflow | outflow | self | retrains | stopped] summed over ranks at the end.
   std::vector<double> acc(3 * N + 2, 0.0);
-  std::string out_error;
+  mpi::Outcome failure;
   std::int64_t done = 0;
   for (std::size_t g = 0; g < mine.size(); g += lanes) {
     if (should_stop && should_stop()) {
@@ -91,7 +91,7 @@ MarginalFlows marginal_flows(model::Model& model, const data::LocalData& all,
     } catch (const Error& e) {
       // Stop this rank's tasks but still join the reduction below, so no rank is left waiting;
       // the caller agrees on the error over all ranks.
-      out_error = "Marginal retraining without individual " + std::to_string(j) + ": " + e.what();
+      failure = {exit_status_of(e), "Marginal retraining without individual " + std::to_string(j) + ": " + e.what()};
       acc[3 * N + 1] = 1;
       break;
     }
@@ -109,7 +109,7 @@ MarginalFlows marginal_flows(model::Model& model, const data::LocalData& all,
   out.self.assign(acc.begin() + 2 * N, acc.begin() + 3 * N);
   out.retrains = static_cast<std::int64_t>(acc[3 * N]);
   out.stopped = acc[3 * N + 1] > 0;
-  out.error = out_error;
+  out.failure = failure;
   return out;
 }
 

@@ -8,8 +8,13 @@
 #include <map>
 #include <string>
 
+#include <numeric>
+
+#include "../../src/io/space.hpp"
 #include "../support/temp_dir.hpp"
+#include "reciprocity/app/summary.hpp"
 #include "reciprocity/core/error.hpp"
+#include "reciprocity/h5/faults.hpp"
 #include "reciprocity/io/results.hpp"
 
 using namespace reciprocity;
@@ -229,4 +234,58 @@ TEST_CASE("io: summary values follow their declared dimensions, and a new number
   double alpha = 0;
   h5::read_all(h5::open_dataset(in.id, "/summary/alpha").get(), H5T_NATIVE_DOUBLE, &alpha);
   CHECK(alpha == 0.25);
+}
+
+TEST_CASE("io: a file never outgrows the disk space reserved for it (created, every run, two summaries)") {
+  // The space reserved when a file is created (layout and summary) and when it is reopened (a
+  // summary more) must hold everything written, or a disk that fills up during a sweep could
+  // fail its writes after all (README "Running on a cluster").
+  std::vector<io::Layout> layouts = {full_layout()};
+  io::Layout big;  // MovieLens 100k's size, Marginal flows and masks
+  big.splits = 10;
+  big.seeds = 5;
+  big.steps = 300;
+  big.individuals = 943;
+  big.examples = 100000;
+  big.save_mask = true;
+  big.marginal = true;
+  layouts.push_back(big);
+  io::Layout one = full_layout();
+  one.splits = one.seeds = 1;
+  one.save_mask = one.marginal = false;
+  layouts.push_back(one);
+  for (const auto& L : layouts) {
+    test::TempDir dir;
+    const std::string path = dir.path + "/r.h5";
+    std::vector<std::int64_t> ids(static_cast<std::size_t>(L.individuals));
+    std::iota(ids.begin(), ids.end(), 1);
+    const std::uint64_t reserved = io::detail::layout_bytes(L) + io::detail::summary_bytes(L);
+    {
+      auto f = io::ResultsFile::create(path, L, ids, {{"command_line", std::string(300, 'x')}},
+                                       mpi::Comm::borrow(MPI_COMM_SELF));
+      for (int s = 0; s < L.splits; ++s)
+        for (int r = 0; r < L.seeds; ++r) {
+          auto rec = record(L, s, r);
+          rec.train_mask.assign(r == 0 ? static_cast<std::size_t>(L.examples) : 0, 1);
+          f.write_round(&rec);
+          if (L.marginal) f.write_marginal(s, r, &rec.inflow, &rec.outflow, &rec.self);
+        }
+      app::summarize(f.read(), 0.75, "test", &f);
+      f.set_attribute("status", std::string("complete"));
+      f.close();
+    }
+    const std::uint64_t created = h5::file_size(path);
+    INFO("N " << L.individuals << ", " << L.splits << " x " << L.seeds << " runs: " << created << " bytes, reserved "
+              << reserved);
+    CHECK(created <= reserved);
+    {
+      auto f = io::ResultsFile::open(path, mpi::Comm::borrow(MPI_COMM_SELF), true);
+      app::summarize(f.read(), 0.5, "again", &f);
+      f.set_attribute("status", std::string("complete again"));
+      f.close();
+    }
+    const std::uint64_t again = h5::file_size(path);
+    INFO("resumed and summarised again: " << again << " bytes, reserved " << created + io::detail::summary_bytes(L));
+    CHECK(again <= created + io::detail::summary_bytes(L));
+  }
 }

@@ -60,8 +60,8 @@ train::MarginalFlows run(const data::Dataset& ds, const model::ModelParams& p, t
 }
 
 void require_identical(const train::MarginalFlows& a, const train::MarginalFlows& b) {
-  REQUIRE(a.error.empty());
-  REQUIRE(b.error.empty());
+  REQUIRE_FALSE(a.failure.failed());
+  REQUIRE_FALSE(b.failure.failed());
   REQUIRE_FALSE(a.stopped);
   REQUIRE(a.retrains == b.retrains);
   REQUIRE(a.retrains > 4);

@@ -39,4 +39,11 @@ struct LockError : Error {
   using Error::Error;
 };
 
+/// The exit status of an error's kind (README "Exit status"): 2 ConfigError, 3 DataError,
+/// 4 IoError, 5 MpiError, 6 NumericError, 7 StopRequested, 8 LockError, 1 any other Error.
+int exit_status_of(const Error& e);
+/// Throws the error kind whose exit status is `status` (1, or an unknown status: Error) with
+/// `message`: the inverse of exit_status_of, used to rethrow an error agreed across ranks.
+[[noreturn]] void throw_with_status(int status, const std::string& message);
+
 }  // namespace reciprocity

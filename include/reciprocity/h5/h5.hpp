@@ -30,6 +30,8 @@ class Handle {
   hid_t get() const { return id_; }
   bool valid() const { return id_ >= 0; }
   void reset();
+  /// Give up ownership: the caller closes the returned identifier.
+  hid_t release() { return std::exchange(id_, H5I_INVALID_HID); }
 
  private:
   hid_t id_ = H5I_INVALID_HID;
@@ -47,8 +49,15 @@ using Attribute = Handle<H5Aclose>;
 /// when `id` is negative; returns it otherwise.
 hid_t check(hid_t id, const std::string& what);
 
+/// Collective: flush `file` to disk; a failure is recorded, not thrown (h5/faults.hpp), named
+/// by `what`.
+void flush(hid_t file, const std::string& what);
+/// Collective: close `file` (which flushes it); a failure is recorded, not thrown (h5/faults.hpp).
+void close_file(File& file, const std::string& what);
+
 /// Silence HDF5's automatic error printing (errors become IoError messages instead).
 void quiet_errors();
+
 
 /// Collective over `comm`: create (truncate) or open a file with the MPI-IO driver.
 File create_file(const std::string& path, MPI_Comm comm);
@@ -67,7 +76,9 @@ std::vector<hsize_t> dims(hid_t dataset);
 void extend(hid_t dataset, hsize_t n);
 
 /// Collective: every rank writes its own block (possibly empty: count[0] == 0) at `offset`.
-/// `mem_type` describes `data` (H5T_NATIVE_DOUBLE, H5T_NATIVE_UINT8, ...).
+/// `mem_type` describes `data` (H5T_NATIVE_DOUBLE, H5T_NATIVE_UINT8, ...). A failed write is
+/// recorded, not thrown (h5/faults.hpp); so are those of set_attribute and create_dataset's
+/// injected faults.
 void write_block(hid_t dataset, hid_t mem_type, const std::vector<hsize_t>& offset,
                  const std::vector<hsize_t>& count, const void* data, bool collective = true);
 /// Read the block at `offset` of shape `count` (independent, any rank) into `out`.

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,8 +46,21 @@ struct Contents {
 /// A results file opened collectively by every rank of `comm` (parallel HDF5 over MPI-IO).
 /// Run rows and the completion flag of a run are written in two collective steps followed by a
 /// flush, so a job killed at any moment leaves each run either complete or not marked complete.
+///
+/// Write failures (README "Running on a cluster": a full disk). Every writing member is one
+/// collective phase or more (the layout; a run's rows; its completion flag; an attribute; a
+/// summary dataset; a flush; the close): a write that fails on any rank is agreed at the end of
+/// its phase (mpi::agreed), so every rank throws the same IoError, naming the file and the
+/// phase, and no rank waits in a collective another one left. A failed phase is never followed
+/// by the next one (a flag is written only after its rows are on disk). The space the file can
+/// grow to is reserved on its file system when it is created or opened for writing (and given
+/// back on close), so a disk that fills up later does not fail its writes.
 class ResultsFile {
  public:
+  ResultsFile(ResultsFile&&) = default;
+  ResultsFile& operator=(ResultsFile&&) = default;
+  /// Closes the file if close() was not called (an error path: failures are reported on stderr).
+  ~ResultsFile();
   /// Collective: create (truncating) `path` with all datasets of the schema for `layout`
   /// (fill: 0, flags 0), described (io/schema.hpp), and the given root attributes (typed as the
   /// schema declares them; those the layout gives, such as `splits`, are the layout's); throws
@@ -103,13 +117,32 @@ class ResultsFile {
   void write_summary_coordinate(const std::string& name, const std::vector<std::int64_t>& values);
   /// Collective: flush to disk.
   void flush();
+  /// Collective: close the file (agreed: every rank throws IoError if closing failed on one).
+  void close();
 
  private:
   ResultsFile() = default;
+  /// Collective: run `body`, then agree on its outcome across ranks: an IoError thrown by it or
+  /// a write failure recorded (h5/faults.hpp) on any rank is thrown on every rank as IoError
+  /// "writing results file "<path>" (<what>): <failure>".
+  void phase(const std::string& what, const std::function<void()>& body);
+  /// Collective: rank 0 reserves `bytes` for the file on its file system (agreed: IoError "no
+  /// space" on every rank when it cannot).
+  void reserve(std::uint64_t bytes, const std::string& what);
+  /// Collective body of create() once the file exists.
+  void create_layout(const std::vector<std::int64_t>& individual_ids,
+                     const std::vector<std::pair<std::string, std::string>>& attributes);
   Contents read_contents() const;
+  void grow_splits(int splits);
+  void write_summary(const std::string& name, const std::vector<double>& values);
+  /// Collective: this rank's rows of a round (no flag, no flush).
+  void write_rows(const RunRecord* record);
   /// Before the first write to a file of an earlier schema version: describe it.
   void upgrade();
   std::string path_;
+  std::string disk_path_;  ///< where the file is on disk (path_ + ".partial" while it is created)
+  mpi::Comm comm_;         ///< borrowed from the caller, who outlives the file
+  bool writable_ = false;
   int rank_ = 0;
   Layout layout_;
   bool described_ = false;  ///< the file follows the current schema version

@@ -6,6 +6,7 @@
 
 #include "reciprocity/data/local.hpp"
 #include "reciprocity/model/model.hpp"
+#include "reciprocity/mpi/agree.hpp"
 #include "reciprocity/mpi/comm.hpp"
 #include "reciprocity/train/engine.hpp"
 
@@ -19,7 +20,7 @@ struct MarginalFlows {
   std::vector<double> inflow, outflow, self;  ///< [N]
   std::int64_t retrains = 0;                  ///< leave-one-out trainings done (all ranks)
   bool stopped = false;  ///< some rank was asked to stop or failed: the flows are incomplete, discard them
-  std::string error;     ///< this rank's failure (empty if none); callers agree on it collectively
+  mpi::Outcome failure;  ///< this rank's failure (none: status 0); callers agree on it collectively
 };
 
 /// Collective over `comm`: the leave-one-individual-out retrainings of run `key` are independent
