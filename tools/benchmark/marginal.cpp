@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common.hpp"
+#include "perf_common.hpp"
 #include "reciprocity/data/loaders.hpp"
 #include "reciprocity/data/local.hpp"
 #include "reciprocity/split/split.hpp"

@@ -1,4 +1,4 @@
-// Helpers shared by the benchmark sections in tools/benchmark/ (marginal.cpp, scaling.cpp):
+// Helpers of the benchmark sections m and s (tools/benchmark/marginal.cpp, scaling.cpp):
 // wall clock, medians and spreads, root-only printing.
 #pragma once
 #include <mpi.h>
