@@ -40,6 +40,33 @@ struct State {
   double* scratch = nullptr;             ///< [2 k], for the self term of repeated pairs
 };
 
+/// Four leave-one-out models side by side (mf_lanes.inc): arrays interleaved [row][column][lane],
+/// the training examples of the full training only, as one compact list per local user.
+struct LaneState {
+  int k = 0;
+  double lambda = 0;
+  std::size_t users = 0, items = 0;
+  const std::int64_t* offsets = nullptr;  ///< [users + 1] into item / label: training examples
+  const std::int32_t* item = nullptr;
+  const double* label = nullptr;
+  std::int64_t removed[4] = {-1, -1, -1, -1};  ///< local user left out in each lane (-1: none)
+  const double* user_count = nullptr;      ///< [users] n_a of T
+  const double* inv_item_count = nullptr;  ///< [items] 1 / n_b of T
+  const double* batch_per_item = nullptr;  ///< [items x 4] training examples of each item per lane
+  double* U = nullptr;                     ///< [users x k x 4]
+  double* V = nullptr;                     ///< [items x k x 4]
+  double* gUB = nullptr;                   ///< [users x k x 4]
+  double* gB = nullptr;                    ///< [items x k x 4]
+};
+
+/// One instruction set's side-by-side training.
+struct LaneKernels {
+  const char* name;
+  /// `steps` full-batch steps w -= scale G^B in every lane; sets failed[l] when lane l's gradient
+  /// sum is not finite at some step (the engine's check).
+  void (*train)(const LaneState& s, int steps, double scale, bool* failed);
+};
+
 /// One instruction set's passes.
 struct Kernels {
   const char* name;
@@ -57,10 +84,12 @@ struct Kernels {
 
 namespace portable {
 extern const Kernels kernels;
+extern const LaneKernels lanes;
 }
 #if defined(RECIPROCITY_HAVE_AVX2_KERNELS)
 namespace avx2 {
 extern const Kernels kernels;
+extern const LaneKernels lanes;
 }
 #endif
 

@@ -5,4 +5,5 @@
 #define RECIPROCITY_MF_ISA avx2
 #define RECIPROCITY_MF_ISA_NAME "avx2"
 #include "mf_kernels.inc"
+#include "mf_lanes.inc"
 #endif

@@ -2,3 +2,4 @@
 #define RECIPROCITY_MF_ISA portable
 #define RECIPROCITY_MF_ISA_NAME "portable"
 #include "mf_kernels.inc"
+#include "mf_lanes.inc"

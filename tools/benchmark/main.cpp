@@ -17,6 +17,8 @@
 #include <string>
 
 #include "bench.hpp"
+#include "marginal.hpp"
+#include "scaling.hpp"
 
 using namespace reciprocity;
 using namespace reciprocity::bench;
@@ -59,6 +61,8 @@ int main(int argc, char** argv) {
     if (has(cx.opt, 'c')) section_c(cx);
     if (has(cx.opt, 'd')) section_d(cx);
     if (has(cx.opt, 'e')) section_e(cx);
+    if (has(cx.opt, 'm')) bench::marginal_section(world, cx.opt.movielens, cx.opt.reps, cx.opt.quick, cx.opt.csv, g_kernels);
+    if (has(cx.opt, 's')) bench::scaling_section(world, cx.opt.reps, cx.opt.quick, cx.opt.csv, g_kernels);
     cx.out.line("\nbench wall time: %.1f s\n", now() - t0);
     std::fflush(stdout);
   } catch (const std::exception& e) {

@@ -27,6 +27,11 @@ class MatrixFactorization final : public Model {
   void step_pass(const std::vector<std::uint8_t>& role, const std::vector<std::uint8_t>& next_role,
                  const double* GB, const double* GD, double scale, double* bD, double* dB, double* bd,
                  double* gB_next, double* gD_next, PassSums& sums_next) override;
+  /// Four leave-one-out trainings side by side (src/model/mf_retrain.cpp, mf_lanes.inc).
+  int retrain_lanes() const override { return 4; }
+  std::vector<std::vector<double>> retrain_without(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
+                                                   const std::vector<std::int64_t>& removed, const RunKey& key,
+                                                   int steps, double learning_rate, const Reducer& reducer) override;
   std::vector<double> parameters() const override;
   double example_loss(std::size_t e, bool training) const override;
 

@@ -90,6 +90,24 @@ class Model {
   /// Whether the training loss of batch examples (PassSums::train_loss) is needed; when not,
   /// a model may skip computing it (and report 0). Set by the engine at the start of a training.
   virtual void set_train_loss_needed(bool needed) { (void)needed; }
+  /// Optional Marginal fast path (src/train/marginal.cpp): how many leave-one-individual-out
+  /// trainings `retrain_without` runs side by side in one pass over the examples (0: none).
+  virtual int retrain_lanes() const { return 0; }
+  /// With `reducer` over one process holding every example: for each local individual in `removed` (at
+  /// most retrain_lanes() of them), the full-batch training of run `key` from the set-up of the
+  /// training set `is_train` (one flag per example) without that individual's examples, `steps`
+  /// steps of w -= (learning_rate / |T|) G^B (the full-batch divisor, DESIGN.md section 2); returns
+  /// for each the deployment loss of every example at the end (0 for training examples), bit-
+  /// identical to train::train_with_flows, or an empty vector where that training's gradient or
+  /// losses became non-finite (the caller retrains it alone, which reports the error).
+  virtual std::vector<std::vector<double>> retrain_without(const data::LocalData& data,
+                                                           const std::vector<std::uint8_t>& is_train,
+                                                           const std::vector<std::int64_t>& removed,
+                                                           const RunKey& key, int steps,
+                                                           double learning_rate, const Reducer& reducer) {
+    (void)data, (void)is_train, (void)key, (void)steps, (void)learning_rate, (void)reducer;
+    return std::vector<std::vector<double>>(removed.size());
+  }
   /// Current parameters, shared block then this rank's local block (for tests and /runs/init).
   virtual std::vector<double> parameters() const = 0;
   /// Per-example training loss (with regulariser) or deployment loss at the current

@@ -29,6 +29,10 @@ struct Schedule {
   /// remaining batch, which rescales every other example's step by |B|/(|B| - |T_j ∩ B|).
   enum class Divisor { kFullBatch, kRemainingBatch };
   Divisor excluded_divisor = Divisor::kFullBatch;
+  /// Marginal (train::marginal_flows): train several leave-one-out models side by side in one
+  /// pass over the examples when the model can (Model::retrain_lanes; full batch with the
+  /// full-batch divisor only); bit-identical to one at a time. false: one at a time (benchmarks).
+  bool side_by_side = true;
 };
 
 /// What a training computes besides the parameters. Flows need the deployment gradients of
