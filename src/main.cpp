@@ -31,7 +31,6 @@ int main(int argc, char* argv[]) {
     return reciprocity::exit_status_of(e);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "reciprocity: internal error on rank %d: %s\n", world.rank(), e.what());
-    MPI_Abort(MPI_COMM_WORLD, 1);
-    return 1;
+    reciprocity::mpi::abort_job(1);
   }
 }

@@ -1,5 +1,7 @@
 #include "reciprocity/app/options.hpp"
 
+#include "option_table.hpp"
+
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
@@ -55,7 +57,6 @@ const Preset* find_preset(const std::string& name) {
 /// Shortest text that reads back as exactly `v` (0.8, not 0.80000000000000004).
 std::string fmt(double v) { return shortest_text(v); }
 
-constexpr unsigned kWidth = 100;
 
 std::string usage(const po::options_description& all) {
   std::ostringstream s;
@@ -216,99 +217,119 @@ std::vector<std::pair<std::string, std::string>> Config::later_result_options(bo
   return o;
 }
 
+namespace {
+
+/// The options that name a choice (--on-divergence, --progress-format, --marginal-step,
+/// --split-range) and the combinations that are refused.
+void apply_choices(Config& c, const TextOptions& t, const po::variables_map& vm) {
+  if (t.on_divergence != "stop" && t.on_divergence != "continue")
+    throw ConfigError("option --on-divergence: \"" + t.on_divergence + "\" is neither stop nor continue");
+  c.continue_on_divergence = t.on_divergence == "continue";
+  if (t.progress_format != "text" && t.progress_format != "json")
+    throw ConfigError("option --progress-format: \"" + t.progress_format + "\" is neither text nor json");
+  c.progress_json = t.progress_format == "json";
+  if (c.marginal_step != "keep" && c.marginal_step != "batch-mean")
+    throw ConfigError("option --marginal-step: \"" + c.marginal_step + "\" is neither keep nor batch-mean");
+  c.marginal_step_given = !vm["marginal-step"].defaulted();
+  if (!t.split_range.empty()) {
+    int a = -1, b = -1;
+    char colon = 0, extra = 0;
+    if (std::sscanf(t.split_range.c_str(), "%d%c%d%c", &a, &colon, &b, &extra) != 3 || colon != ':' || a < 0 || b <= a)
+      throw ConfigError("option --split-range: \"" + t.split_range + "\" is not A:B with 0 <= A < B");
+    c.split_begin = a;
+    c.split_end = b;
+  }
+  if (c.force && c.resume) throw ConfigError("options --force and --resume cannot be combined (--resume keeps the runs of --out)");
+  if (!c.merge.empty() && !c.summarize.empty())
+    throw ConfigError("options --merge and --summarize cannot be combined");
+}
+
+/// The dataset's preset, for every option the command line and config file leave unset.
+void apply_preset(Config& c, const po::variables_map& vm) {
+  const Preset* p = find_preset(c.dataset);
+  if (!p)
+    throw ConfigError("option --dataset: unknown dataset \"" + c.dataset +
+                      "\" (choose synthetic, movielens-100k, movielens, diabetes, breast-cancer, csv, "
+                      "movielens-100k-long, diabetes-long or breast-cancer-long)");
+  c.family = p->family;
+  if (!vm.count("splits")) c.splits = p->splits;
+  if (!vm.count("seeds")) c.seeds = p->seeds;
+  if (!vm.count("steps")) c.steps = p->steps;
+  if (vm.count("rank") && vm.count("embedding-dim"))
+    throw ConfigError("options --embedding-dim and --rank (its alias) cannot both be given");
+  if (!vm.count("rank") && !vm.count("embedding-dim")) c.rank = p->rank;
+  if (!vm.count("learning-rate")) c.learning_rate = p->learning_rate;
+  if (!vm.count("lambda")) c.lambda = p->lambda;
+  if (!vm.count("init-scale")) c.init_scale = p->init_scale;
+  if (!vm.count("synthetic-users")) c.synthetic_users = p->users;
+  if (!vm.count("synthetic-items")) c.synthetic_items = p->items;
+  if (!vm.count("synthetic-ratings")) c.synthetic_ratings = p->ratings;
+
+}
+
+/// The model: the dataset's natural one for auto; a model that does not fit the data is refused.
+void choose_model(Config& c) {
+  const std::string ds = c.dataset, fam = c.family;
+  const std::string natural = fam == "synthetic" || fam == "movielens" ? "mf"
+                              : fam == "diabetes"                      ? "linear"
+                              : fam == "breast-cancer"                 ? "logistic"
+                                                                       : "";
+  const std::string fits = " [which model fits which data: mf: synthetic, movielens-100k, movielens (ratings); linear: "
+                           "diabetes, csv; logistic: breast-cancer, csv]";
+  if (c.model == "auto") {
+    if (natural.empty()) throw ConfigError("option --model: dataset csv needs --model linear or --model logistic");
+    c.model = natural;
+  }
+  if (c.model != "mf" && c.model != "linear" && c.model != "logistic")
+    throw ConfigError("option --model: unknown model \"" + c.model + "\" (choose auto, mf, linear or logistic)");
+  if (!natural.empty() && c.model != natural)
+    throw ConfigError("option --model: dataset " + ds + " is fitted with model " + natural + ", not " + c.model + fits);
+  if (natural.empty() && c.model == "mf")
+    throw ConfigError("option --model: mf does not fit dataset csv (feature rows, not ratings)" + fits);
+  if (fam != "synthetic" && c.data.empty())
+    throw ConfigError("option --data: dataset " + ds + " needs --data <directory or file>");
+
+}
+
+/// Every numeric option within its range (ConfigError naming the option otherwise).
+void check_ranges(const Config& c, const po::variables_map& vm) {
+  require(c.splits >= 1, "splits", c.splits, "at least 1");
+  if (c.split_end > c.splits)
+    throw ConfigError("option --split-range: " + std::to_string(c.split_begin) + ":" + std::to_string(c.split_end) +
+                      " goes past --splits " + std::to_string(c.splits));
+  require(c.seeds >= 1, "seeds", c.seeds, "at least 1");
+  require(c.steps >= 1, "steps", c.steps, "at least 1");
+  require(c.train_fraction > 0 && c.train_fraction < 1, "train-fraction", c.train_fraction, "strictly between 0 and 1");
+  require(c.batch_fraction > 0 && c.batch_fraction <= 1, "batch-fraction", c.batch_fraction, "in (0, 1]");
+  require(c.flow_interval >= 1, "flow-interval", c.flow_interval, "at least 1");
+  require(std::isfinite(c.learning_rate) && c.learning_rate > 0, "learning-rate", c.learning_rate, "positive");
+  require(c.beta > 0 && c.beta <= 1, "beta", c.beta, "in (0, 1]");
+  require(std::isfinite(c.progress_interval) && c.progress_interval >= 0, "progress-interval", c.progress_interval,
+          "non-negative seconds");
+  require(c.marginal_splits >= 0, "marginal-splits", c.marginal_splits, "0 (all) or positive");
+  require(c.ranks_per_run >= 0, "ranks-per-run", c.ranks_per_run, "0 (automatic) or positive");
+  if (c.model == "mf") {
+    require(c.rank >= 1 && c.rank <= 4096, vm.count("rank") ? "rank" : "embedding-dim", c.rank, "1 to 4096");
+    require(c.lambda >= 0, "lambda", c.lambda, "non-negative");
+    require(c.init_scale > 0, "init-scale", c.init_scale, "positive");
+  }
+  if (c.family == "synthetic") {
+    require(c.synthetic_users >= 2, "synthetic-users", c.synthetic_users, "at least 2");
+    require(c.synthetic_items >= 2, "synthetic-items", c.synthetic_items, "at least 2");
+    require(c.synthetic_ratings >= c.synthetic_users, "synthetic-ratings", c.synthetic_ratings, "at least synthetic-users");
+    require(c.synthetic_rank >= 1, "synthetic-rank", c.synthetic_rank, "at least 1");
+  }
+}
+
+}  // namespace
+
 Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
   Parsed parsed;
   Config& c = parsed.config;
-  std::string config_file, split_range, on_divergence, progress_format;
-
-  po::options_description general("General", kWidth, kWidth / 2);
-  general.add_options()
-      ("help,h", "print this help and exit")
-      ("version", "print the version and exit")
-      ("config", po::value(&config_file), "read options from this file: lines `name = value` (`#` starts a comment; a switch "
-       "is `name = true` or false, also 1/0, yes/no, on/off); the command line wins");
-  po::options_description data("Data", kWidth, kWidth / 2);
-  data.add_options()
-      ("dataset", po::value(&c.dataset)->default_value(c.dataset),
-       "synthetic | movielens-100k | movielens (1M/10M `::` or 20M/25M csv) | diabetes | breast-cancer | csv; "
-       "the presets of version 0.1: movielens-100k-long | diabetes-long | breast-cancer-long")
-      ("data", po::value(&c.data), "data directory or file (movielens: dir with u.data / ratings.dat / ratings.csv; "
-       "diabetes, breast-cancer: dir as shipped by scikit-learn; csv: the file). Numbers must be finite, ratings "
-       "within +-1e6, features and labels within +-1e15")
-      ("model", po::value(&c.model)->default_value(c.model), "auto (from the dataset) | mf (synthetic, movielens) | "
-       "linear (diabetes, csv) | logistic (breast-cancer, csv)")
-      ("csv-individual", po::bool_switch(&c.csv_individual), "csv: the last column is the individual id (else one row per individual)")
-      ("synthetic-users", po::value(&c.synthetic_users), "synthetic: number of users [preset]")
-      ("synthetic-items", po::value(&c.synthetic_items), "synthetic: number of items [preset]")
-      ("synthetic-ratings", po::value(&c.synthetic_ratings), "synthetic: approximate number of ratings [preset]")
-      ("synthetic-rank", po::value(&c.synthetic_rank)->default_value(c.synthetic_rank), "synthetic: rank of the planted model");
-  po::options_description runs("Runs", kWidth, kWidth / 2);
-  runs.add_options()
-      ("splits", po::value(&c.splits), "random train/deployment splits [preset]")
-      ("seeds", po::value(&c.seeds), "initialisations (seeds) per split [preset]")
-      ("seed", po::value(&c.seed)->default_value(c.seed), "base seed of splits, batches and initialisations")
-      ("train-fraction", po::value(&c.train_fraction)->default_value(c.train_fraction, "0.8"),
-       "fraction of ratings (recommender) or individuals (regression) in training, in (0, 1)");
-  po::options_description model("Model and training", kWidth, kWidth / 2);
-  model.add_options()
-      ("embedding-dim,k", po::value(&c.rank), "matrix factorisation: embedding dimension k [preset]")
-      ("rank", po::value(&c.rank), "alias of --embedding-dim (its name before 0.2; recorded in results files as "
-       "config_rank); not the MPI rank")
-      ("lambda", po::value(&c.lambda), "matrix factorisation: regularisation strength [preset]")
-      ("init-scale", po::value(&c.init_scale), "matrix factorisation: std of the initial embeddings [preset]")
-      ("steps", po::value(&c.steps), "gradient-descent steps [preset]")
-      ("learning-rate", po::value(&c.learning_rate), "step size eta (the update is eta times the batch-mean gradient) [preset]")
-      ("batch-fraction", po::value(&c.batch_fraction)->default_value(c.batch_fraction),
-       "1: full-batch GD; < 1: each training example joins each step's batch with this probability")
-      ("flow-interval", po::value(&c.flow_interval)->default_value(c.flow_interval),
-       "1: exact TracIn, the flow terms of every step; N > 1: TracIn with checkpoints, the flow terms of "
-       "steps 0, N, 2N, ... only, each weighted by the N steps it stands for (cheaper by about the "
-       "flows' extra cost times 1 - 1/N; an approximation, see README)");
-  po::options_description marginal("Marginal influence", kWidth, kWidth / 2);
-  marginal.add_options()
-      ("marginal", po::bool_switch(&c.marginal),
-       "also compute Marginal flows: retrain without each individual (N retrainings per run, spread over all ranks)")
-      ("marginal-splits", po::value(&c.marginal_splits)->default_value(c.marginal_splits),
-       "Marginal only for the first this many splits (all seeds); 0: every split")
-      ("marginal-step", po::value(&c.marginal_step)->default_value(c.marginal_step),
-       "keep: a retraining divides by the full training's batch size, so every remaining example keeps its "
-       "step and Marginal tends to TracIn as the learning rate goes to 0; batch-mean: the mean over the "
-       "remaining batch (rescales everyone's step; the only convention before version 0.2). --resume "
-       "without this option continues a file with the file's convention");
-  po::options_description output("Output and execution", kWidth, kWidth / 2);
-  output.add_options()
-      ("out", po::value(&c.out)->default_value(c.out), "results file (HDF5). An existing file is replaced only if it is a "
-       "results file with no completed runs, or with --force; any other file never (exit 2)")
-      ("force", po::bool_switch(&c.force), "let --out replace a results file that holds completed runs")
-      ("break-lock", po::bool_switch(&c.break_lock), "take over the lock of the results file (--out, or the file of "
-       "--summarize) although its holder may still run. Without it, a file in use by another job is refused (exit 8); "
-       "a lock whose holder is gone is taken over anyway: same host and its process ended, an earlier run of this "
-       "requeued Slurm job, or no heartbeat for 300 s (another host)")
-      ("resume", po::bool_switch(&c.resume), "reopen --out, check its configuration and its data match (the data by content, "
-       "their fingerprint: the same data at another path are accepted, changed data never), and run only the runs not "
-       "complete (with more --splits: grow it; a missing --out is started)")
-      ("save-split-mask", po::bool_switch(&c.save_split_mask), "store each split's training mask in /splits/train_mask")
-      ("ranks-per-run", po::value(&c.ranks_per_run)->default_value(c.ranks_per_run),
-       "ranks that share one run (data parallel); the others run other (split, seed) runs at the same time. "
-       "0: 1 for data sets under 200,000 examples, else all ranks")
-      ("beta", po::value(&c.beta)->default_value(c.beta), "report alpha such that a fraction beta of individuals has reciprocity >= alpha")
-      ("quiet,q", po::bool_switch(&c.quiet), "print only the final summary")
-      ("split-range", po::value(&split_range), "run only splits A..B-1 of the sweep (A:B), e.g. one Slurm array task; "
-       "combine the files with --merge")
-      ("on-divergence", po::value(&on_divergence)->default_value("stop"),
-       "stop: a run whose loss becomes non-finite stops the sweep (exit 6); continue: record its step in "
-       "/runs/diverged_step, leave it incomplete, and go on")
-      ("progress-format", po::value(&progress_format)->default_value("text"),
-       "text | json: progress and per-run lines as JSON objects, one per line")
-      ("progress-interval", po::value(&c.progress_interval)->default_value(c.progress_interval),
-       "seconds between the reports within a run (the step a TracIn run has reached, a Marginal run's retrainings)")
-      ("merge", po::value(&c.merge)->multitoken(), "combine results files of the same configuration (e.g. array "
-       "tasks) into --out: every run complete in some input is copied; no training")
-      ("summarize", po::value(&c.summarize), "print (and store in the file's /summary, replacing it) the summary "
-       "of an existing results file: alpha at --beta, correlation, negative fractions, SNR per individual "
-       "(conditional on the runs where it is deployed / trains where individuals are split); no training");
+  TextOptions t;
   po::options_description all(kWidth, kWidth / 2);
-  all.add(general).add(data).add(runs).add(model).add(marginal).add(output);
+  all.add(general_options(t)).add(data_options(c)).add(run_options(c)).add(model_options(c)).add(marginal_options(c))
+      .add(output_options(c, t));
 
   po::variables_map vm;
   try {
@@ -332,99 +353,15 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
                      (model::avx2_kernels_available() ? "avx2" : "portable") + ")\n";
     return parsed;
   }
-
-  if (on_divergence != "stop" && on_divergence != "continue")
-    throw ConfigError("option --on-divergence: \"" + on_divergence + "\" is neither stop nor continue");
-  c.continue_on_divergence = on_divergence == "continue";
-  if (progress_format != "text" && progress_format != "json")
-    throw ConfigError("option --progress-format: \"" + progress_format + "\" is neither text nor json");
-  c.progress_json = progress_format == "json";
-  if (c.marginal_step != "keep" && c.marginal_step != "batch-mean")
-    throw ConfigError("option --marginal-step: \"" + c.marginal_step + "\" is neither keep nor batch-mean");
-  c.marginal_step_given = !vm["marginal-step"].defaulted();
-  if (!split_range.empty()) {
-    int a = -1, b = -1;
-    char colon = 0, extra = 0;
-    if (std::sscanf(split_range.c_str(), "%d%c%d%c", &a, &colon, &b, &extra) != 3 || colon != ':' || a < 0 || b <= a)
-      throw ConfigError("option --split-range: \"" + split_range + "\" is not A:B with 0 <= A < B");
-    c.split_begin = a;
-    c.split_end = b;
-  }
-  if (c.force && c.resume) throw ConfigError("options --force and --resume cannot be combined (--resume keeps the runs of --out)");
-  if (!c.merge.empty() && !c.summarize.empty())
-    throw ConfigError("options --merge and --summarize cannot be combined");
-  const Preset* p = find_preset(c.dataset);
-  if (!p)
-    throw ConfigError("option --dataset: unknown dataset \"" + c.dataset +
-                      "\" (choose synthetic, movielens-100k, movielens, diabetes, breast-cancer, csv, "
-                      "movielens-100k-long, diabetes-long or breast-cancer-long)");
-  c.family = p->family;
-  if (!vm.count("splits")) c.splits = p->splits;
-  if (!vm.count("seeds")) c.seeds = p->seeds;
-  if (!vm.count("steps")) c.steps = p->steps;
-  if (vm.count("rank") && vm.count("embedding-dim"))
-    throw ConfigError("options --embedding-dim and --rank (its alias) cannot both be given");
-  if (!vm.count("rank") && !vm.count("embedding-dim")) c.rank = p->rank;
-  if (!vm.count("learning-rate")) c.learning_rate = p->learning_rate;
-  if (!vm.count("lambda")) c.lambda = p->lambda;
-  if (!vm.count("init-scale")) c.init_scale = p->init_scale;
-  if (!vm.count("synthetic-users")) c.synthetic_users = p->users;
-  if (!vm.count("synthetic-items")) c.synthetic_items = p->items;
-  if (!vm.count("synthetic-ratings")) c.synthetic_ratings = p->ratings;
-
+  apply_choices(c, t, vm);
+  apply_preset(c, vm);
   std::ostringstream cmd;
   for (int i = 0; i < argc; ++i) cmd << (i ? " " : "") << argv[i];
   c.command_line = cmd.str();
   if (!c.merge.empty() || !c.summarize.empty()) return parsed;  // no training options needed
-
-  const std::string ds = c.dataset, fam = c.family;
-  const std::string natural = fam == "synthetic" || fam == "movielens" ? "mf"
-                              : fam == "diabetes"                      ? "linear"
-                              : fam == "breast-cancer"                 ? "logistic"
-                                                                       : "";
-  const std::string fits = " [which model fits which data: mf: synthetic, movielens-100k, movielens (ratings); linear: "
-                           "diabetes, csv; logistic: breast-cancer, csv]";
-  if (c.model == "auto") {
-    if (natural.empty()) throw ConfigError("option --model: dataset csv needs --model linear or --model logistic");
-    c.model = natural;
-  }
-  if (c.model != "mf" && c.model != "linear" && c.model != "logistic")
-    throw ConfigError("option --model: unknown model \"" + c.model + "\" (choose auto, mf, linear or logistic)");
-  if (!natural.empty() && c.model != natural)
-    throw ConfigError("option --model: dataset " + ds + " is fitted with model " + natural + ", not " + c.model + fits);
-  if (natural.empty() && c.model == "mf")
-    throw ConfigError("option --model: mf does not fit dataset csv (feature rows, not ratings)" + fits);
-  if (fam != "synthetic" && c.data.empty())
-    throw ConfigError("option --data: dataset " + ds + " needs --data <directory or file>");
-
-  require(c.splits >= 1, "splits", c.splits, "at least 1");
-  if (c.split_end > c.splits)
-    throw ConfigError("option --split-range: " + std::to_string(c.split_begin) + ":" + std::to_string(c.split_end) +
-                      " goes past --splits " + std::to_string(c.splits));
-  require(c.seeds >= 1, "seeds", c.seeds, "at least 1");
-  require(c.steps >= 1, "steps", c.steps, "at least 1");
-  require(c.train_fraction > 0 && c.train_fraction < 1, "train-fraction", c.train_fraction, "strictly between 0 and 1");
-  require(c.batch_fraction > 0 && c.batch_fraction <= 1, "batch-fraction", c.batch_fraction, "in (0, 1]");
-  require(c.flow_interval >= 1, "flow-interval", c.flow_interval, "at least 1");
-  require(std::isfinite(c.learning_rate) && c.learning_rate > 0, "learning-rate", c.learning_rate, "positive");
-  require(c.beta > 0 && c.beta <= 1, "beta", c.beta, "in (0, 1]");
-  require(std::isfinite(c.progress_interval) && c.progress_interval >= 0, "progress-interval", c.progress_interval,
-          "non-negative seconds");
-  require(c.marginal_splits >= 0, "marginal-splits", c.marginal_splits, "0 (all) or positive");
-  require(c.ranks_per_run >= 0, "ranks-per-run", c.ranks_per_run, "0 (automatic) or positive");
-  if (c.model == "mf") {
-    require(c.rank >= 1 && c.rank <= 4096, vm.count("rank") ? "rank" : "embedding-dim", c.rank, "1 to 4096");
-    require(c.lambda >= 0, "lambda", c.lambda, "non-negative");
-    require(c.init_scale > 0, "init-scale", c.init_scale, "positive");
-  }
-  if (fam == "synthetic") {
-    require(c.synthetic_users >= 2, "synthetic-users", c.synthetic_users, "at least 2");
-    require(c.synthetic_items >= 2, "synthetic-items", c.synthetic_items, "at least 2");
-    require(c.synthetic_ratings >= c.synthetic_users, "synthetic-ratings", c.synthetic_ratings, "at least synthetic-users");
-    require(c.synthetic_rank >= 1, "synthetic-rank", c.synthetic_rank, "at least 1");
-  }
+  choose_model(c);
+  check_ranges(c, vm);
   if (c.out.empty()) throw ConfigError("option --out: empty file name");
   return parsed;
 }
-
 }  // namespace reciprocity::app

@@ -114,6 +114,10 @@ Dataset create_dataset(hid_t file, const std::string& name, hid_t type, const st
   check(H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &fill), "fill value of " + name);
   check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "allocation time of " + name);
   if (!write_fill) check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "fill time of " + name);
+  // A Fletcher32 checksum on every chunk, verified on every read, so a damaged chunk is an
+  // error, never wrong numbers (a dataset never written has nothing to check: HDF5 refuses
+  // filters without fill values).
+  else check(H5Pset_fletcher32(dcpl.get()), "checksum of " + name);
   Plist lcpl(check(H5Pcreate(H5P_LINK_CREATE), "creating link property list"));
   check(H5Pset_create_intermediate_group(lcpl.get(), 1), "intermediate groups");
   const bool fault = injected_fault("creating dataset " + name);

@@ -32,7 +32,7 @@ double GeneralizedLinear::slope_of(double z, double y) const {
 }
 
 void GeneralizedLinear::setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
-                              const split::RunKey&, const mpi::Comm& comm) {
+                              const RunKey&, const Reducer& reducer) {
   data_ = &data;
   const auto p = static_cast<std::size_t>(data.num_features);
   dim_ = p + 1;
@@ -48,7 +48,7 @@ void GeneralizedLinear::setup(const data::LocalData& data, const std::vector<std
     stats[2 * p] += 1;
     stats[2 * p + 1] += data.label[e];
   }
-  comm.allreduce_sum(stats.data(), static_cast<int>(stats.size()));
+  reducer.sum(stats.data(), static_cast<int>(stats.size()));
   const double n = std::max(stats[2 * p], 1.0);
   std::vector<double> mean(p), inv_sd(p);
   for (std::size_t j = 0; j < p; ++j) {

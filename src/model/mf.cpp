@@ -73,7 +73,7 @@ mf::State MatrixFactorization::state() {
   return s;
 }
 
-double MatrixFactorization::init_value(const split::RunKey& key, Stream stream, std::int64_t row,
+double MatrixFactorization::init_value(const RunKey& key, Stream stream, std::int64_t row,
                                        int col) const {
   const std::uint64_t base = hash_key({static_cast<std::uint64_t>(stream), key.base_seed,
                                        static_cast<std::uint64_t>(key.split),
@@ -83,7 +83,7 @@ double MatrixFactorization::init_value(const split::RunKey& key, Stream stream, 
   return params_.init_scale * to_normal(mix64(base), mix64(base ^ 0x5bd1e995ULL));
 }
 
-void MatrixFactorization::count_training(const std::vector<std::uint8_t>& is_train, const mpi::Comm& comm) {
+void MatrixFactorization::count_training(const std::vector<std::uint8_t>& is_train, const Reducer& reducer) {
   const data::LocalData& data = *data_;
   const std::size_t users = data.local_individuals();
   const auto items = static_cast<std::size_t>(data.num_items);
@@ -95,23 +95,23 @@ void MatrixFactorization::count_training(const std::vector<std::uint8_t>& is_tra
         user_count_[a] += 1;
         item_count_[static_cast<std::size_t>(data.item[e])] += 1;
       }
-  comm.allreduce_sum(item_count_.data(), static_cast<int>(items));
+  reducer.sum(item_count_.data(), static_cast<int>(items));
   inv_item_count_.resize(items);
   for (std::size_t b = 0; b < items; ++b)
     inv_item_count_[b] = item_count_[b] > 0 ? 1.0 / item_count_[b] : 0.0;
 }
 
-void MatrixFactorization::restrict_training(const std::vector<std::uint8_t>& is_train, const mpi::Comm& comm) {
-  count_training(is_train, comm);
+void MatrixFactorization::restrict_training(const std::vector<std::uint8_t>& is_train, const Reducer& reducer) {
+  count_training(is_train, reducer);
 }
 
 void MatrixFactorization::setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
-                                const split::RunKey& key, const mpi::Comm& comm) {
+                                const RunKey& key, const Reducer& reducer) {
   data_ = &data;
   k_ = params_.rank;
   const std::size_t users = data.local_individuals();
   const auto items = static_cast<std::size_t>(data.num_items);
-  count_training(is_train, comm);
+  count_training(is_train, reducer);
   V_.resize(items * k_);
   for (std::size_t b = 0; b < items; ++b)
     for (int j = 0; j < k_; ++j) V_[b * k_ + j] = init_value(key, Stream::InitItem, static_cast<std::int64_t>(b), j);

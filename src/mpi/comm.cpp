@@ -1,6 +1,7 @@
 #include "reciprocity/mpi/comm.hpp"
 
 #include <climits>
+#include <cstdlib>
 #include <cstdio>
 #include <utility>
 
@@ -95,6 +96,15 @@ int Comm::allreduce_max(int value) const {
 }
 
 void Comm::barrier() const { check(MPI_Barrier(comm_), "barrier"); }
+
+void Comm::broadcast(int& value, int root) const {
+  check(MPI_Bcast(&value, 1, MPI_INT, root, comm_), "broadcast");
+}
+
+void abort_job(int status) {
+  MPI_Abort(MPI_COMM_WORLD, status);
+  std::abort();  // not reached: MPI_Abort does not return
+}
 
 void Comm::broadcast(std::string& text, int root) const {
   if (size_ == 1) return;

@@ -42,227 +42,293 @@ std::string where(const split::RunKey& key, int step) {
 }
 }  // namespace
 
-RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
-                           const std::vector<std::uint8_t>& membership, const Schedule& schedule,
-                           const split::RunKey& key, const mpi::Comm& comm, const Tracking& tracking,
-                           const StepCallback& on_step) {
-  // Set-up (initialisation, statistics) on the whole training set T, excluded examples
-  // included, so a Marginal retraining starts exactly where the full training starts; the
-  // training itself then uses only the kTraining examples.
-  std::vector<std::uint8_t> is_train(data.size()), in_T(data.size());
-  bool excluded = false;
-  for (std::size_t e = 0; e < data.size(); ++e) {
-    is_train[e] = membership[e] == kTraining;
-    in_T[e] = membership[e] != kDeployment;
-    excluded = excluded || membership[e] == kExcluded;
+namespace {
+
+/// One run of train_with_flows: the state of the loop over steps and its parts. Each step's
+/// gradient pass is reduced once (DESIGN.md section 5): [G^B | pass scalars | G^D], the G^D
+/// part only when the step's flow terms need it. The next step's gradient is computed in the
+/// same pass as this step's flows (Model::step_pass), so two buffers alternate.
+class Run {
+ public:
+  Run(model::Model& model, const data::LocalData& data, const std::vector<std::uint8_t>& membership,
+      const Schedule& schedule, const split::RunKey& key, const mpi::Comm& comm, const Tracking& tracking,
+      const StepCallback& on_step)
+      : model_(model), data_(data), membership_(membership), schedule_(schedule), key_(key), comm_(comm),
+        tracking_(tracking), on_step_(on_step), steps_(schedule.steps), flows_(tracking.flows),
+        track_(tracking.flows || tracking.track_deployment), minibatch_(schedule.batch_fraction < 1.0),
+        interval_(schedule.flow_interval) {
+    if (interval_ < 1) throw ConfigError("flow interval " + std::to_string(interval_) + ": must be at least 1");
   }
-  model.setup(data, in_T, key, comm);
-  model.set_train_loss_needed(tracking.train_loss);
-  // Keeping every remaining example's step (the default) keeps its loss too: the MF regulariser
-  // counts n_a, n_b stay those of T. The batch-mean convention recounts them without T_j.
-  if (schedule.excluded_divisor == Schedule::Divisor::kRemainingBatch && comm.allreduce_max(excluded ? 1 : 0))
-    model.restrict_training(is_train, comm);
-  const bool flows = tracking.flows;
-  const bool track = flows || tracking.track_deployment;
-  const std::size_t P = model.shared_size();
-  const std::size_t n_local = data.local_individuals();
-  const int steps = schedule.steps;
 
-  RunOutput out;
-  out.inflow.assign(n_local, 0.0);
-  out.outflow.assign(n_local, 0.0);
-  out.self.assign(n_local, 0.0);
-  out.train_loss.assign(steps, 0.0);
-  out.deploy_loss.assign(steps + 1, 0.0);
-  out.discrepancy.assign(steps, 0.0);
-  out.step_tracin.assign(steps, 0.0);
-
-  long long counts[2] = {0, 0};
-  for (auto m : membership) {
-    if (m == kTraining) ++counts[0];
-    if (m == kDeployment) ++counts[1];
+  RunOutput run() {
+    set_up();
+    allocate();
+    // Role buffers. Mini-batches: each step's roles are filled into the buffer not in use. Full
+    // batch: the roles of steps 0 .. steps-1 depend only on whether the step is a checkpoint, so
+    // they are filled once (both kinds with checkpoints); the final evaluation fills its own.
+    fill_roles(0, role_);  // step 0 is always a checkpoint
+    two_kinds_ = !minibatch_ && flows_ && interval_ > 1 && steps_ > 1;
+    if (two_kinds_) fill_roles(1, next_role_);  // step 1 is not a checkpoint
+    current_ = &role_;
+    model::PassSums sums;
+    model_.gradient_pass(role_, cur_.data(), cur_.data() + P_ + model::PassSums::kCount, sums);
+    pack_and_reduce(cur_, sums, 0);
+    for (int t = 0; t <= steps_; ++t) {
+      check(t);
+      if (t == steps_) {
+        evaluate();
+        break;
+      }
+      step(t);
+    }
+    return finish();
   }
-  comm.allreduce_sum(counts, 2);
-  out.train_examples = counts[0];
-  out.deploy_examples = counts[1];
-  const double n_deploy = static_cast<double>(counts[1]);
 
-  // Roles of each step's gradient pass. Deployment examples need their gradients at the
-  // steps whose flow terms are computed (every step, or the checkpoints t = 0, N, 2N, ...),
-  // only their loss for tracking, and nothing otherwise until the final evaluation (t = steps).
-  const bool minibatch = schedule.batch_fraction < 1.0;
-  const int interval = schedule.flow_interval;
-  if (interval < 1) throw ConfigError("flow interval " + std::to_string(interval) + ": must be at least 1");
-  auto flow_step = [&](int t) { return flows && t < steps && t % interval == 0; };
-  auto fill_roles = [&](int t, std::vector<std::uint8_t>& role) {
-    const bool final_pass = t == steps;
-    const auto deploy_role = flow_step(t) ? model::kDeploy : track ? model::kDeployLoss : model::kTrainIdle;
-    const std::uint64_t step_key = split::batch_key(key, t);
-    for (std::size_t e = 0; e < data.size(); ++e) {
-      const auto m = membership[e];
+ private:
+  /// Set-up (initialisation, statistics) on the whole training set T, excluded examples
+  /// included, so a Marginal retraining starts exactly where the full training starts; the
+  /// training itself then uses only the kTraining examples.
+  void set_up() {
+    std::vector<std::uint8_t> is_train(data_.size()), in_T(data_.size());
+    bool excluded = false;
+    for (std::size_t e = 0; e < data_.size(); ++e) {
+      is_train[e] = membership_[e] == kTraining;
+      in_T[e] = membership_[e] != kDeployment;
+      excluded = excluded || membership_[e] == kExcluded;
+      excluded_local_ += membership_[e] == kExcluded;
+    }
+    model_.setup(data_, in_T, key_, comm_);
+    model_.set_train_loss_needed(tracking_.train_loss);
+    // Keeping every remaining example's step (the default) keeps its loss too: the MF regulariser
+    // counts n_a, n_b stay those of T. The batch-mean convention recounts them without T_j.
+    count_excluded_ = schedule_.excluded_divisor == Schedule::Divisor::kFullBatch;
+    if (!count_excluded_ && comm_.allreduce_max(excluded ? 1 : 0)) model_.restrict_training(is_train, comm_);
+    long long counts[2] = {0, 0};
+    for (auto m : membership_) {
+      if (m == kTraining) ++counts[0];
+      if (m == kDeployment) ++counts[1];
+    }
+    comm_.allreduce_sum(counts, 2);
+    out_.train_examples = counts[0];
+    out_.deploy_examples = counts[1];
+    n_deploy_ = static_cast<double>(counts[1]);
+  }
+
+  void allocate() {
+    P_ = model_.shared_size();
+    n_local_ = data_.local_individuals();
+    out_.inflow.assign(n_local_, 0.0);
+    out_.outflow.assign(n_local_, 0.0);
+    out_.self.assign(n_local_, 0.0);
+    out_.train_loss.assign(steps_, 0.0);
+    out_.deploy_loss.assign(steps_ + 1, 0.0);
+    out_.discrepancy.assign(steps_, 0.0);
+    out_.step_tracin.assign(steps_, 0.0);
+    cur_.assign(2 * P_ + model::PassSums::kCount, 0.0);
+    nxt_.assign(cur_.size(), 0.0);
+    role_.assign(data_.size(), 0);
+    next_role_.assign(data_.size(), 0);
+    bD_.assign(n_local_, 0.0);
+    dB_.assign(n_local_, 0.0);
+    bd_.assign(n_local_, 0.0);
+    deploy_sum_.assign(steps_ + 1, 0.0);
+  }
+
+  /// Whether step t's flow terms are computed (every step, or the checkpoints t = 0, N, 2N, ...).
+  bool flow_step(int t) const { return flows_ && t < steps_ && t % interval_ == 0; }
+
+  /// Roles of step t's gradient pass. Deployment examples need their gradients at the steps
+  /// whose flow terms are computed, only their loss for tracking, and nothing otherwise until
+  /// the final evaluation (t = steps).
+  void fill_roles(int t, std::vector<std::uint8_t>& role) const {
+    const bool final_pass = t == steps_;
+    const auto deploy_role = flow_step(t) ? model::kDeploy : track_ ? model::kDeployLoss : model::kTrainIdle;
+    const std::uint64_t step_key = split::batch_key(key_, t);
+    for (std::size_t e = 0; e < data_.size(); ++e) {
+      const auto m = membership_[e];
       if (m == kTraining)
-        role[e] = !final_pass && split::example_in_batch(data.example[e], schedule.batch_fraction, step_key)
+        role[e] = !final_pass && split::example_in_batch(data_.example[e], schedule_.batch_fraction, step_key)
                       ? model::kBatch
                       : model::kTrainIdle;
       else
         role[e] = m == kExcluded ? model::kTrainIdle : final_pass ? model::kDeployLoss : deploy_role;
     }
-  };
+  }
 
-  // One reduction per step (DESIGN.md section 5): [G^B | pass scalars | G^D], the G^D part only
-  // when the step's flow terms need it. The next step's gradient is computed in the same pass
-  // as this step's flows (Model::step_pass), so two buffers alternate.
-  const std::size_t n_scalars = model::PassSums::kCount;
-  auto reduce_count = [&](int t) { return static_cast<int>(P + n_scalars + (flow_step(t) ? P : 0)); };
-  std::vector<double> cur(2 * P + n_scalars), nxt(2 * P + n_scalars);
-  std::vector<std::uint8_t> role(data.size()), next_role(data.size());
-  std::vector<double> bD(n_local), dB(n_local), bd(n_local);
-  std::vector<double> deploy_sum(steps + 1, 0.0);
-  // The reduction of the gradient pass at w_t.
-  // Excluded examples of the step's batch, counted in |B_t| with the full-batch divisor.
-  const bool count_excluded = schedule.excluded_divisor == Schedule::Divisor::kFullBatch;
-  std::int64_t excluded_local = 0;
-  for (auto m : membership) excluded_local += m == kExcluded;
-  auto excluded_in_batch = [&](int t) -> double {
-    if (!count_excluded || excluded_local == 0 || t >= steps) return 0.0;
-    if (!minibatch) return static_cast<double>(excluded_local);
-    const std::uint64_t step_key = split::batch_key(key, t);
+  /// Excluded examples of step t's batch, counted in |B_t| with the full-batch divisor.
+  double excluded_in_batch(int t) const {
+    if (!count_excluded_ || excluded_local_ == 0 || t >= steps_) return 0.0;
+    if (!minibatch_) return static_cast<double>(excluded_local_);
+    const std::uint64_t step_key = split::batch_key(key_, t);
     std::int64_t n = 0;
-    for (std::size_t e = 0; e < data.size(); ++e)
-      n += membership[e] == kExcluded && split::example_in_batch(data.example[e], schedule.batch_fraction, step_key);
+    for (std::size_t e = 0; e < data_.size(); ++e)
+      n += membership_[e] == kExcluded && split::example_in_batch(data_.example[e], schedule_.batch_fraction, step_key);
     return static_cast<double>(n);
-  };
-  auto pack_and_reduce = [&](std::vector<double>& buf, const model::PassSums& sums, int t) {
-    double* s = buf.data() + P;
+  }
+
+  void pack_and_reduce(std::vector<double>& buf, const model::PassSums& sums, int t) {
+    double* s = buf.data() + P_;
     s[0] = sums.train_loss;
     s[1] = sums.batch_size + excluded_in_batch(t);
     s[2] = sums.deploy_loss;
     s[3] = sums.deploy_sq_error;
     s[4] = sums.deploy_correct;
-    comm.allreduce_sum(buf.data(), reduce_count(t));
-  };
-
-  // Role buffers. Mini-batches: each step's roles are filled into the buffer not in use. Full
-  // batch: the roles of steps 0 .. steps-1 depend only on whether the step is a checkpoint, so
-  // they are filled once (both kinds with checkpoints); the final evaluation fills its own.
-  fill_roles(0, role);  // step 0 is always a checkpoint
-  const bool two_kinds = !minibatch && flows && interval > 1 && steps > 1;
-  if (two_kinds) fill_roles(1, next_role);  // step 1 is not a checkpoint
-  const std::vector<std::uint8_t>* current = &role;
-  {
-    model::PassSums sums;
-    model.gradient_pass(role, cur.data(), cur.data() + P + n_scalars, sums);
-    pack_and_reduce(cur, sums, 0);
+    comm_.allreduce_sum(buf.data(), static_cast<int>(P_ + model::PassSums::kCount + (flow_step(t) ? P_ : 0)));
   }
-  double start_train = 0;  // the mean training loss at w_0
-  for (int t = 0; t <= steps; ++t) {
-    const double* s = cur.data() + P;
+
+  /// The losses at w_t (reduced): recorded, and checked to be finite and not diverging.
+  void check(int t) {
+    const double* s = cur_.data() + P_;
     const double batch = s[1];
-    deploy_sum[t] = s[2];
-    out.deploy_loss[t] = n_deploy > 0 ? s[2] / n_deploy : 0.0;
+    deploy_sum_[t] = s[2];
+    out_.deploy_loss[t] = n_deploy_ > 0 ? s[2] / n_deploy_ : 0.0;
     if (!std::isfinite(s[0]) || !std::isfinite(s[2]))
-      throw NumericError(where(key, t) + ": the " + (std::isfinite(s[0]) ? "deployment" : "training") +
-                         " loss is not finite (the learning rate " +
-                         fmt(schedule.learning_rate) + " is probably too large)", t);
+      throw NumericError(where(key_, t) + ": the " + (std::isfinite(s[0]) ? "deployment" : "training") +
+                         " loss is not finite (the learning rate " + fmt(schedule_.learning_rate) +
+                         " is probably too large)", t);
     // Divergence that stays finite (a loss of 1e36 is no result either): gradient descent from
     // the initialisation does not multiply a loss by kDivergenceGrowth unless it diverges.
-    if (t > 0) {
-      const bool train_grew = tracking.train_loss && t < steps && batch > 0 && s[0] / batch > kDivergenceGrowth * start_train;
-      const bool deploy_grew = track && n_deploy > 0 && s[2] > kDivergenceGrowth * deploy_sum[0];
-      if (train_grew || deploy_grew)
-        throw NumericError(where(key, t) + ": the " + (train_grew ? "training" : "deployment") + " loss grew from " +
-                           fmt(train_grew ? start_train : deploy_sum[0] / n_deploy) + " to " +
-                           fmt(train_grew ? s[0] / batch : s[2] / n_deploy) + " (more than " +
-                           fmt(kDivergenceGrowth) + " times its initial value): training diverges (the learning rate " +
-                           fmt(schedule.learning_rate) + " is probably too large)", t);
-    } else if (batch > 0) {
-      start_train = s[0] / batch;
+    if (t == 0) {
+      if (batch > 0) start_train_ = s[0] / batch;
+      return;
     }
-    if (t == steps) {
-      out.individual_deploy_loss.assign(n_local, 0.0);
-      for (std::size_t i = 0; i < n_local; ++i)
-        for (auto e = data.offsets[i]; e < data.offsets[i + 1]; ++e)
-          if (membership[e] == kDeployment) out.individual_deploy_loss[i] += model.example_loss(e, false);
-      if (tracking.example_losses) {
-        out.example_deploy_loss.assign(data.size(), 0.0);
-        for (std::size_t e = 0; e < data.size(); ++e)
-          if (membership[e] == kDeployment) out.example_deploy_loss[e] = model.example_loss(e, false);
-      }
-      out.deploy_loss_final = out.deploy_loss[t];
-      out.deploy_rmse = n_deploy > 0 ? std::sqrt(s[3] / n_deploy) : 0.0;
-      out.deploy_accuracy = data.task == data::Task::Classification && n_deploy > 0
-                                ? s[4] / n_deploy
-                                : std::numeric_limits<double>::quiet_NaN();
-      break;
-    }
-    out.train_loss[t] = batch > 0 ? s[0] / batch : 0.0;
-    if (on_step)
-      on_step(t, tracking.train_loss ? out.train_loss[t] : std::numeric_limits<double>::quiet_NaN(),
-              track ? out.deploy_loss[t] : std::numeric_limits<double>::quiet_NaN());
-    double gsum = 0;
-    for (std::size_t j = 0; j < P; ++j) gsum += cur[j];
-    if (!std::isfinite(gsum))
-      throw NumericError(where(key, t) + ": the gradient is not finite (the learning rate " +
-                         fmt(schedule.learning_rate) + " is probably too large)", t);
+    const bool train_grew = tracking_.train_loss && t < steps_ && batch > 0 && s[0] / batch > kDivergenceGrowth * start_train_;
+    const bool deploy_grew = track_ && n_deploy_ > 0 && s[2] > kDivergenceGrowth * deploy_sum_[0];
+    if (train_grew || deploy_grew)
+      throw NumericError(where(key_, t) + ": the " + (train_grew ? "training" : "deployment") + " loss grew from " +
+                         fmt(train_grew ? start_train_ : deploy_sum_[0] / n_deploy_) + " to " +
+                         fmt(train_grew ? s[0] / batch : s[2] / n_deploy_) + " (more than " +
+                         fmt(kDivergenceGrowth) + " times its initial value): training diverges (the learning rate " +
+                         fmt(schedule_.learning_rate) + " is probably too large)", t);
+  }
 
-    std::vector<std::uint8_t>* spare = current == &role ? &next_role : &role;
-    const std::vector<std::uint8_t>* next_roles = current;
-    if (minibatch || t + 1 == steps) {
+  /// The final evaluation at w_T: per-individual and per-example deployment losses, RMSE, accuracy.
+  void evaluate() {
+    const double* s = cur_.data() + P_;
+    out_.individual_deploy_loss.assign(n_local_, 0.0);
+    for (std::size_t i = 0; i < n_local_; ++i)
+      for (auto e = data_.offsets[i]; e < data_.offsets[i + 1]; ++e)
+        if (membership_[e] == kDeployment) out_.individual_deploy_loss[i] += model_.example_loss(e, false);
+    if (tracking_.example_losses) {
+      out_.example_deploy_loss.assign(data_.size(), 0.0);
+      for (std::size_t e = 0; e < data_.size(); ++e)
+        if (membership_[e] == kDeployment) out_.example_deploy_loss[e] = model_.example_loss(e, false);
+    }
+    out_.deploy_loss_final = out_.deploy_loss[steps_];
+    out_.deploy_rmse = n_deploy_ > 0 ? std::sqrt(s[3] / n_deploy_) : 0.0;
+    out_.deploy_accuracy = data_.task == data::Task::Classification && n_deploy_ > 0
+                               ? s[4] / n_deploy_
+                               : std::numeric_limits<double>::quiet_NaN();
+  }
+
+  /// Step t: the update from w_t (with the flow terms at a flow step) and the gradient pass at
+  /// w_{t+1}, reduced.
+  void step(int t) {
+    const double batch = cur_[P_ + 1];
+    out_.train_loss[t] = batch > 0 ? cur_[P_] / batch : 0.0;
+    if (on_step_)
+      on_step_(t, tracking_.train_loss ? out_.train_loss[t] : std::numeric_limits<double>::quiet_NaN(),
+               track_ ? out_.deploy_loss[t] : std::numeric_limits<double>::quiet_NaN());
+    double gsum = 0;
+    for (std::size_t j = 0; j < P_; ++j) gsum += cur_[j];
+    if (!std::isfinite(gsum))
+      throw NumericError(where(key_, t) + ": the gradient is not finite (the learning rate " +
+                         fmt(schedule_.learning_rate) + " is probably too large)", t);
+
+    std::vector<std::uint8_t>* spare = current_ == &role_ ? &next_role_ : &role_;
+    const std::vector<std::uint8_t>* next_roles = current_;
+    if (minibatch_ || t + 1 == steps_) {
       fill_roles(t + 1, *spare);
       next_roles = spare;
-    } else if (two_kinds) {
-      next_roles = flow_step(t + 1) ? &role : &next_role;
+    } else if (two_kinds_) {
+      next_roles = flow_step(t + 1) ? &role_ : &next_role_;
     }
     const auto& upcoming = *next_roles;
-    std::fill(nxt.begin(), nxt.end(), 0.0);
+    std::fill(nxt_.begin(), nxt_.end(), 0.0);
     model::PassSums sums;
-    double* gB_next = nxt.data();
-    double* gD_next = nxt.data() + P + n_scalars;
-    const double* GB = cur.data();
-    const double* GD = cur.data() + P + n_scalars;
+    double* gB_next = nxt_.data();
+    double* gD_next = nxt_.data() + P_ + model::PassSums::kCount;
+    const double* GB = cur_.data();
+    const double* GD = cur_.data() + P_ + model::PassSums::kCount;
     if (batch == 0) {  // an empty mini-batch: no update, no flow
-      model.gradient_pass(upcoming, gB_next, gD_next, sums);
+      model_.gradient_pass(upcoming, gB_next, gD_next, sums);
     } else if (!flow_step(t)) {
-      model.update(schedule.learning_rate / batch, GB);
-      model.gradient_pass(upcoming, gB_next, gD_next, sums);
+      model_.update(schedule_.learning_rate / batch, GB);
+      model_.gradient_pass(upcoming, gB_next, gD_next, sums);
     } else {
-      // Efficient TracIn (DESIGN.md section 2): with c = eta/|B|,
-      //   O_i += c (G^B_i . G^D - G^B_i . G^D_i),  I_i += c (G^D_i . G^B - G^B_i . G^D_i),
-      //   S_i += c G^B_i . G^D_i.
-      // A checkpoint stands for the steps up to the next one: weight min(N, steps - t).
-      const double c = schedule.learning_rate / batch;
-      const double cw = c * std::min(interval, steps - t);
-      model.step_pass(*current, upcoming, GB, GD, c, bD.data(), dB.data(), bd.data(), gB_next, gD_next, sums);
-      double total = 0;
-      for (std::size_t i = 0; i < n_local; ++i) {
-        out.outflow[i] += cw * (bD[i] - bd[i]);
-        out.inflow[i] += cw * (dB[i] - bd[i]);
-        out.self[i] += cw * bd[i];
-        total += bD[i];
-      }
-      out.step_tracin[t] = c * total;  // local part; reduced once after the loop
+      flow_terms(t, batch, upcoming, GB, GD, gB_next, gD_next, sums);
     }
-    pack_and_reduce(nxt, sums, t + 1);
-    cur.swap(nxt);
-    current = next_roles;
+    pack_and_reduce(nxt_, sums, t + 1);
+    cur_.swap(nxt_);
+    current_ = next_roles;
   }
 
-  if (!tracking.train_loss)
-    std::fill(out.train_loss.begin(), out.train_loss.end(), std::numeric_limits<double>::quiet_NaN());
-  if (!track)  // the deployment loss was evaluated at the end only
-    std::fill(out.deploy_loss.begin(), out.deploy_loss.end() - 1, std::numeric_limits<double>::quiet_NaN());
-  if (!flows) {
-    std::fill(out.discrepancy.begin(), out.discrepancy.end(), std::numeric_limits<double>::quiet_NaN());
-    return out;
+  /// Efficient TracIn (DESIGN.md section 2): with c = eta/|B|,
+  ///   O_i += c (G^B_i . G^D - G^B_i . G^D_i),  I_i += c (G^D_i . G^B - G^B_i . G^D_i),
+  ///   S_i += c G^B_i . G^D_i.
+  /// A checkpoint stands for the steps up to the next one: weight min(N, steps - t).
+  void flow_terms(int t, double batch, const std::vector<std::uint8_t>& upcoming, const double* GB,
+                  const double* GD, double* gB_next, double* gD_next, model::PassSums& sums) {
+    const double c = schedule_.learning_rate / batch;
+    const double cw = c * std::min(interval_, steps_ - t);
+    model_.step_pass(*current_, upcoming, GB, GD, c, bD_.data(), dB_.data(), bd_.data(), gB_next, gD_next, sums);
+    double total = 0;
+    for (std::size_t i = 0; i < n_local_; ++i) {
+      out_.outflow[i] += cw * (bD_[i] - bd_[i]);
+      out_.inflow[i] += cw * (dB_[i] - bd_[i]);
+      out_.self[i] += cw * bd_[i];
+      total += bD_[i];
+    }
+    out_.step_tracin[t] = c * total;  // local part; reduced once after the loop
   }
-  // First-order discrepancy: (TracIn_t(B, D) - (L_D(w_t) - L_D(w_{t+1}))) / (L_D(w_t) - L_D(w_{t+1})).
-  comm.allreduce_sum(out.step_tracin.data(), steps);
-  for (int t = 0; t < steps; ++t) {
-    const double drop = deploy_sum[t] - deploy_sum[t + 1];
-    out.discrepancy[t] = drop != 0.0 && flow_step(t) ? (out.step_tracin[t] - drop) / drop
-                                                     : std::numeric_limits<double>::quiet_NaN();
+
+  /// What was not tracked as NaN; the first-order discrepancy
+  /// (TracIn_t(B, D) - (L_D(w_t) - L_D(w_{t+1}))) / (L_D(w_t) - L_D(w_{t+1})).
+  RunOutput finish() {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    if (!tracking_.train_loss) std::fill(out_.train_loss.begin(), out_.train_loss.end(), nan);
+    if (!track_)  // the deployment loss was evaluated at the end only
+      std::fill(out_.deploy_loss.begin(), out_.deploy_loss.end() - 1, nan);
+    if (!flows_) {
+      std::fill(out_.discrepancy.begin(), out_.discrepancy.end(), nan);
+      return std::move(out_);
+    }
+    comm_.allreduce_sum(out_.step_tracin.data(), steps_);
+    for (int t = 0; t < steps_; ++t) {
+      const double drop = deploy_sum_[t] - deploy_sum_[t + 1];
+      out_.discrepancy[t] = drop != 0.0 && flow_step(t) ? (out_.step_tracin[t] - drop) / drop : nan;
+    }
+    return std::move(out_);
   }
-  return out;
+
+  model::Model& model_;
+  const data::LocalData& data_;
+  const std::vector<std::uint8_t>& membership_;
+  const Schedule& schedule_;
+  const split::RunKey& key_;
+  const mpi::Comm& comm_;
+  const Tracking& tracking_;
+  const StepCallback& on_step_;
+  const int steps_;
+  const bool flows_, track_, minibatch_;
+  const int interval_;
+  bool two_kinds_ = false, count_excluded_ = false;
+  std::int64_t excluded_local_ = 0;
+  std::size_t P_ = 0, n_local_ = 0;
+  double n_deploy_ = 0, start_train_ = 0;  // start_train_: the mean training loss at w_0
+  RunOutput out_;
+  std::vector<double> cur_, nxt_, bD_, dB_, bd_, deploy_sum_;
+  std::vector<std::uint8_t> role_, next_role_;
+  const std::vector<std::uint8_t>* current_ = nullptr;
+};
+
+}  // namespace
+
+RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
+                           const std::vector<std::uint8_t>& membership, const Schedule& schedule,
+                           const split::RunKey& key, const mpi::Comm& comm, const Tracking& tracking,
+                           const StepCallback& on_step) {
+  return Run(model, data, membership, schedule, key, comm, tracking, on_step).run();
 }
 
 }  // namespace reciprocity::train

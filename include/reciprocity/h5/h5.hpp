@@ -58,6 +58,7 @@ void close_file(File& file, const std::string& what);
 /// Silence HDF5's automatic error printing (errors become IoError messages instead).
 void quiet_errors();
 
+
 /// Collective over `comm`: create (truncate) or open a file with the MPI-IO driver.
 File create_file(const std::string& path, MPI_Comm comm);
 File open_file(const std::string& path, MPI_Comm comm, bool writable);

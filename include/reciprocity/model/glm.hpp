@@ -12,7 +12,7 @@ class GeneralizedLinear final : public Model {
   explicit GeneralizedLinear(bool logistic) : logistic_(logistic) {}
   std::string name() const override { return logistic_ ? "logistic-regression" : "linear-regression"; }
   void setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
-             const split::RunKey& key, const mpi::Comm& comm) override;
+             const RunKey& key, const Reducer& reducer) override;
   std::size_t shared_size() const override { return theta_.size(); }
   void gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
                      PassSums& sums) override;

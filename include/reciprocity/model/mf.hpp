@@ -16,8 +16,8 @@ class MatrixFactorization final : public Model {
   explicit MatrixFactorization(const ModelParams& params);
   std::string name() const override { return "matrix-factorisation"; }
   void setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
-             const split::RunKey& key, const mpi::Comm& comm) override;
-  void restrict_training(const std::vector<std::uint8_t>& is_train, const mpi::Comm& comm) override;
+             const RunKey& key, const Reducer& reducer) override;
+  void restrict_training(const std::vector<std::uint8_t>& is_train, const Reducer& reducer) override;
   std::size_t shared_size() const override { return V_.size(); }
   void gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
                      PassSums& sums) override;
@@ -35,8 +35,8 @@ class MatrixFactorization final : public Model {
 
  private:
   mf::State state();  ///< views of the arrays for the kernels
-  void count_training(const std::vector<std::uint8_t>& is_train, const mpi::Comm& comm);
-  double init_value(const split::RunKey& key, Stream stream, std::int64_t row, int col) const;
+  void count_training(const std::vector<std::uint8_t>& is_train, const Reducer& reducer);
+  double init_value(const RunKey& key, Stream stream, std::int64_t row, int col) const;
 
   ModelParams params_;
   const mf::Kernels* kernels_ = nullptr;  ///< the passes chosen at construction

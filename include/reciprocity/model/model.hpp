@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "reciprocity/data/local.hpp"
-#include "reciprocity/mpi/comm.hpp"
-#include "reciprocity/split/split.hpp"
+#include "reciprocity/core/reducer.hpp"
+#include "reciprocity/core/run_key.hpp"
 
 namespace reciprocity::model {
 
@@ -49,19 +49,19 @@ class Model {
  public:
   virtual ~Model() = default;
   virtual std::string name() const = 0;
-  /// Collective over `comm`: per-run set-up for training mask `is_train` (one flag per local
+  /// Collective over `reducer`: per-run set-up for training mask `is_train` (one flag per local
   /// example): training statistics, regulariser counts, initial parameters of run `key`.
   virtual void setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
-                     const split::RunKey& key, const mpi::Comm& comm) = 0;
-  /// Collective over `comm`: after `setup`, train on the subset `is_train` of the set-up
+                     const RunKey& key, const Reducer& reducer) = 0;
+  /// Collective over `reducer`: after `setup`, train on the subset `is_train` of the set-up
   /// training set while keeping the initialisation and statistics (Marginal retraining without
   /// one individual, DESIGN.md section 2) with the batch-mean step convention
   /// (`--marginal-step batch-mean`). Loss-defining counts (MF regulariser n_a, n_b) follow
   /// `is_train`; with the default convention the engine does not call it, so every remaining
   /// example keeps its loss and its step. Default: nothing depends on the training set besides the set-up.
-  virtual void restrict_training(const std::vector<std::uint8_t>& is_train, const mpi::Comm& comm) {
+  virtual void restrict_training(const std::vector<std::uint8_t>& is_train, const Reducer& reducer) {
     (void)is_train;
-    (void)comm;
+    (void)reducer;
   }
   /// Length of the shared block (the allreduced gradient has twice this length: G^B, G^D).
   virtual std::size_t shared_size() const = 0;

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "reciprocity/core/reducer.hpp"
+
 namespace reciprocity::mpi {
 
 /// Initialises MPI on construction and finalises it on destruction; the first local of main.
@@ -18,7 +20,7 @@ class Environment {
 /// A communicator. Duplicated or split communicators own their handle (freed on destruction);
 /// a Comm made from MPI_COMM_WORLD/SELF only borrows it. Owned communicators return errors
 /// instead of aborting, so every call can be checked (and turned into MpiError).
-class Comm {
+class Comm : public Reducer {
  public:
   /// Borrow an existing communicator (not freed).
   static Comm borrow(MPI_Comm comm);
@@ -40,9 +42,13 @@ class Comm {
   /// Collective: in-place sum over all ranks.
   void allreduce_sum(double* data, int count) const;
   void allreduce_sum(long long* data, int count) const;
+  /// Reducer: allreduce_sum.
+  void sum(double* data, int count) const override { allreduce_sum(data, count); }
   /// Collective: logical OR / max of an int.
   int allreduce_max(int value) const;
   void barrier() const;
+  /// Collective: broadcast an int from `root`.
+  void broadcast(int& value, int root) const;
   /// Collective: broadcast a string from `root`.
   void broadcast(std::string& text, int root) const;
   /// Collective: concatenate every rank's `local` (in rank order) on `root`; other ranks get {}.
@@ -55,6 +61,10 @@ class Comm {
   int rank_ = 0;
   int size_ = 1;
 };
+
+/// Ends every process of the job with `status` (MPI_Abort on MPI_COMM_WORLD): only for an
+/// error that some rank may not share, where an orderly exit could leave the others waiting.
+[[noreturn]] void abort_job(int status);
 
 /// Throws MpiError naming `what` if `rc` is not MPI_SUCCESS.
 void check(int rc, const char* what);

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "reciprocity/core/rng.hpp"
+#include "reciprocity/core/run_key.hpp"
 #include "reciprocity/data/dataset.hpp"
 
 namespace reciprocity::split {
@@ -12,12 +13,8 @@ namespace reciprocity::split {
 /// the training or the deployment set).
 enum class Unit { Examples, Individuals };
 
-/// Identifies one run: split index and initialisation (seed) index, under a base seed.
-struct RunKey {
-  std::uint64_t base_seed = 0;
-  int split = 0;
-  int seed = 0;
-};
+/// A run's identity (core/run_key.hpp), also known here.
+using RunKey = reciprocity::RunKey;
 
 /// Training-set membership of every individual for an individual-level split: exactly
 /// round(fraction * N) individuals (at least 1, at most N - 1) are in training, those with the

@@ -1,0 +1,117 @@
+// The input data of a job: what every rank holds, what each rank loads, and whether the
+// splits can give a result (DESIGN.md sections 4-5).
+#include "inputs.hpp"
+
+#include <sstream>
+
+#include "reciprocity/app/run.hpp"
+#include "reciprocity/core/error.hpp"
+#include "reciprocity/data/loaders.hpp"
+#include "reciprocity/split/split.hpp"
+
+namespace reciprocity::app {
+
+namespace {
+bool is_synthetic(const Config& c) { return c.family == "synthetic"; }
+bool is_movielens(const Config& c) { return c.family == "movielens"; }
+
+data::SyntheticSpec synthetic_spec(const Config& c) {
+  data::SyntheticSpec spec;
+  spec.users = c.synthetic_users;
+  spec.items = c.synthetic_items;
+  spec.ratings = c.synthetic_ratings;
+  spec.rank = c.synthetic_rank;
+  spec.seed = c.seed + 1;
+  return spec;
+}
+}  // namespace
+
+ExperimentData open_data(const Config& c) {
+  ExperimentData d;
+  if (c.marginal || !(is_synthetic(c) || is_movielens(c))) {
+    d.whole = load_dataset(c);
+    d.scan = data::scan_of(*d.whole);
+  } else if (is_synthetic(c)) {
+    d.scan = data::scan_synthetic(synthetic_spec(c));
+  } else {
+    d.scan = data::scan_movielens(c.data);
+  }
+  return d;
+}
+
+/// The examples rank `rank` of `ranks` owns: distribute() of the whole set when it is held,
+/// else the partitioned load (the same LocalData, data/loaders.hpp).
+data::LocalData local_data(const Config& c, const ExperimentData& d, int rank, int ranks) {
+  if (d.whole) return data::distribute(*d.whole, rank, ranks);
+  if (is_synthetic(c)) return data::make_synthetic_part(synthetic_spec(c), d.scan, rank, ranks);
+  return data::load_movielens_part(d.scan, rank, ranks);
+}
+
+/// Training mask of every example of the data set (for /splits/train_mask). For the
+/// recommender it depends on the example id alone, so the examples are not needed.
+std::vector<std::uint8_t> global_mask(const ExperimentData& d, double fraction, const RunKey& key) {
+  const auto& scan = d.scan;
+  std::vector<std::uint8_t> m(scan.size());
+  if (scan.task == data::Task::Recommender) {
+    for (std::size_t e = 0; e < m.size(); ++e)
+      m[e] = split::example_in_train(static_cast<std::int64_t>(e), fraction, key.base_seed, key.split);
+  } else {
+    const auto who = split::train_individuals(scan.num_individuals(), fraction, key.base_seed, key.split);
+    for (std::size_t e = 0; e < m.size(); ++e) m[e] = who[static_cast<std::size_t>(d.whole->individual[e])];
+  }
+  return m;
+}
+
+/// Collective over `group` (whose ranks hold the whole data set between them): throws DataError
+/// naming the data when a split of the sweep would have no training or no deployment example,
+/// so that no run can give a result (a model trained on nothing, flows measured on nothing).
+void check_splits_usable(const Config& c, const data::DatasetScan& ds, const data::LocalData& local,
+                         const mpi::Comm& group) {
+  const std::string source = ds.source;
+  if (ds.task != data::Task::Recommender) {
+    // Individuals are split: exactly round(f N) train, clamped to [1, N - 1] when N >= 2.
+    if (ds.num_individuals() < 2)
+      throw DataError(source + ": " + std::to_string(ds.num_individuals()) +
+                      " individual: a run needs at least 2 (one in training, one in deployment)");
+    return;
+  }
+  // Ratings are split one by one: look, split by split, for one training and one deployment
+  // rating (usually among the first few).
+  const int first = c.split_begin, last = c.split_end < 0 ? c.splits : c.split_end;
+  std::vector<long long> found(2 * static_cast<std::size_t>(last - first), 0);
+  for (int s = first; s < last; ++s) {
+    long long* f = &found[2 * static_cast<std::size_t>(s - first)];
+    for (std::size_t e = 0; e < local.size() && !(f[0] && f[1]); ++e)
+      (split::example_in_train(local.example[e], c.train_fraction, c.seed, s) ? f[0] : f[1]) = 1;
+  }
+  group.allreduce_sum(found.data(), static_cast<int>(found.size()));
+  for (int s = first; s < last; ++s) {
+    const long long* f = &found[2 * static_cast<std::size_t>(s - first)];
+    if (!f[0] || !f[1]) {
+      std::ostringstream msg;
+      msg << source << ": split " << s << " has no " << (f[0] ? "deployment" : "training") << " rating ("
+          << ds.size() << " rating(s), --train-fraction " << c.train_fraction << "): a run needs both";
+      throw DataError(msg.str());
+    }
+  }
+}
+
+data::Dataset load_dataset(const Config& c) {
+  data::Dataset ds;
+  if (is_synthetic(c)) {
+    ds = data::make_synthetic(synthetic_spec(c));
+  } else if (is_movielens(c)) {
+    ds = data::load_movielens(c.data);
+  } else if (c.family == "diabetes") {
+    ds = data::load_diabetes(c.data);
+  } else if (c.family == "breast-cancer") {
+    ds = data::load_breast_cancer(c.data);
+  } else {
+    ds = data::load_csv(c.data, c.model == "logistic" ? data::Task::Classification : data::Task::Regression,
+                        c.csv_individual);
+  }
+  ds.validate();
+  return ds;
+}
+
+}  // namespace reciprocity::app

@@ -1,0 +1,93 @@
+// --merge: several results files of one configuration and one data set into one.
+#include <algorithm>
+#include <memory>
+
+#include "finish.hpp"
+#include "open_results.hpp"
+#include "reciprocity/core/error.hpp"
+#include "reciprocity/core/version.hpp"
+
+namespace reciprocity::app {
+
+void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) {
+  check_out_replaceable(c, world);
+  for (const auto& path : c.merge) {
+    if (lock_path_of(path) == lock.path())
+      throw ConfigError("--merge: \"" + path + "\" is both an input and --out \"" + c.out + "\"");
+    JobLock::check_not_in_use(path, "--merge", world);  // a file being written is not read
+  }
+  std::vector<io::ResultsFile> inputs;
+  for (const auto& path : c.merge) inputs.push_back(io::ResultsFile::open(path, world, false));
+  const auto& first = inputs.front();
+  const auto first_map = file_options(first);
+  const std::vector<std::pair<std::string, std::string>> first_options(first_map.begin(), first_map.end());
+  int splits = 0;
+  for (const auto& f : inputs) {
+    // Data identified by content where both files have a fingerprint, else by path.
+    const bool by_content = first.has_attribute(kFingerprintAttribute) && f.has_attribute(kFingerprintAttribute);
+    std::string diff;
+    bool path_differs = false;
+    for (const auto& [k, wanted, found] : differing_options(first_options, f, by_content)) {
+      diff += "\n  --" + k + ": \"" + first.path() + "\" has " + wanted + ", \"" + f.path() + "\" has " + found;
+      path_differs = path_differs || k == "data";
+    }
+    if (!diff.empty())
+      throw ConfigError("--merge: \"" + f.path() + "\" was made with another configuration than \"" + first.path() +
+                        "\":" + diff +
+                        (path_differs ? no_fingerprint_note(first.has_attribute(kFingerprintAttribute) ? f.path()
+                                                                                                        : first.path())
+                                      : ""));
+    if (by_content && first.attribute(kFingerprintAttribute) != f.attribute(kFingerprintAttribute))
+      throw ConfigError("--merge: \"" + f.path() + "\" was made from other data than \"" + first.path() +
+                        "\": data fingerprint " + recorded_data(first) + " in \"" + first.path() + "\", " +
+                        recorded_data(f) + " in \"" + f.path() + "\"; a results file never mixes two data sets");
+    splits = std::max(splits, f.layout().splits);
+  }
+  io::Layout layout = first.layout();
+  layout.splits = splits;
+  layout.marginal = std::any_of(inputs.begin(), inputs.end(), [](const auto& f) { return f.layout().marginal; });
+  // Per-individual deployment losses (files from version 0.2 on) only when every input has them.
+  layout.individual_loss =
+      std::all_of(inputs.begin(), inputs.end(), [](const auto& f) { return f.layout().individual_loss; });
+  const auto ids = first.read().individual_ids;
+  auto attrs = first.text_attributes();
+  std::string sources;
+  for (const auto& p : c.merge) sources += (sources.empty() ? "" : " ") + p;
+  attrs.emplace_back("merged_from", sources);
+  lock.verify(world);
+  io::ResultsFile out = io::ResultsFile::create(c.out, layout, ids, attrs, world);
+  const int seeds = layout.seeds;
+  std::vector<std::uint8_t> have(static_cast<std::size_t>(splits) * seeds, 0), have_m(have);
+  std::size_t copied = 0, copied_m = 0;
+  for (const auto& f : inputs) {
+    const auto done = f.complete();
+    const auto mdone = f.marginal_complete();
+    for (int s = 0; s < f.layout().splits; ++s)
+      for (int r = 0; r < seeds; ++r) {
+        const std::size_t at = static_cast<std::size_t>(s) * seeds + r;
+        if (done[at] && !have[at]) {
+          lock.verify(world);
+          const auto record = world.rank() == 0 ? std::make_unique<io::RunRecord>(f.read_run(s, r)) : nullptr;
+          out.write_round(record.get());
+          have[at] = 1;
+          ++copied;
+        }
+        if (mdone[at] && !have_m[at]) {
+          std::vector<double> m = f.read_marginal(s, r);
+          const std::size_t N = static_cast<std::size_t>(layout.individuals);
+          std::vector<double> a(m.begin(), m.begin() + N), b(m.begin() + N, m.begin() + 2 * N), d(m.begin() + 2 * N, m.end());
+          const bool root = world.rank() == 0;
+          lock.verify(world);
+          out.write_marginal(s, r, root ? &a : nullptr, root ? &b : nullptr, root ? &d : nullptr);
+          have_m[at] = 1;
+          ++copied_m;
+        }
+      }
+  }
+  const std::size_t total = have.size();
+  finish(out, c, "reciprocity " + std::string(version()) + ": merge of " + std::to_string(inputs.size()) +
+                      " file(s): " + std::to_string(copied) + " run(s), " + std::to_string(copied_m) + " Marginal run(s)",
+         world, copied == total ? "complete" : "incomplete: " + std::to_string(total - copied) + " run(s) missing", lock);
+  out.close();
+}
+}  // namespace reciprocity::app

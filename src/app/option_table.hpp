@@ -1,0 +1,27 @@
+#pragma once
+// The program's options as Boost.Program_options tables, one per --help section; the values
+// land in a Config (or, for those checked after parsing, in TextOptions).
+#include <boost/program_options.hpp>
+
+#include <string>
+
+#include "reciprocity/app/options.hpp"
+
+namespace reciprocity::app {
+
+/// Width of --help.
+constexpr unsigned kWidth = 100;
+
+/// The textual options whose values are checked and turned into Config fields after parsing.
+struct TextOptions {
+  std::string config_file, split_range, on_divergence, progress_format;
+};
+
+boost::program_options::options_description general_options(TextOptions& t);
+boost::program_options::options_description data_options(Config& c);
+boost::program_options::options_description run_options(Config& c);
+boost::program_options::options_description model_options(Config& c);
+boost::program_options::options_description marginal_options(Config& c);
+boost::program_options::options_description output_options(Config& c, TextOptions& t);
+
+}  // namespace reciprocity::app

@@ -1,0 +1,144 @@
+#include "sweeps.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include "reciprocity/app/plan.hpp"
+#include "reciprocity/core/error.hpp"
+#include "reciprocity/core/stop.hpp"
+#include "reciprocity/metrics/metrics.hpp"
+#include "reciprocity/model/model.hpp"
+#include "reciprocity/mpi/agree.hpp"
+#include "reciprocity/train/engine.hpp"
+#include "reciprocity/train/marginal.hpp"
+
+namespace reciprocity::app {
+
+bool agree_on_stop(const mpi::Comm& world) { return world.allreduce_max(stop_requested() ? 1 : 0) != 0; }
+
+namespace {
+
+train::Schedule schedule_of(const Config& c) {
+  return train::Schedule{c.steps, c.learning_rate, c.batch_fraction, c.flow_interval};
+}
+
+/// One TracIn run on the ranks of `group`; on the group's rank 0, its record (else null).
+std::unique_ptr<io::RunRecord> tracin_run(const Config& c, const ExperimentData& d, const data::LocalData& local,
+                                          const RunKey& key, model::Model& model, const mpi::Comm& group,
+                                          const Progress& progress) {
+  const auto mask = train::training_mask(local, c.train_fraction, key);
+  // Long runs: every --progress-interval seconds, rank 0 reports the step its own run has reached.
+  InRunReports reports(c.progress_interval);
+  train::StepCallback on_step;
+  if (progress.talking())
+    on_step = [&](int t, double train_loss, double deploy_loss) {
+      if (t == 0 || !reports.due()) return;
+      progress.step(key, t, c.steps, train_loss, deploy_loss, reports.eta(t, c.steps));
+    };
+  const auto out = train::train_with_flows(model, local, mask, schedule_of(c), key, group, train::Tracking{}, on_step);
+  auto in = group.gather_concat(out.inflow, 0);
+  auto o = group.gather_concat(out.outflow, 0);
+  auto self = group.gather_concat(out.self, 0);
+  auto ind_loss = group.gather_concat(out.individual_deploy_loss, 0);
+  if (group.rank() != 0) return nullptr;
+  auto record = std::make_unique<io::RunRecord>();
+  record->split = key.split;
+  record->seed = key.seed;
+  record->inflow = std::move(in);
+  record->outflow = std::move(o);
+  record->self = std::move(self);
+  record->individual_deploy_loss = std::move(ind_loss);
+  record->train_loss = out.train_loss;
+  record->deploy_loss = out.deploy_loss;
+  record->discrepancy = out.discrepancy;
+  record->deploy_rmse = out.deploy_rmse;
+  record->deploy_loss_final = out.deploy_loss_final;
+  record->deploy_accuracy = out.deploy_accuracy;
+  record->train_examples = static_cast<double>(out.train_examples);
+  record->deploy_examples = static_cast<double>(out.deploy_examples);
+  if (c.save_split_mask && key.seed == 0) record->train_mask = global_mask(d, c.train_fraction, key);
+  return record;
+}
+
+}  // namespace
+
+bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalData local, const mpi::Comm& group,
+                  io::ResultsFile& file, const mpi::Comm& world, int per_run, const Progress& progress,
+                  const JobLock& lock) {
+  const int groups = world.size() / per_run;
+  const auto plan = plan_tracin(c, file.complete(), file.diverged_steps());
+  const auto range = split_range(c);
+  progress.tracin_plan({plan.runs.size(), (range.last - range.first) * c.seeds, range.first, range.last, world.size(),
+                        groups, per_run, d.scan.size(), d.scan.num_individuals(), plan.skipped_diverged});
+  auto model = model::make_model(d.scan.task, model::ModelParams{c.rank, c.lambda, c.init_scale});
+  const int my_group = world.rank() / per_run;
+  const std::size_t n_rounds = rounds(plan.runs.size(), groups);
+  for (std::size_t k = 0; k < n_rounds; ++k) {
+    if (agree_on_stop(world)) return false;
+    std::unique_ptr<io::RunRecord> record;
+    mpi::Outcome failure;
+    if (const auto idx = run_of(k, my_group, groups, plan.runs.size())) {
+      const auto key = plan.runs[*idx];
+      try {
+        record = tracin_run(c, d, local, key, *model, group, progress);
+      } catch (const NumericError& e) {
+        // Every rank of the group throws at the same step (the check follows a reduction).
+        if (!c.continue_on_divergence) failure = {exit_status_of(e), e.what()};
+        else if (group.rank() == 0) {
+          record = std::make_unique<io::RunRecord>();
+          record->split = key.split;
+          record->seed = key.seed;
+          record->diverged_step = e.step;
+          if (!c.quiet) std::fprintf(stderr, "reciprocity: warning: %s; continuing (--on-divergence continue)\n", e.what());
+        }
+      } catch (const Error& e) {
+        failure = {exit_status_of(e), e.what()};
+      }
+      if (record) Progress::run_line(c, *record);
+    }
+    mpi::agree(failure, world);
+    lock.verify(world);  // a job whose lock was taken over writes nothing more
+    file.write_round(record.get());
+    progress.runs_done("tracin", std::min(plan.runs.size(), (k + 1) * groups), plan.runs.size());
+  }
+  return true;
+}
+
+bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& file, const mpi::Comm& world,
+                    const Progress& progress, const JobLock& lock) {
+  const auto todo = plan_marginal(c, file.complete(), file.marginal_complete());
+  progress.marginal_plan(todo.size(), ds.num_individuals(), world.size());
+  const data::LocalData all = data::distribute(ds, 0, 1);
+  auto model = model::make_model(ds.task, model::ModelParams{c.rank, c.lambda, c.init_scale});
+  train::Schedule schedule = schedule_of(c);
+  schedule.excluded_divisor = c.marginal_step == "keep" ? train::Schedule::Divisor::kFullBatch
+                                                        : train::Schedule::Divisor::kRemainingBatch;
+  for (std::size_t k = 0; k < todo.size(); ++k) {
+    if (agree_on_stop(world)) return false;
+    const auto key = todo[k];
+    InRunReports reports(c.progress_interval);
+    const auto on_progress = [&](std::int64_t here, std::int64_t of) {
+      if (progress.talking() && reports.due()) progress.marginal_progress(key, here, of, reports.eta(here, of));
+    };
+    train::MarginalFlows m;
+    mpi::Outcome failure = mpi::capture([&] {
+      m = train::marginal_flows(*model, all, train::training_mask(all, c.train_fraction, key), schedule, key, world,
+                                on_progress, [] { return stop_requested(); });
+    });
+    mpi::agree(failure.failed() ? failure : m.failure, world);
+    if (m.stopped) return false;  // agreed: the reduction carries every rank's stop
+    const bool root = world.rank() == 0;
+    lock.verify(world);
+    file.write_marginal(key.split, key.seed, root ? &m.inflow : nullptr, root ? &m.outflow : nullptr,
+                        root ? &m.self : nullptr);
+    if (progress.talking()) {
+      const auto sm = metrics::summarize(m.inflow, m.outflow, c.beta);
+      progress.marginal_run(key, m.retrains, reports.elapsed(), sm.alpha, sm.correlation);
+    }
+    progress.runs_done("marginal", k + 1, todo.size());
+  }
+  return true;
+}
+
+}  // namespace reciprocity::app

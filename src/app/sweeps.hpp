@@ -1,0 +1,29 @@
+#pragma once
+// The driver: the TracIn sweep and the Marginal sweep of a job, run collectively, each round
+// ending with a write that every rank agrees on (mpi/agree.hpp).
+#include "inputs.hpp"
+#include "reporter.hpp"
+#include "reciprocity/app/lock.hpp"
+#include "reciprocity/app/options.hpp"
+#include "reciprocity/io/results.hpp"
+#include "reciprocity/mpi/comm.hpp"
+
+namespace reciprocity::app {
+
+/// Collective: true on every rank once any rank received SIGTERM/SIGINT.
+bool agree_on_stop(const mpi::Comm& world);
+
+/// The TracIn sweep: the runs of plan_tracin dealt round-robin to the groups of `per_run` ranks
+/// (app/plan.hpp); each round ends with one collective write. Returns false if a stop was
+/// requested (after writing the round in flight). `local` is this rank's part of the data for
+/// its group `group` (taken by value: it is released on return).
+bool tracin_sweep(const Config& c, const ExperimentData& d, data::LocalData local, const mpi::Comm& group,
+                  io::ResultsFile& file, const mpi::Comm& world, int per_run, const Progress& progress,
+                  const JobLock& lock);
+
+/// The Marginal sweep: the runs of plan_marginal, one after the other, each run's
+/// leave-one-out retrainings spread over all ranks. Returns false on a stop.
+bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& file, const mpi::Comm& world,
+                    const Progress& progress, const JobLock& lock);
+
+}  // namespace reciprocity::app
