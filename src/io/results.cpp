@@ -221,7 +221,9 @@ void ResultsFile::grow(int splits) {
   if (splits <= layout_.splits) return;
   Layout grown = layout_;
   grown.splits = splits;
-  reserve(h5::file_size(disk_path_) + detail::layout_bytes(grown) + detail::summary_bytes(grown), "more splits");
+  reserve(h5::file_size(disk_path_) + (detail::layout_bytes(grown) - detail::layout_bytes(layout_)) +
+              detail::summary_bytes(grown),
+          "more splits");
   phase("growing it to " + std::to_string(splits) + " splits", [&] { grow_splits(splits); });
 }
 
