@@ -38,6 +38,7 @@
 #include "reciprocity/mpi/comm.hpp"
 #include "reciprocity/split/split.hpp"
 #include "reciprocity/train/engine.hpp"
+#include "benchmark/entities.hpp"
 
 namespace {
 
@@ -66,12 +67,13 @@ void usage() {
   std::printf(
       "reciprocity_bench: timing of the TracIn-flows engine on fixed workloads\n"
       "usage: mpirun -n R reciprocity_bench [options]   (or tools/bench, which combines rank counts)\n"
-      "  --section LIST   sections to run, letters of abcde (default abce; d is per rank count)\n"
+      "  --section LIST   sections to run, letters of abcdef (default abce; d is per rank count)\n"
       "                     a  time per GD step: plain / deployment-eval / flows (MF, k=16)\n"
       "                     b  efficient flows vs naive pairwise TracIn (small MF sets, 1 rank)\n"
       "                     c  ratings per second per core, flows, k=16 and k=64\n"
       "                     d  time per step on this communicator (strong + weak scaling lines)\n"
       "                     e  peak memory per rank (ru_maxrss) of each workload\n"
+      "                     f  entity matrix cost per step, E = 2, 21, 100 (MovieLens 100K; default 30 steps)\n"
       "  --quick          small sizes (synthetic 1,000,000 ratings)\n"
       "  --ratings N      synthetic ratings for a, c (default 10,000,000; quick 1,000,000)\n"
       "  --weak-per-rank N  ratings per rank in the weak-scaling set of d (default 1,000,000;\n"
@@ -108,8 +110,8 @@ Options parse(int argc, char** argv) {
     } else if (a == "--section") {
       o.sections = value();
       for (char c : o.sections)
-        if (c != ',' && (c < 'a' || c > 'e'))
-          throw std::runtime_error("--section takes letters of abcde, got " + o.sections);
+        if (c != ',' && (c < 'a' || c > 'f'))
+          throw std::runtime_error("--section takes letters of abcdef, got " + o.sections);
     } else if (a == "--movielens") {
       o.movielens = value();
       o.movielens_given = true;
@@ -874,6 +876,7 @@ int main(int argc, char** argv) {
     if (has(cx.opt, 'c')) section_c(cx);
     if (has(cx.opt, 'd')) section_d(cx);
     if (has(cx.opt, 'e')) section_e(cx);
+    if (has(cx.opt, 'f')) bench::entities_section(world, cx.opt.movielens, cx.opt.steps > 0 ? cx.opt.steps : 30, cx.opt.reps > 0 ? cx.opt.reps : 3);
     cx.out.line("\nbench wall time: %.1f s\n", now() - t0);
     std::fflush(stdout);
   } catch (const std::exception& e) {

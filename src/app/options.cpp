@@ -1,4 +1,5 @@
 #include "reciprocity/app/options.hpp"
+#include "reciprocity/data/users.hpp"
 
 #include <boost/program_options.hpp>
 #include <cmath>
@@ -185,6 +186,7 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
       {"data", data},
       {"model", model},
       {"csv-individual", csv_individual ? "true" : "false"},
+      {"entities", entities},
       {"seed", std::to_string(seed)},
       {"train-fraction", fmt(train_fraction)},
       {"rank", std::to_string(rank)},
@@ -210,7 +212,7 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
 }
 
 std::vector<std::pair<std::string, std::string>> Config::later_result_options(bool file_has_marginal) {
-  std::vector<std::pair<std::string, std::string>> o = {{"flow-interval", "1"}};
+  std::vector<std::pair<std::string, std::string>> o = {{"flow-interval", "1"}, {"entities", "individual"}};
   // Files written before --marginal-step retrained with the mean over the remaining batch.
   if (file_has_marginal) o.emplace_back("marginal-step", "batch-mean");
   return o;
@@ -238,6 +240,11 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
       ("model", po::value(&c.model)->default_value(c.model), "auto (from the dataset) | mf (synthetic, movielens) | "
        "linear (diabetes, csv) | logistic (breast-cancer, csv)")
       ("csv-individual", po::bool_switch(&c.csv_individual), "csv: the last column is the individual id (else one row per individual)")
+      ("entities", po::value(&c.entities)->default_value(c.entities),
+       "the unit of reciprocity (DESIGN.md section 10): individual (each individual its own entity); occupation, "
+       "gender or age-band (movielens 100K: from u.user next to the ratings); column:NAME (csv: the column headed NAME; "
+       "an individual's rows must agree); map:FILE (lines `individual id,entity name`). Other than individual, adds "
+       "the entity flows and the E x E TracIn matrix of every run to the results file (/entities)")
       ("synthetic-users", po::value(&c.synthetic_users), "synthetic: number of users [preset]")
       ("synthetic-items", po::value(&c.synthetic_items), "synthetic: number of items [preset]")
       ("synthetic-ratings", po::value(&c.synthetic_ratings), "synthetic: approximate number of ratings [preset]")
@@ -423,6 +430,7 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
     require(c.synthetic_ratings >= c.synthetic_users, "synthetic-ratings", c.synthetic_ratings, "at least synthetic-users");
     require(c.synthetic_rank >= 1, "synthetic-rank", c.synthetic_rank, "at least 1");
   }
+  data::check_grouping_spec(c.entities, c.family, c.dataset, c.marginal);
   if (c.out.empty()) throw ConfigError("option --out: empty file name");
   return parsed;
 }

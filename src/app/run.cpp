@@ -17,6 +17,7 @@
 
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/core/stop.hpp"
+#include "reciprocity/app/entities.hpp"
 #include "reciprocity/core/version.hpp"
 #include "reciprocity/data/loaders.hpp"
 #include "reciprocity/data/local.hpp"
@@ -43,6 +44,7 @@ std::string now_iso() {
 struct ExperimentData {
   data::DatasetScan scan;
   std::optional<data::Dataset> whole;
+  std::optional<data::Grouping> grouping;  ///< --entities (none: one entity per individual)
 };
 
 bool is_synthetic(const Config& c) { return c.family == "synthetic"; }
@@ -68,6 +70,7 @@ ExperimentData open_data(const Config& c) {
   } else {
     d.scan = data::scan_movielens(c.data);
   }
+  d.grouping = load_grouping(c, d.scan);
   return d;
 }
 
@@ -377,8 +380,8 @@ void check_same_data(const io::ResultsFile& file, const data::Fingerprint& fp, c
 
 /// Collective: a new results file, or (--resume) the existing one after checking that it was
 /// made with the same configuration, grown when more splits are asked for.
-io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const mpi::Comm& world, int per_run,
-                             const JobLock& lock) {
+io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::optional<data::Grouping>& grouping,
+                             const mpi::Comm& world, int per_run, const JobLock& lock) {
   lock.verify(world);  // (reading the data may have taken long)
   io::Layout layout;
   layout.splits = c.splits;
@@ -396,7 +399,9 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const mpi::
   if (!c.resume || !exists) {
     if (c.resume && world.rank() == 0 && !c.quiet)
       std::fprintf(stderr, "reciprocity: --resume: \"%s\" does not exist yet; starting it\n", c.out.c_str());
-    return io::ResultsFile::create(c.out, layout, ds.individual_ids, new_file_attributes(c, ds, world, per_run), world);
+    auto attributes = new_file_attributes(c, ds, world, per_run);
+    add_entities_to_file(grouping, layout, attributes);
+    return io::ResultsFile::create(c.out, layout, ds.individual_ids, attributes, world);
   }
   auto f = io::ResultsFile::open(c.out, world, true);
   if (c.marginal && !c.marginal_step_given) {  // continue the file as what it is
@@ -410,6 +415,7 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const mpi::
     }
   }
   check_same_configuration(f, c, "--resume");
+  check_same_entities(f, grouping);
   check_same_data(f, ds.fingerprint, ds.source, c, world);
   if (f.layout().individuals != layout.individuals || f.layout().steps != layout.steps)
     throw ConfigError("--resume: \"" + c.out + "\" has " + std::to_string(f.layout().individuals) + " individuals and " +
@@ -464,6 +470,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
   auto model = model::make_model(ds.task, model::ModelParams{c.rank, c.lambda, c.init_scale});
   const train::Schedule schedule{c.steps, c.learning_rate, c.batch_fraction, c.flow_interval};
   const int my_group = world.rank() / per_run;
+  const EntityTracking entities(d.grouping, local);
   const std::size_t rounds = (todo.size() + groups - 1) / groups;
   for (std::size_t k = 0; k < rounds; ++k) {
     if (agree_on_stop(world)) return false;
@@ -488,7 +495,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
                         key.split, key.seed, t, c.steps, train_loss, deploy_loss, eta);
             std::fflush(stdout);
           };
-        const auto out = train::train_with_flows(*model, local, mask, schedule, key, group, train::Tracking{}, on_step);
+        const auto out = train::train_with_flows(*model, local, mask, schedule, key, group, entities.tracking(), on_step);
         auto in = group.gather_concat(out.inflow, 0);
         auto o = group.gather_concat(out.outflow, 0);
         auto self = group.gather_concat(out.self, 0);
@@ -509,6 +516,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
           record->deploy_accuracy = out.deploy_accuracy;
           record->train_examples = static_cast<double>(out.train_examples);
           record->deploy_examples = static_cast<double>(out.deploy_examples);
+          entities.record(out, *record);
           if (c.save_split_mask && key.seed == 0) record->train_mask = global_mask(d, c.train_fraction, key);
         }
       } catch (const NumericError& e) {
@@ -650,7 +658,7 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   mpi::agreed(world, [&] { local = local_data(c, d, group.rank(), group.size()); });
   mpi::agreed(world, [&] { check_splits_usable(c, ds, local, group); });  // every rank reaches its collective
 
-  io::ResultsFile file = open_results(c, ds, world, per_run, lock);
+  io::ResultsFile file = open_results(c, ds, d.grouping, world, per_run, lock);
   const std::string title = title_of(c, ds.source);
   Progress progress(c, world.rank() == 0);
   if (progress.talking()) {

@@ -4,9 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <memory>
 #include <string>
 
 #include "reciprocity/core/error.hpp"
+#include "reciprocity/train/entities.hpp"
 
 namespace reciprocity::train {
 
@@ -118,6 +120,9 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
   std::vector<std::uint8_t> role(data.size()), next_role(data.size());
   std::vector<double> bD(n_local), dB(n_local), bd(n_local);
   std::vector<double> deploy_sum(steps + 1, 0.0);
+  std::unique_ptr<EntityMatrix> entity_matrix;
+  if (flows && tracking.entities > 0)
+    entity_matrix = std::make_unique<EntityMatrix>(*tracking.entity_of, tracking.entities, P);
   // The reduction of the gradient pass at w_t.
   // Excluded examples of the step's batch, counted in |B_t| with the full-batch divisor.
   const bool count_excluded = schedule.excluded_divisor == Schedule::Divisor::kFullBatch;
@@ -232,6 +237,7 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
       // A checkpoint stands for the steps up to the next one: weight min(N, steps - t).
       const double c = schedule.learning_rate / batch;
       const double cw = c * std::min(interval, steps - t);
+      if (entity_matrix) entity_matrix->add_step(model, *current, cw, comm);
       model.step_pass(*current, upcoming, GB, GD, c, bD.data(), dB.data(), bd.data(), gB_next, gD_next, sums);
       double total = 0;
       for (std::size_t i = 0; i < n_local; ++i) {
@@ -251,6 +257,7 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
     std::fill(out.train_loss.begin(), out.train_loss.end(), std::numeric_limits<double>::quiet_NaN());
   if (!track)  // the deployment loss was evaluated at the end only
     std::fill(out.deploy_loss.begin(), out.deploy_loss.end() - 1, std::numeric_limits<double>::quiet_NaN());
+  if (entity_matrix) out.entity_matrix = entity_matrix->matrix();
   if (!flows) {
     std::fill(out.discrepancy.begin(), out.discrepancy.end(), std::numeric_limits<double>::quiet_NaN());
     return out;

@@ -224,6 +224,7 @@ inline Reference glm_reference(const data::Dataset& ds, const Mask& train, bool 
 
 struct RefRun {
   Vec inflow, outflow, self;
+  Vec pair;  ///< [N x N] pairwise TracIn summed by (training individual, deployment individual)
   Vec train_loss, deploy_loss, deploy_sum, step_tracin, discrepancy;
   Vec w;
   Vec example_deploy_loss;  ///< [M] by global id: plain loss at the end (0 unless deployment)
@@ -238,6 +239,7 @@ inline RefRun naive_train(const Reference& ref, const data::Dataset& ds, const M
   r.inflow.assign(N, 0.0);
   r.outflow.assign(N, 0.0);
   r.self.assign(N, 0.0);
+  r.pair.assign(N * N, 0.0);
   r.train_loss.assign(s.steps, 0.0);
   r.deploy_loss.assign(s.steps + 1, 0.0);
   r.deploy_sum.assign(s.steps + 1, 0.0);
@@ -287,6 +289,7 @@ inline RefRun naive_train(const Reference& ref, const data::Dataset& ds, const M
         r.step_tracin[t] += tr;
         const auto a = static_cast<std::size_t>(ds.individual[B[i]]);
         const auto b = static_cast<std::size_t>(ds.individual[D[j]]);
+        r.pair[a * N + b] += weight * tr;
         if (a == b) {
           r.self[a] += weight * tr;
         } else {

@@ -27,6 +27,8 @@ class MatrixFactorization final : public Model {
   void step_pass(const std::vector<std::uint8_t>& role, const std::vector<std::uint8_t>& next_role,
                  const double* GB, const double* GD, double scale, double* bD, double* dB, double* bd,
                  double* gB_next, double* gD_next, PassSums& sums_next) override;
+  void group_sums(const std::vector<std::uint8_t>& role, const std::vector<std::int32_t>& entity_of,
+                  double* gB, double* gD, double* local_self) const override;
   std::vector<double> parameters() const override;
   double example_loss(std::size_t e, bool training) const override;
 
