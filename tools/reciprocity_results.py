@@ -163,8 +163,12 @@ DATASETS = (
                       "1 where the example is in the training set of the split (--save-split-mask)", "save_mask"),
     ]
     + _flows("marginal", "Marginal", "marginal")
-    + [DatasetSchema(d.path, d.element, RUN + ("entity",), d.units, d.description, d.when)
-       for d in _flows("entity", "Entity TracIn", "entities")]
+    + [DatasetSchema("flows/entity/inflow", "float64", RUN + ("entity",), "loss",
+                     "Entity TracIn inflow I_e of each run: what other entities' training data did for e's deployment loss", "entities"),
+       DatasetSchema("flows/entity/outflow", "float64", RUN + ("entity",), "loss",
+                     "Entity TracIn outflow O_e of each run: what e's training data did for other entities' deployment loss", "entities"),
+       DatasetSchema("flows/entity/self", "float64", RUN + ("entity",), "loss",
+                     "Entity TracIn self-influence S_e of each run: e's training data on e's own deployment loss (the flows between its members included)", "entities")]
     + [DatasetSchema("flows/entity/matrix", "float64", RUN + ("entity", "deployment_entity"), "loss",
                      "Entity TracIn matrix M[e, f] = sum_t (eta/|B_t|) G^B_e . G^D_f of each run: what entity e's "
                      "training data did for entity f's deployment loss (row sums minus the diagonal: outflows; column "
@@ -364,6 +368,7 @@ class Results:
         self.text_attrs = {k: as_text(v) for k, v in h5file.attrs.items() if np.ndim(v) == 0}
         self.schema_version = int(self.attrs.get("schema_version", 1))
         self.config = {k[len("config_"):]: v for k, v in self.attrs.items() if k.startswith("config_")}
+        self.config.setdefault("entities", "individual")  # files before --entities: one entity per individual
 
     def __enter__(self):
         return self

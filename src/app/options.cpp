@@ -186,7 +186,6 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
       {"data", data},
       {"model", model},
       {"csv-individual", csv_individual ? "true" : "false"},
-      {"entities", entities},
       {"seed", std::to_string(seed)},
       {"train-fraction", fmt(train_fraction)},
       {"rank", std::to_string(rank)},
@@ -202,6 +201,7 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
       {"marginal-splits", std::to_string(marginal_splits)},
   };
   if (marginal) o.emplace_back("marginal-step", marginal_step);
+  if (entities != "individual") o.emplace_back("entities", entities);  // files before --entities: individual
   if (family == "synthetic") {
     o.emplace_back("synthetic-users", std::to_string(synthetic_users));
     o.emplace_back("synthetic-items", std::to_string(synthetic_items));
@@ -212,7 +212,7 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
 }
 
 std::vector<std::pair<std::string, std::string>> Config::later_result_options(bool file_has_marginal) {
-  std::vector<std::pair<std::string, std::string>> o = {{"flow-interval", "1"}, {"entities", "individual"}};
+  std::vector<std::pair<std::string, std::string>> o = {{"flow-interval", "1"}};
   // Files written before --marginal-step retrained with the mean over the remaining batch.
   if (file_has_marginal) o.emplace_back("marginal-step", "batch-mean");
   return o;
@@ -244,7 +244,7 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
        "the unit of reciprocity (DESIGN.md section 10): individual (each individual its own entity); occupation, "
        "gender or age-band (movielens 100K: from u.user next to the ratings); column:NAME (csv: the column headed NAME; "
        "an individual's rows must agree); map:FILE (lines `individual id,entity name`). Other than individual, adds "
-       "the entity flows and the E x E TracIn matrix of every run to the results file (/entities)")
+       "the entity flows and the E x E TracIn matrix of every run to the results file (/flows/entity)")
       ("synthetic-users", po::value(&c.synthetic_users), "synthetic: number of users [preset]")
       ("synthetic-items", po::value(&c.synthetic_items), "synthetic: number of items [preset]")
       ("synthetic-ratings", po::value(&c.synthetic_ratings), "synthetic: approximate number of ratings [preset]")

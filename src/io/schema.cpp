@@ -169,9 +169,13 @@ std::vector<DatasetSchema> make_datasets() {
   };
   d.insert(d.end(), runs.begin(), runs.end());
   add_flows(d, "marginal", "Marginal", P::marginal);
-  add_flows(d, "entity", "Entity TracIn", P::entities);
-  for (auto& e : d)
-    if (e.when == P::entities) e.dims.back() = "entity";
+  const std::vector<std::string> run_entity = {"split", "seed", "entity"};
+  d.push_back({"/flows/entity/inflow", Element::f64, run_entity, "loss",
+               "Entity TracIn inflow I_e of each run: what other entities' training data did for e's deployment loss", P::entities});
+  d.push_back({"/flows/entity/outflow", Element::f64, run_entity, "loss",
+               "Entity TracIn outflow O_e of each run: what e's training data did for other entities' deployment loss", P::entities});
+  d.push_back({"/flows/entity/self", Element::f64, run_entity, "loss",
+               "Entity TracIn self-influence S_e of each run: e's training data on e's own deployment loss (the flows between its members included)", P::entities});
   d.push_back({"/flows/entity/matrix", Element::f64, {"split", "seed", "entity", "deployment_entity"}, "loss",
                "Entity TracIn matrix M[e, f] = sum_t (eta/|B_t|) G^B_e . G^D_f of each run: what entity e's training "
                "data did for entity f's deployment loss (row sums minus the diagonal: outflows; column sums minus "
