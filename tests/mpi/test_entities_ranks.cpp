@@ -12,6 +12,7 @@
 #include "reciprocity/model/model.hpp"
 #include "reciprocity/mpi/comm.hpp"
 #include "reciprocity/train/engine.hpp"
+#include "reciprocity/train/entity_marginal.hpp"
 #include "../support/naive.hpp"
 
 namespace {
@@ -74,4 +75,29 @@ TEST_CASE("entities: the entity matrix does not depend on the rank count", "[mpi
   CHECK(check(mf, mf_params(), {6, 0.05, 0.6}) == 0);
   CHECK(check(glm_dataset(true, 48, 4, 17), {}, {6, 0.3, 1.0}) == 0);
   CHECK(check(glm_dataset(false, 48, 2, 19), {}, {6, 0.05, 0.5}) == 0);
+}
+
+TEST_CASE("entities: leave-one-entity-out Marginal does not depend on the rank count", "[mpi][entities]") {
+  const auto world = mpi::Comm::borrow(MPI_COMM_WORLD);
+  const auto ds = glm_dataset(true, 48, 4, 17);  // 12 individuals
+  const auto all = data::distribute(ds, 0, 1);   // every rank retrains whole models
+  const auto ent = local_entities(all);          // 3 entities: retrains dealt over the ranks
+  const split::RunKey key{3, 1, 0};
+  const auto mask = train::training_mask(all, 0.7, key);
+  const train::Schedule sched{6, 0.3, 1.0};
+  auto model = model::make_model(ds.task, {});
+  const auto out = train::entity_marginal_flows(*model, all, mask, sched, key, ent, 3, world);
+  const Vec copies = world.gather_concat(out.matrix, 0);
+  int fail = out.failure.status != 0 || out.retrains != 3;
+  if (world.rank() == 0) {
+    const auto self_comm = mpi::Comm::borrow(MPI_COMM_SELF);
+    auto ref_model = model::make_model(ds.task, {});
+    const auto ref = train::entity_marginal_flows(*ref_model, all, mask, sched, key, ent, 3, self_comm);
+    const double scale = max_abs(ref.matrix);
+    fail |= !(scale > 1e-6) || !(max_diff(out.matrix, ref.matrix) <= 1e-12 * scale);
+    for (std::size_t i = 0; i < copies.size(); ++i) fail |= copies[i] != out.matrix[i % out.matrix.size()];
+    INFO("scale " << scale << ", difference " << max_diff(out.matrix, ref.matrix));
+    CHECK(fail == 0);
+  }
+  CHECK(world.allreduce_max(fail) == 0);
 }
