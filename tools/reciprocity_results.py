@@ -50,6 +50,12 @@ DIMENSIONS = {
     "iterate": ("/iterate", True, "int64", "step",
                 "t of the parameters w_t (t = 0..T: w_0 initial, w_T after the last step)", False),
     "example": ("/example", False, "uint8", "", "example (rating or row) of the data set, in file order", False),
+    "entity": ("/entity", True, "int64", "",
+               "index e of the entity (--entities), in the order of the sorted names of the root attribute "
+               "entity_names (one per line); the training side of /flows/entity/matrix", False),
+    "deployment_entity": ("/deployment_entity", True, "int64", "",
+                          "index f of the entity whose deployment examples receive the flow (columns of "
+                          "/flows/entity/matrix)", False),
     "percentile": ("/summary/percentile", True, "float64", "percent", "percentile over the steps of all runs used",
                    False),
     "scalar": ("/summary/scalar", False, "uint8", "", "the one entry of a single figure", False),
@@ -63,7 +69,7 @@ DIMENSIONS = {
 class DatasetSchema:
     """One declared dataset: path (no leading /), element type, dimension names, units,
     description, and when it is present (always, individual_loss, save_mask, marginal, summary,
-    summary_marginal)."""
+    summary_marginal, entities)."""
 
     def __init__(self, path, element, dims, units, description, when, fill=0.0):
         self.path, self.element, self.dims = path.lstrip("/"), element, tuple(dims)
@@ -157,6 +163,16 @@ DATASETS = (
                       "1 where the example is in the training set of the split (--save-split-mask)", "save_mask"),
     ]
     + _flows("marginal", "Marginal", "marginal")
+    + [DatasetSchema("flows/entity/inflow", "float64", RUN + ("entity",), "loss",
+                     "Entity TracIn inflow I_e of each run: what other entities' training data did for e's deployment loss", "entities"),
+       DatasetSchema("flows/entity/outflow", "float64", RUN + ("entity",), "loss",
+                     "Entity TracIn outflow O_e of each run: what e's training data did for other entities' deployment loss", "entities"),
+       DatasetSchema("flows/entity/self", "float64", RUN + ("entity",), "loss",
+                     "Entity TracIn self-influence S_e of each run: e's training data on e's own deployment loss (the flows between its members included)", "entities")]
+    + [DatasetSchema("flows/entity/matrix", "float64", RUN + ("entity", "deployment_entity"), "loss",
+                     "Entity TracIn matrix M[e, f] = sum_t (eta/|B_t|) G^B_e . G^D_f of each run: what entity e's "
+                     "training data did for entity f's deployment loss (row sums minus the diagonal: outflows; column "
+                     "sums minus the diagonal: inflows; diagonal: self-influence)", "entities")]
     + [DatasetSchema("runs/marginal_complete", "uint8", RUN, "1", "1 once the run's Marginal flows are written",
                      "marginal")]
     + _summary("", "TracIn", "summary")
@@ -177,7 +193,7 @@ _OPTIONS = [
     ("train-fraction", "float64"), ("rank", "int64"), ("lambda", "float64"), ("init-scale", "float64"),
     ("steps", "int64"), ("learning-rate", "float64"), ("batch-fraction", "float64"), ("flow-interval", "int64"),
     ("seeds", "int64"), ("save-split-mask", "bool"), ("marginal", "bool"), ("marginal-splits", "int64"),
-    ("marginal-step", "text"), ("synthetic-users", "int64"), ("synthetic-items", "int64"),
+    ("marginal-step", "text"), ("entities", "text"), ("synthetic-users", "int64"), ("synthetic-items", "int64"),
     ("synthetic-ratings", "int64"), ("synthetic-rank", "int64"),
 ]
 # Root attributes: name -> (type, description); types text, bool (stored as "true"/"false"),
@@ -208,6 +224,9 @@ ATTRIBUTES = dict([
     ("steps", ("int64", "T, gradient-descent steps of each run")),
     ("individuals", ("int64", "N, the length of the individual axis")),
     ("examples", ("int64", "M, examples in the data set")),
+    ("entity_names", ("text", "--entities: the name of each entity, one per line, in entity order")),
+    ("entity_sizes", ("text", "--entities: the number of individuals of each entity, space separated")),
+    ("entity_source", ("text", "--entities: the file the grouping was read from")),
 ] + [(f"config_{name}", (kind, f"option --{name}")) for name, kind in _OPTIONS])
 
 
@@ -349,6 +368,7 @@ class Results:
         self.text_attrs = {k: as_text(v) for k, v in h5file.attrs.items() if np.ndim(v) == 0}
         self.schema_version = int(self.attrs.get("schema_version", 1))
         self.config = {k[len("config_"):]: v for k, v in self.attrs.items() if k.startswith("config_")}
+        self.config.setdefault("entities", "individual")  # files before --entities: one entity per individual
 
     def __enter__(self):
         return self
@@ -417,6 +437,23 @@ class Results:
         description = as_text(ds.attrs["description"]) if "description" in ds.attrs else (
             declared.description if declared else "")
         return Labelled(path.lstrip("/"), values, dims, coords, units, description)
+
+    def entities(self):
+        """The entities of a file written with --entities (None otherwise): a dict with "names"
+        (list), "sizes" (individuals per entity), and over the complete runs "matrix" [runs, E, E],
+        "inflow", "outflow", "self" [runs, E]."""
+        if "flows/entity/matrix" not in self.h5:
+            return None
+        attrs = self.h5.attrs
+        names = as_text(attrs["entity_names"]).split("\n")
+        sizes = [int(v) for v in as_text(attrs["entity_sizes"]).split()]
+        used = self.values("runs/complete").astype(bool).ravel()
+        E = len(names)
+        out = {"names": names, "sizes": np.array(sizes)}
+        out["matrix"] = self.values("flows/entity/matrix").reshape(-1, E, E)[used]
+        for k in ("inflow", "outflow", "self"):
+            out[k] = self.values(f"flows/entity/{k}").reshape(-1, E)[used]
+        return out
 
     def to_xarray(self, group):
         """The datasets of `group` (e.g. "flows/tracin", "runs", "summary") as an xarray.Dataset

@@ -2,6 +2,8 @@
 // splits can give a result (DESIGN.md sections 4-5).
 #include "inputs.hpp"
 
+#include "reciprocity/app/entities.hpp"
+
 #include <sstream>
 
 #include "reciprocity/app/run.hpp"
@@ -36,6 +38,7 @@ ExperimentData open_data(const Config& c) {
   } else {
     d.scan = data::scan_movielens(c.data);
   }
+  d.grouping = load_grouping(c, d.scan);
   return d;
 }
 

@@ -9,6 +9,7 @@
 #include "reciprocity/data/dataset.hpp"
 #include "reciprocity/data/loaders.hpp"
 #include "reciprocity/data/local.hpp"
+#include "reciprocity/data/users.hpp"
 #include "reciprocity/mpi/comm.hpp"
 
 namespace reciprocity::app {
@@ -20,6 +21,7 @@ namespace reciprocity::app {
 struct ExperimentData {
   data::DatasetScan scan;
   std::optional<data::Dataset> whole;
+  std::optional<data::Grouping> grouping;  ///< --entities (none: one entity per individual)
 };
 
 /// Read the data the configuration names (every rank: the scan, and the whole set when needed).

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 
+#include "reciprocity/app/entities.hpp"
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/core/version.hpp"
 #include "reciprocity/mpi/agree.hpp"
@@ -179,8 +180,8 @@ static void check_same_data(const io::ResultsFile& file, const data::Fingerprint
 
 /// Collective: a new results file, or (--resume) the existing one after checking that it was
 /// made with the same configuration, grown when more splits are asked for.
-io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const mpi::Comm& world, int per_run,
-                             const JobLock& lock) {
+io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::optional<data::Grouping>& grouping,
+                             const mpi::Comm& world, int per_run, const JobLock& lock) {
   lock.verify(world);  // (reading the data may have taken long)
   io::Layout layout;
   layout.splits = c.splits;
@@ -198,7 +199,9 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const mpi::
   if (!c.resume || !exists) {
     if (c.resume && world.rank() == 0 && !c.quiet)
       std::fprintf(stderr, "reciprocity: --resume: \"%s\" does not exist yet; starting it\n", c.out.c_str());
-    return io::ResultsFile::create(c.out, layout, ds.individual_ids, new_file_attributes(c, ds, world, per_run), world);
+    auto attributes = new_file_attributes(c, ds, world, per_run);
+    add_entities_to_file(grouping, layout, attributes);
+    return io::ResultsFile::create(c.out, layout, ds.individual_ids, attributes, world);
   }
   auto f = io::ResultsFile::open(c.out, world, true);
   if (c.marginal && !c.marginal_step_given) {  // continue the file as what it is
@@ -213,6 +216,7 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const mpi::
   }
   check_same_configuration(f, c, "--resume");
   check_same_data(f, ds.fingerprint, ds.source, c, world);
+  check_same_entities(f, grouping);
   if (f.layout().individuals != layout.individuals || f.layout().steps != layout.steps)
     throw ConfigError("--resume: \"" + c.out + "\" has " + std::to_string(f.layout().individuals) + " individuals and " +
                       std::to_string(f.layout().steps) + " steps, the data and options give " +

@@ -9,6 +9,7 @@
 #include "reciprocity/app/lock.hpp"
 #include "reciprocity/app/options.hpp"
 #include "reciprocity/data/loaders.hpp"
+#include "reciprocity/data/users.hpp"
 #include "reciprocity/io/results.hpp"
 #include "reciprocity/mpi/comm.hpp"
 
@@ -47,7 +48,7 @@ std::string recorded_data(const io::ResultsFile& file);
 /// Collective: a new results file, or (--resume) the existing one after checking that it was
 /// made with the same configuration and data, grown when more splits are asked for. A resumed
 /// Marginal sweep continues with the file's --marginal-step unless one is given (`c` updated).
-io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const mpi::Comm& world, int per_run,
-                             const JobLock& lock);
+io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::optional<data::Grouping>& grouping,
+                             const mpi::Comm& world, int per_run, const JobLock& lock);
 
 }  // namespace reciprocity::app

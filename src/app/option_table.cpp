@@ -26,6 +26,11 @@ po::options_description data_options(Config& c) {
       ("model", po::value(&c.model)->default_value(c.model), "auto (from the dataset) | mf (synthetic, movielens) | "
        "linear (diabetes, csv) | logistic (breast-cancer, csv)")
       ("csv-individual", po::bool_switch(&c.csv_individual), "csv: the last column is the individual id (else one row per individual)")
+      ("entities", po::value(&c.entities)->default_value(c.entities),
+       "the unit of reciprocity (DESIGN.md section 10): individual (each individual its own entity); occupation, "
+       "gender or age-band (movielens 100K: from u.user next to the ratings); column:NAME (csv: the column headed NAME; "
+       "an individual's rows must agree); map:FILE (lines `individual id,entity name`). Other than individual, adds "
+       "the entity flows and the E x E TracIn matrix of every run to the results file (/flows/entity)")
       ("synthetic-users", po::value(&c.synthetic_users), "synthetic: number of users [preset]")
       ("synthetic-items", po::value(&c.synthetic_items), "synthetic: number of items [preset]")
       ("synthetic-ratings", po::value(&c.synthetic_ratings), "synthetic: approximate number of ratings [preset]")

@@ -1,4 +1,5 @@
 #include "reciprocity/app/options.hpp"
+#include "reciprocity/data/users.hpp"
 
 #include "option_table.hpp"
 
@@ -201,6 +202,7 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
       {"marginal-splits", std::to_string(marginal_splits)},
   };
   if (marginal) o.emplace_back("marginal-step", marginal_step);
+  if (entities != "individual") o.emplace_back("entities", entities);  // files before --entities: individual
   if (family == "synthetic") {
     o.emplace_back("synthetic-users", std::to_string(synthetic_users));
     o.emplace_back("synthetic-items", std::to_string(synthetic_items));
@@ -361,6 +363,7 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
   if (!c.merge.empty() || !c.summarize.empty()) return parsed;  // no training options needed
   choose_model(c);
   check_ranges(c, vm);
+  data::check_grouping_spec(c.entities, c.family, c.dataset, c.marginal);
   if (c.out.empty()) throw ConfigError("option --out: empty file name");
   return parsed;
 }

@@ -88,7 +88,7 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   mpi::agreed(world, [&] { local = local_data(c, d, group.rank(), group.size()); });
   mpi::agreed(world, [&] { check_splits_usable(c, ds, local, group); });  // every rank reaches its collective
 
-  io::ResultsFile file = open_results(c, ds, world, per_run, lock);
+  io::ResultsFile file = open_results(c, ds, d.grouping, world, per_run, lock);
   const std::string title = title_of(c, ds.source);
   const Progress progress(c, world.rank() == 0);
   progress.start(title);

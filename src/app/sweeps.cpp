@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "reciprocity/app/entities.hpp"
 #include "reciprocity/app/plan.hpp"
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/core/stop.hpp"
@@ -26,7 +27,7 @@ train::Schedule schedule_of(const Config& c) {
 /// One TracIn run on the ranks of `group`; on the group's rank 0, its record (else null).
 std::unique_ptr<io::RunRecord> tracin_run(const Config& c, const ExperimentData& d, const data::LocalData& local,
                                           const RunKey& key, model::Model& model, const mpi::Comm& group,
-                                          const Progress& progress) {
+                                          const Progress& progress, const EntityTracking& entities) {
   const auto mask = train::training_mask(local, c.train_fraction, key);
   // Long runs: every --progress-interval seconds, rank 0 reports the step its own run has reached.
   InRunReports reports(c.progress_interval);
@@ -36,7 +37,7 @@ std::unique_ptr<io::RunRecord> tracin_run(const Config& c, const ExperimentData&
       if (t == 0 || !reports.due()) return;
       progress.step(key, t, c.steps, train_loss, deploy_loss, reports.eta(t, c.steps));
     };
-  const auto out = train::train_with_flows(model, local, mask, schedule_of(c), key, group, train::Tracking{}, on_step);
+  const auto out = train::train_with_flows(model, local, mask, schedule_of(c), key, group, entities.tracking(), on_step);
   auto in = group.gather_concat(out.inflow, 0);
   auto o = group.gather_concat(out.outflow, 0);
   auto self = group.gather_concat(out.self, 0);
@@ -58,6 +59,7 @@ std::unique_ptr<io::RunRecord> tracin_run(const Config& c, const ExperimentData&
   record->train_examples = static_cast<double>(out.train_examples);
   record->deploy_examples = static_cast<double>(out.deploy_examples);
   if (c.save_split_mask && key.seed == 0) record->train_mask = global_mask(d, c.train_fraction, key);
+  entities.record(out, *record);
   return record;
 }
 
@@ -72,6 +74,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
   progress.tracin_plan({plan.runs.size(), (range.last - range.first) * c.seeds, range.first, range.last, world.size(),
                         groups, per_run, d.scan.size(), d.scan.num_individuals(), plan.skipped_diverged});
   auto model = model::make_model(d.scan.task, model::ModelParams{c.rank, c.lambda, c.init_scale});
+  const EntityTracking entities(d.grouping, local);
   const int my_group = world.rank() / per_run;
   const std::size_t n_rounds = rounds(plan.runs.size(), groups);
   for (std::size_t k = 0; k < n_rounds; ++k) {
@@ -81,7 +84,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
     if (const auto idx = run_of(k, my_group, groups, plan.runs.size())) {
       const auto key = plan.runs[*idx];
       try {
-        record = tracin_run(c, d, local, key, *model, group, progress);
+        record = tracin_run(c, d, local, key, *model, group, progress, entities);
       } catch (const NumericError& e) {
         // Every rank of the group throws at the same step (the check follows a reduction).
         if (!c.continue_on_divergence) failure = {exit_status_of(e), e.what()};

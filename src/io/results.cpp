@@ -28,6 +28,7 @@ hsize_t u(std::int64_t v) { return static_cast<hsize_t>(v); }
 /// masks: one split's [1, M]), so a run is written, and lost, as a whole.
 std::vector<hsize_t> chunk_of(std::vector<hsize_t> shape) {
   if (shape.size() == 3) return {1, 1, shape[2]};
+  if (shape.size() == 4) return {1, 1, shape[2], shape[3]};  // the entity matrix
   if (shape.size() == 2) shape[0] = 1;
   for (auto& c : shape) c = std::max<hsize_t>(c, 1);
   return shape;
@@ -190,6 +191,8 @@ ResultsFile ResultsFile::open(const std::string& path, const mpi::Comm& comm, bo
     f.layout_.save_mask = h5::exists(id, "/splits/train_mask");
     f.layout_.marginal = h5::exists(id, "/runs/marginal_complete");
     f.layout_.individual_loss = h5::exists(id, "/runs/individual_deploy_loss");  // absent before 0.2
+    if (h5::exists(id, "/flows/entity/matrix"))  // --entities
+      f.layout_.entities = static_cast<std::int64_t>(h5::dims(h5::open_dataset(id, "/flows/entity/matrix").get())[2]);
     if (f.layout_.save_mask)
       f.layout_.examples = static_cast<std::int64_t>(h5::dims(h5::open_dataset(id, "/splits/train_mask").get())[1]);
     // Open every dataset: damaged object headers show here, not halfway through a sweep.

@@ -33,6 +33,7 @@ const char* presence_name(Presence p) {
     case Presence::marginal: return "marginal";
     case Presence::summary: return "summary";
     case Presence::summary_marginal: return "summary_marginal";
+    case Presence::entities: return "entities";
   }
   return "?";
 }
@@ -66,6 +67,11 @@ const std::vector<Dimension>& dimensions() {
       {"iterate", "/iterate", true, Element::i64, "step",
        "t of the parameters w_t (t = 0..T: w_0 initial, w_T after the last step)"},
       {"example", "/example", false, Element::u8, "", "example (rating or row) of the data set, in file order"},
+      {"entity", "/entity", true, Element::i64, "",
+       "index e of the entity (--entities), in the order of the sorted names of the root attribute entity_names "
+       "(one per line); the training side of /flows/entity/matrix"},
+      {"deployment_entity", "/deployment_entity", true, Element::i64, "",
+       "index f of the entity whose deployment examples receive the flow (columns of /flows/entity/matrix)"},
       {"percentile", "/summary/percentile", true, Element::f64, "percent", "percentile over the steps of all runs used"},
       {"scalar", "/summary/scalar", false, Element::u8, "", "the one entry of a single figure"},
       {"run", "/summary/run", true, Element::i64, "",
@@ -163,6 +169,18 @@ std::vector<DatasetSchema> make_datasets() {
   };
   d.insert(d.end(), runs.begin(), runs.end());
   add_flows(d, "marginal", "Marginal", P::marginal);
+  const std::vector<std::string> run_entity = {"split", "seed", "entity"};
+  d.push_back({"/flows/entity/inflow", Element::f64, run_entity, "loss",
+               "Entity TracIn inflow I_e of each run: what other entities' training data did for e's deployment loss", P::entities});
+  d.push_back({"/flows/entity/outflow", Element::f64, run_entity, "loss",
+               "Entity TracIn outflow O_e of each run: what e's training data did for other entities' deployment loss", P::entities});
+  d.push_back({"/flows/entity/self", Element::f64, run_entity, "loss",
+               "Entity TracIn self-influence S_e of each run: e's training data on e's own deployment loss (the flows between its members included)", P::entities});
+  d.push_back({"/flows/entity/matrix", Element::f64, {"split", "seed", "entity", "deployment_entity"}, "loss",
+               "Entity TracIn matrix M[e, f] = sum_t (eta/|B_t|) G^B_e . G^D_f of each run: what entity e's training "
+               "data did for entity f's deployment loss (row sums minus the diagonal: outflows; column sums minus "
+               "the diagonal: inflows; diagonal: self-influence)",
+               P::entities});
   d.push_back({"/runs/marginal_complete", Element::u8, kRun, "1", "1 once the run's Marginal flows are written",
                P::marginal});
   add_summary(d, "", "TracIn", P::summary);
@@ -207,13 +225,16 @@ std::vector<AttributeSchema> make_attributes() {
       {"steps", T::integer, "T, gradient-descent steps of each run"},
       {"individuals", T::integer, "N, the length of the individual axis"},
       {"examples", T::integer, "M, examples in the data set"},
+      {"entity_names", T::text, "--entities: the name of each entity, one per line, in entity order"},
+      {"entity_sizes", T::text, "--entities: the number of individuals of each entity, space separated"},
+      {"entity_source", T::text, "--entities: the file the grouping was read from"},
   };
   const std::vector<std::pair<const char*, T>> options = {
       {"dataset", T::text}, {"data", T::text}, {"model", T::text}, {"csv-individual", T::boolean},
       {"seed", T::unsigned_integer}, {"train-fraction", T::real}, {"rank", T::integer}, {"lambda", T::real},
       {"init-scale", T::real}, {"steps", T::integer}, {"learning-rate", T::real}, {"batch-fraction", T::real},
       {"flow-interval", T::integer}, {"seeds", T::integer}, {"save-split-mask", T::boolean}, {"marginal", T::boolean},
-      {"marginal-splits", T::integer}, {"marginal-step", T::text}, {"synthetic-users", T::integer},
+      {"marginal-splits", T::integer}, {"marginal-step", T::text}, {"entities", T::text}, {"synthetic-users", T::integer},
       {"synthetic-items", T::integer}, {"synthetic-ratings", T::integer}, {"synthetic-rank", T::integer},
   };
   for (const auto& [name, type] : options)
@@ -250,6 +271,7 @@ bool in_layout(const DatasetSchema& d, const Layout& L) {
     case P::individual_loss: return L.individual_loss;
     case P::save_mask: return L.save_mask;
     case P::marginal: return L.marginal;
+    case P::entities: return L.entities > 0;
     default: return false;
   }
 }
@@ -266,6 +288,7 @@ hsize_t length(const std::string& name, const Layout& L) {
   if (name == "step") return u(L.steps);
   if (name == "iterate") return u(L.steps) + 1;
   if (name == "example") return u(L.examples);
+  if (name == "entity" || name == "deployment_entity") return u(L.entities);
   if (name == "percentile") return 3;
   if (name == "scalar") return 1;
   if (dimension(name).set_by_summary) throw std::logic_error("the length of " + name + " is set by the summary");

@@ -154,4 +154,19 @@ double GeneralizedLinear::example_loss(std::size_t e, bool) const {
   return loss_and_slope(dot(theta_.data(), row(e), dim_), data_->label[e], slope);
 }
 
+// Entities: the gradient of example e is resid_e x~_e (all parameters shared; no local block).
+void GeneralizedLinear::group_sums(const std::vector<std::uint8_t>& role, const std::vector<std::int32_t>& entity_of,
+                                   double* gB, double* gD, double*) const {
+  const data::LocalData& d = *data_;
+  for (std::size_t i = 0; i < d.local_individuals(); ++i) {
+    const std::size_t base = static_cast<std::size_t>(entity_of[i]) * dim_;
+    for (auto e = d.offsets[i]; e < d.offsets[i + 1]; ++e) {
+      if (role[e] != kBatch && role[e] != kDeploy) continue;
+      double* g = (role[e] == kBatch ? gB : gD) + base;
+      const double* x = row(static_cast<std::size_t>(e));
+      for (std::size_t j = 0; j < dim_; ++j) g[j] += resid_[e] * x[j];
+    }
+  }
+}
+
 }  // namespace reciprocity::model

@@ -159,6 +159,28 @@ void MatrixFactorization::step_pass(const std::vector<std::uint8_t>& role, const
                             sums_next);
 }
 
+// Entities (model.hpp): at the parameters of the last gradient pass (U, V; residuals resid_ and
+// user sums gUB_/gUD_ of that pass), grad_v l(z) = resid u_a + (2 lambda / n_b) v_b for a batch
+// example, resid u_a for a deployment example; the user block adds gUB_a . gUD_a to a's entity.
+void MatrixFactorization::group_sums(const std::vector<std::uint8_t>& role, const std::vector<std::int32_t>& entity_of,
+                                     double* gB, double* gD, double* local_self) const {
+  const data::LocalData& d = *data_;
+  const std::size_t P = V_.size(), k = static_cast<std::size_t>(k_);
+  for (std::size_t a = 0; a < d.local_individuals(); ++a) {
+    const std::size_t g = static_cast<std::size_t>(entity_of[a]);
+    const double* u = &U_[a * k];
+    for (auto e = d.offsets[a]; e < d.offsets[a + 1]; ++e) {
+      if (role[e] != kBatch && role[e] != kDeploy) continue;
+      const auto b = static_cast<std::size_t>(d.item[e]);
+      double* out = (role[e] == kBatch ? gB : gD) + g * P + b * k;
+      const double r = resid_[e];
+      const double reg = role[e] == kBatch ? 2.0 * params_.lambda * inv_item_count_[b] : 0.0;
+      for (std::size_t j = 0; j < k; ++j) out[j] += r * u[j] + reg * V_[b * k + j];
+    }
+    local_self[g] += dot(&gUB_[a * k], &gUD_[a * k], k_);
+  }
+}
+
 std::vector<double> MatrixFactorization::parameters() const {
   std::vector<double> out(V_);
   out.insert(out.end(), U_.begin(), U_.end());

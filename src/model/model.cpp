@@ -1,5 +1,6 @@
 #include "reciprocity/model/model.hpp"
 
+#include "reciprocity/core/error.hpp"
 #include "reciprocity/model/glm.hpp"
 #include "reciprocity/model/mf.hpp"
 
@@ -12,6 +13,11 @@ std::unique_ptr<Model> make_model(data::Task task, const ModelParams& params) {
     case data::Task::Classification: return std::make_unique<GeneralizedLinear>(true);
   }
   return nullptr;
+}
+
+void Model::group_sums(const std::vector<std::uint8_t>&, const std::vector<std::int32_t>&, double*, double*,
+                       double*) const {
+  throw ConfigError("entity flows are not available for the model " + name());
 }
 
 }  // namespace reciprocity::model

@@ -4,9 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <memory>
 #include <string>
 
 #include "reciprocity/core/error.hpp"
+#include "reciprocity/train/entities.hpp"
 
 namespace reciprocity::train {
 
@@ -132,6 +134,8 @@ class Run {
     dB_.assign(n_local_, 0.0);
     bd_.assign(n_local_, 0.0);
     deploy_sum_.assign(steps_ + 1, 0.0);
+    if (flows_ && tracking_.entities > 0)
+      entity_matrix_ = std::make_unique<EntityMatrix>(*tracking_.entity_of, tracking_.entities, P_);
   }
 
   /// Whether step t's flow terms are computed (every step, or the checkpoints t = 0, N, 2N, ...).
@@ -271,6 +275,7 @@ class Run {
                   const double* GD, double* gB_next, double* gD_next, model::PassSums& sums) {
     const double c = schedule_.learning_rate / batch;
     const double cw = c * std::min(interval_, steps_ - t);
+    if (entity_matrix_) entity_matrix_->add_step(model_, *current_, cw, comm_);
     model_.step_pass(*current_, upcoming, GB, GD, c, bD_.data(), dB_.data(), bd_.data(), gB_next, gD_next, sums);
     double total = 0;
     for (std::size_t i = 0; i < n_local_; ++i) {
@@ -289,6 +294,7 @@ class Run {
     if (!tracking_.train_loss) std::fill(out_.train_loss.begin(), out_.train_loss.end(), nan);
     if (!track_)  // the deployment loss was evaluated at the end only
       std::fill(out_.deploy_loss.begin(), out_.deploy_loss.end() - 1, nan);
+    if (entity_matrix_) out_.entity_matrix = entity_matrix_->matrix();
     if (!flows_) {
       std::fill(out_.discrepancy.begin(), out_.discrepancy.end(), nan);
       return std::move(out_);
@@ -320,6 +326,7 @@ class Run {
   std::vector<double> cur_, nxt_, bD_, dB_, bd_, deploy_sum_;
   std::vector<std::uint8_t> role_, next_role_;
   const std::vector<std::uint8_t>* current_ = nullptr;
+  std::unique_ptr<EntityMatrix> entity_matrix_;  ///< --entities: the E x E TracIn matrix
 };
 
 }  // namespace

@@ -27,7 +27,18 @@ if ! mpirun -n 2 --oversubscribe "$bin" -q --synthetic-users 20 --synthetic-item
   echo "FAIL the engine did not run:"; cat full.log; exit 1
 fi
 
-if TOOLS="$src/tools" "$py" - full.h5 <<'EOF'; then ok "the file and the Python table declare the same layout"; else bad "the file and tools/reciprocity_results.py differ"; fi
+# The entity datasets (--entities, which excludes --marginal) come from a second file.
+printf 'id,entity\n' > groups.csv
+for u in $(seq 0 19); do echo "$u,group-$((u % 3))"; done >> groups.csv
+if ! mpirun -n 2 --oversubscribe "$bin" -q --synthetic-users 20 --synthetic-items 15 --synthetic-ratings 300 \
+    --splits 2 --seeds 2 --steps 10 --learning-rate 1.5 --entities map:groups.csv --out entities.h5 > entities.log 2>&1; then
+  echo "FAIL the engine did not run with --entities:"; cat entities.log; exit 1
+fi
+
+# check_layout FILE ENTITIES: the file against the Python table; ENTITIES=1: the entity datasets
+# must be present, 0: every other declared dataset.
+check_layout() {
+TOOLS="$src/tools" ENTITIES=$2 "$py" - "$1" <<'EOF'
 import os, sys
 import h5py, numpy as np
 sys.path.insert(0, os.environ["TOOLS"])
@@ -72,7 +83,8 @@ for path in links:
     got = (ds.dtype.name, dims, text(ds.attrs.get("units", "(none)")), text(ds.attrs.get("description", "(none)")))
     if got != want:
         bad.append(f"/{path}: file {got} != declared {want}")
-present = {d.path for d in rr.DATASETS}   # this run has every optional part
+present = {d.path for d in rr.DATASETS     # full.h5 has every optional part but the entities
+           if (d.when == "entities") == (os.environ["ENTITIES"] == "1")}
 missing = sorted(p for p in present if p not in f)
 bad += [f"/{p}: declared, missing in the file" for p in missing]
 for name, value in f.attrs.items():
@@ -92,6 +104,11 @@ for line in bad:
 print(f"    checked {len(links)} dataset links and {len(f.attrs)} root attributes")
 sys.exit(1 if bad else 0)
 EOF
+}
+for args in "full.h5 0" "entities.h5 1"; do
+  if check_layout $args; then ok "$args: the file and the Python table declare the same layout"
+  else bad "$args: the file and tools/reciprocity_results.py differ"; fi
+done
 
 # h5dump -H: every dataset shows description, units and (unless a scale itself) DIMENSION_LIST.
 if h5dump -H full.h5 > header.txt 2>&1 && "$py" - header.txt <<'EOF'; then ok "h5dump -H shows description, units and dimensions of every dataset"; else bad "h5dump -H"; fi

@@ -186,6 +186,7 @@ void add_pairs(const Reference& ref, const data::Dataset& ds, const std::vector<
       r.step_tracin[static_cast<std::size_t>(t)] += tr;
       const auto a = static_cast<std::size_t>(ds.individual[B[i]]);
       const auto b = static_cast<std::size_t>(ds.individual[D[j]]);
+      r.pair[a * r.inflow.size() + b] += weight * tr;
       if (a == b) {
         r.self[a] += weight * tr;
       } else {
@@ -200,6 +201,7 @@ RefRun empty_run(std::size_t N, int steps) {
   r.inflow.assign(N, 0.0);
   r.outflow.assign(N, 0.0);
   r.self.assign(N, 0.0);
+  r.pair.assign(N * N, 0.0);
   const auto S = static_cast<std::size_t>(steps);
   r.train_loss.assign(S, 0.0);
   r.deploy_loss.assign(S + 1, 0.0);

@@ -61,6 +61,7 @@ Reference glm_reference(const data::Dataset& ds, const Mask& train, bool logisti
 
 struct RefRun {
   Vec inflow, outflow, self;
+  Vec pair;  ///< [N x N] pairwise TracIn summed by (training individual, deployment individual)
   Vec train_loss, deploy_loss, deploy_sum, step_tracin, discrepancy;
   Vec w;
   Vec example_deploy_loss;  ///< [M] by global id: plain loss at the end (0 unless deployment)

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "bench.hpp"
+#include "entities.hpp"
 #include "marginal.hpp"
 #include "scaling.hpp"
 
@@ -61,6 +62,8 @@ int main(int argc, char** argv) {
     if (has(cx.opt, 'c')) section_c(cx);
     if (has(cx.opt, 'd')) section_d(cx);
     if (has(cx.opt, 'e')) section_e(cx);
+    if (has(cx.opt, 'f'))
+      bench::entities_section(world, cx.opt.movielens, cx.opt.steps > 0 ? cx.opt.steps : 30, cx.opt.reps > 0 ? cx.opt.reps : 3);
     if (has(cx.opt, 'm')) bench::marginal_section(world, cx.opt.movielens, cx.opt.reps, cx.opt.quick, cx.opt.csv, g_kernels);
     if (has(cx.opt, 's')) bench::scaling_section(world, cx.opt.reps, cx.opt.quick, cx.opt.csv, g_kernels);
     cx.out.line("\nbench wall time: %.1f s\n", now() - t0);

@@ -15,6 +15,7 @@ struct Config {
   std::string data;                   ///< directory or file of the data set
   std::string model = "auto";         ///< auto | mf | linear | logistic (csv needs linear/logistic)
   bool csv_individual = false;        ///< csv: last column is the individual id
+  std::string entities = "individual";///< --entities: individual | occupation | gender | age-band | column:NAME | map:FILE
   std::int64_t synthetic_users = 0, synthetic_items = 0, synthetic_ratings = 0;  // preset
   int synthetic_rank = 4;
   // Runs.

@@ -21,6 +21,8 @@ struct RunRecord {
   double deploy_rmse = 0, deploy_loss_final = 0, deploy_accuracy = 0;
   double train_examples = 0, deploy_examples = 0;
   std::vector<std::uint8_t> train_mask;               ///< [M] when the layout saves masks
+  std::vector<double> entity_inflow, entity_outflow, entity_self;  ///< [E] when the layout has entities
+  std::vector<double> entity_matrix;                  ///< [E x E] row-major
   int diverged_step = -1;  ///< >= 0: the run diverged at this step; only that is recorded
 };
 

@@ -24,6 +24,7 @@ struct Layout {
   bool save_mask = false;
   bool marginal = false;  ///< the file has /flows/marginal and /runs/marginal_complete
   bool individual_loss = true;  ///< the file has /runs/individual_deploy_loss (files from 0.2 on)
+  std::int64_t entities = 0;    ///< E > 0: the file has the entity flows /flows/entity (--entities)
 };
 
 /// Version of the layout a file follows (root attribute `schema_version`; files without it are
@@ -43,6 +44,7 @@ enum class Presence {
   marginal,          ///< Layout::marginal (--marginal)
   summary,           ///< once the file is summarised (end of a run, --summarize, --merge)
   summary_marginal,  ///< summarised, and the file has Marginal flows
+  entities,          ///< Layout::entities > 0 (--entities other than individual)
 };
 const char* presence_name(Presence p);  ///< "always", "individual_loss", ...
 

@@ -25,6 +25,8 @@ class GeneralizedLinear final : public Model {
   /// Standardised features (with a trailing 1 for the bias) of local example e.
   const double* row(std::size_t e) const { return &x_[e * dim_]; }
 
+  void group_sums(const std::vector<std::uint8_t>& role, const std::vector<std::int32_t>& entity_of,
+                  double* gB, double* gD, double* local_self) const override;
  private:
   double loss_and_slope(double z, double y, double& slope) const;
   /// The slope alone (the log loss's logarithm skipped).

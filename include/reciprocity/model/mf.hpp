@@ -32,6 +32,8 @@ class MatrixFactorization final : public Model {
   std::vector<std::vector<double>> retrain_without(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
                                                    const std::vector<std::int64_t>& removed, const RunKey& key,
                                                    int steps, double learning_rate, const Reducer& reducer) override;
+  void group_sums(const std::vector<std::uint8_t>& role, const std::vector<std::int32_t>& entity_of,
+                  double* gB, double* gD, double* local_self) const override;
   std::vector<double> parameters() const override;
   double example_loss(std::size_t e, bool training) const override;
 

@@ -75,6 +75,15 @@ class Model {
   /// vector; global sums `GB`, `GD` for the shared block).
   virtual void flow_pass(const std::vector<std::uint8_t>& role, const double* GB, const double* GD,
                          double* bD, double* dB, double* bd) = 0;
+  /// Entities (DESIGN.md section 10), rank-local, after a gradient pass with `role` at the same
+  /// parameters and before the update: for every local individual i of entity g =
+  /// entity_of[i] (0 <= g < groups), adds the shared-block gradient sums of its batch examples to
+  /// gB[g * shared_size() ...] and of its kDeploy examples to gD[g * shared_size() ...] (both
+  /// zeroed by the caller), and adds G^B_i . G^D_i over the LOCAL block to local_self[g] (local
+  /// blocks belong to one individual, so they meet only within an entity). Default: throws
+  /// ConfigError (a model without entity flows).
+  virtual void group_sums(const std::vector<std::uint8_t>& role, const std::vector<std::int32_t>& entity_of,
+                          double* gB, double* gD, double* local_self) const;
   /// Gradient step w -= scale * G^B (shared block from `GB`, local block from pass 1).
   virtual void update(double scale, const double* GB) = 0;
   /// One fused step: flow_pass at the current parameters, update(scale, GB), then

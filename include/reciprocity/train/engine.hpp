@@ -44,6 +44,11 @@ struct Tracking {
   bool train_loss = true;        ///< the mean training loss of every step (else NaN; a model
                                  ///< may then skip computing it; divergence is still caught by
                                  ///< the gradient and final deployment-loss checks)
+  /// Entities (DESIGN.md section 10; train/entities.hpp): when `entities` > 0 and flows are on,
+  /// the E x E TracIn matrix RunOutput::entity_matrix; `entity_of` gives the entity of each
+  /// LOCAL individual. Supported by every model.
+  int entities = 0;
+  const std::vector<std::int32_t>* entity_of = nullptr;
 };
 
 /// Membership of a local example in one training: deployment, training, or removed from
@@ -71,6 +76,8 @@ struct RunOutput {
                                                ///< individual's deployment examples at the end
   std::vector<double> example_deploy_loss;  ///< [local examples] when Tracking::example_losses
                                             ///< (0 for training / excluded examples)
+  std::vector<double> entity_matrix;  ///< [E x E] global, when Tracking::entities > 0
+                                      ///< (train/entities.hpp: entity_flows reads the flows)
 };
 
 /// Called after each step t's reduction with the mean training loss and mean deployment loss at

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# --entities end to end (DESIGN.md section 10), on a small generated MovieLens-format set (u.data +
+# u.user) and CSV: bad groupings are refused with file and line (exit 3) or option (exit 2); the
+# entity matrix is the same on 1 and 3 ranks, its total equals the individual flows' total
+# (outflow + self), its off-diagonal sums are the entity flows; --resume and --merge refuse a
+# file with other entities; tools/report draws the entity figures.
+# Usage: test_entities.sh <reciprocity binary> <shared data dir> <source dir>
+source "$(dirname "$0")/lib.sh" "$@"
+py=/usr/bin/python3
+run() { mpirun -n "$1" --oversubscribe "$bin" -q "${@:2}"; }
+
+# expect <name> <status> <regex> -- args...
+expect() {
+  local name=$1 status=$2 pattern=$3
+  shift 4
+  local out rc
+  out=$(run 2 "$@" 2>&1)
+  rc=$?
+  if [[ $rc -ne $status ]]; then fail "$name: exit status $rc, expected $status"; echo "$out" | tail -3; return; fi
+  if ! grep -Eq -- "$pattern" <<<"$out"; then fail "$name: message does not match /$pattern/"; echo "$out" | tail -3; return; fi
+  echo "ok   $name: $(grep -E -- "$pattern" <<<"$out" | head -1)"
+}
+
+mkdir -p ml bad nouser nofile
+$py - <<'PY'
+import random
+random.seed(3)
+occ = ["student", "engineer", "artist", "other"]
+with open("ml/u.user", "w") as f:
+    for u in range(1, 31):
+        f.write(f"{u}|{15 + 2 * u}|{'MF'[u % 2]}|{occ[u % 4]}|0000{u}\n")
+with open("ml/u.data", "w") as f:
+    seen = set()
+    for u in range(1, 31):  # every user rates a few items
+        for _ in range(6 + u % 7):
+            i = random.randint(1, 20)
+            f.write(f"{u}\t{i}\t{random.randint(1, 5)}\t88125{u:04d}\n")
+PY
+cp ml/u.data bad/ && cp ml/u.data nouser/ && cp ml/u.data nofile/
+sed '2s/|M|/|X|/;2s/|F|/|X|/' ml/u.user > bad/u.user
+head -n 29 ml/u.user > nouser/u.user
+printf 'id,entity\n1,a\n99,b\n' > map-unknown.csv
+printf '1,a\n2,\n' > map-empty.csv
+small=(--dataset movielens-100k --splits 2 --seeds 1 --steps 8 --learning-rate 0.5 --embedding-dim 4)
+
+expect bad-user-line 3 'u.user line 2: gender "X" is not M or F' -- "${small[@]}" --data bad --entities gender --out x.h5
+expect missing-user-file 3 'cannot open ".*u.user' -- "${small[@]}" --data nofile --entities occupation --out x.h5
+expect user-without-line 3 'u.user: 1 individual\(s\) of the data have no entity \(first: id 30\)' -- "${small[@]}" --data nouser --entities occupation --out x.h5
+expect map-unknown-id 3 'map-unknown.csv line 3: individual 99 is not in the data' -- "${small[@]}" --data ml --entities map:map-unknown.csv --out x.h5
+expect map-empty-group 3 'map-empty.csv line 2: empty entity name' -- "${small[@]}" --data ml --entities map:map-empty.csv --out x.h5
+expect unknown-grouping 2 'option --entities: "shoe-size" is not' -- "${small[@]}" --data ml --entities shoe-size --out x.h5
+expect occupation-not-movielens 2 'option --entities: "occupation" needs MovieLens' -- --dataset synthetic --entities occupation --out x.h5
+expect entities-marginal 2 'leave-one-entity-out' -- "${small[@]}" --data ml --entities gender --marginal --out x.h5
+printf 'a,b,y\n1,2,0\n' > d.csv
+expect missing-column 3 'd.csv line 1: no column "site"' -- --dataset csv --model linear --data d.csv --entities column:site --out x.h5
+[[ -e x.h5 ]] && fail "a refused run left x.h5"
+
+check occupation-1-rank run 1 "${small[@]}" --data ml --entities occupation --out one.h5
+check occupation-3-ranks run 3 "${small[@]}" --data ml --entities occupation --ranks-per-run 3 --out three.h5
+check entity-matrix $py - "$src/tools" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+import reciprocity_results as RR
+with RR.open_results("one.h5") as a, RR.open_results("three.h5") as b:
+    ea, eb = a.entities(), b.entities()
+    assert ea["names"] == ["artist", "engineer", "other", "student"], ea["names"]
+    assert list(ea["sizes"]) == [8, 8, 7, 7], ea["sizes"]  # u % 4: 2 artist, 1 engineer, 3 other, 0 student
+    scale = np.abs(ea["matrix"]).max()
+    assert scale > 0
+    assert np.abs(ea["matrix"] - eb["matrix"]).max() <= 1e-9 * scale, "1 vs 3 ranks"
+    for r in range(ea["matrix"].shape[0]):
+        M = ea["matrix"][r]
+        d = np.diag(M)
+        assert np.allclose(M.sum(1) - d, ea["outflow"][r], rtol=0, atol=1e-12 * scale)
+        assert np.allclose(M.sum(0) - d, ea["inflow"][r], rtol=0, atol=1e-12 * scale)
+        assert np.allclose(d, ea["self"][r], rtol=0, atol=1e-12 * scale)
+        total = a.values("flows/tracin/outflow")[r, 0].sum() + a.values("flows/tracin/self")[r, 0].sum()
+        assert abs(M.sum() - total) <= 1e-9 * max(abs(total), scale), (M.sum(), total)
+    assert a.array("flows/entity/matrix").dims == ("split", "seed", "entity", "deployment_entity")
+PY
+
+check gender-file run 2 "${small[@]}" --data ml --entities gender --out gender.h5
+expect resume-other-entities 2 'entities: file has gender, requested occupation' -- "${small[@]}" --data ml --entities occupation --resume --out gender.h5
+expect resume-no-entities 2 'entities: file has gender, requested' -- "${small[@]}" --data ml --resume --out gender.h5
+check plain-file run 2 "${small[@]}" --data ml --out plain.h5
+expect merge-mixture 2 'entities' -- --merge gender.h5 plain.h5 --out merged.h5
+check merge-same run 2 --merge one.h5 three.h5 --out merged-same.h5 --force
+check report $py "$src/tools/report" --out rep one.h5
+for f in one_entities.csv one_entities_matrix.png one_entities_flows.png; do
+  [[ -s rep/$f ]] || fail "report: rep/$f missing"
+done
+finish

@@ -1,0 +1,101 @@
+"""Entity figures and table of tools/report (--entities files, DESIGN.md section 10).
+
+entity_report(RR, plt, path, label, outdir) writes, for a results file holding entity flows:
+  <label>_entities.csv          per entity: name, individuals, mean and sd over the complete runs of
+                                inflow, outflow and self-influence, reciprocity of the means, and
+                                outflow - inflow (positive: the entity gives more than it gets)
+  <label>_entities_matrix.png   heat map of the entity matrix M[e, f] averaged over the runs
+                                (row e gives, column f receives; diverging colours, 0 white)
+  <label>_entities_flows.png    mean inflow vs mean outflow per entity, marker area ~ individuals
+and returns ([(file name, description)], [notes], rows). Files without entity flows: nothing.
+"""
+
+import csv
+import os
+
+import numpy as np
+
+
+def reciprocity(i, o):
+    """r = min(|I|,|O|)/max(|I|,|O|) for the same sign, else 0; 1 when both are 0 (DESIGN.md section 2)."""
+    i, o = np.asarray(i, float), np.asarray(o, float)
+    hi = np.maximum(np.abs(i), np.abs(o))
+    lo = np.minimum(np.abs(i), np.abs(o))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(hi > 0, lo / np.where(hi > 0, hi, 1), 1.0)
+    return np.where((i * o < 0), 0.0, r)
+
+
+def entity_rows(ent):
+    """Per-entity figures (dicts) from RR.Results.entities()."""
+    runs = ent["inflow"].shape[0]
+    sd = (lambda a: a.std(axis=0, ddof=1)) if runs > 1 else (lambda a: np.full(a.shape[1], np.nan))
+    mi, mo, ms = ent["inflow"].mean(axis=0), ent["outflow"].mean(axis=0), ent["self"].mean(axis=0)
+    r = reciprocity(mi, mo)
+    rows = []
+    for e, name in enumerate(ent["names"]):
+        rows.append({"entity": name, "individuals": int(ent["sizes"][e]), "runs": runs,
+                     "mean_inflow": mi[e], "sd_inflow": sd(ent["inflow"])[e],
+                     "mean_outflow": mo[e], "sd_outflow": sd(ent["outflow"])[e],
+                     "mean_self": ms[e], "sd_self": sd(ent["self"])[e],
+                     "reciprocity": r[e], "outflow_minus_inflow": mo[e] - mi[e]})
+    return rows
+
+
+def entity_report(RR, plt, path, label, outdir, plots=True):
+    with RR.open_results(path) as f:
+        ent = f.entities()
+    if ent is None:
+        return [], [], []
+    if ent["matrix"].shape[0] == 0:
+        return [], [f"{path}: entity figures skipped: no complete run"], []
+    rows = entity_rows(ent)
+    figures = []
+    name = f"{label}_entities.csv"
+    with open(os.path.join(outdir, name), "w", newline="") as out:
+        w = csv.DictWriter(out, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+    figures.append((name, f"{path}: per-entity mean flows over {rows[0]['runs']} runs"))
+    if not plots:
+        return figures, [], rows
+    E = len(ent["names"])
+    M = ent["matrix"].mean(axis=0)
+    fig, ax = plt.subplots(figsize=(max(5, 0.35 * E + 3), max(4.5, 0.35 * E + 2)))
+    lim = float(np.abs(M).max()) or 1.0
+    im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    if E <= 40:
+        ax.set_xticks(range(E))
+        ax.set_xticklabels(ent["names"], rotation=90, fontsize=7)
+        ax.set_yticks(range(E))
+        ax.set_yticklabels(ent["names"], fontsize=7)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="mean M[e, f] (loss)")
+    ax.set_title(f"entity TracIn matrix, mean of {rows[0]['runs']} runs", fontsize=10)
+    ax.set_xlabel("f: entity whose deployment loss changes")
+    ax.set_ylabel("e: entity whose training data acts")
+    fig.tight_layout()
+    name = f"{label}_entities_matrix.png"
+    fig.savefig(os.path.join(outdir, name), dpi=110)
+    plt.close(fig)
+    figures.append((name, f"{path}: heat map of the mean entity matrix"))
+
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    x = np.array([r["mean_inflow"] for r in rows])
+    y = np.array([r["mean_outflow"] for r in rows])
+    sizes = np.array([r["individuals"] for r in rows], float)
+    ax.scatter(x, y, s=20 + 300 * sizes / sizes.max(), alpha=0.6, label="entity (area ~ individuals)")
+    if E <= 40:
+        for r, xi, yi in zip(rows, x, y):
+            ax.annotate(r["entity"], (xi, yi), fontsize=7)
+    lo, hi = float(min(x.min(), y.min(), 0)), float(max(x.max(), y.max()))
+    ax.plot([lo, hi], [lo, hi], color="red", lw=1, label="y = x (gives as much as it gets)")
+    ax.set_xlabel("mean inflow (what the entity gets)")
+    ax.set_ylabel("mean outflow (what the entity gives)")
+    ax.set_title("entity inflow vs outflow", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    name = f"{label}_entities_flows.png"
+    fig.savefig(os.path.join(outdir, name), dpi=110)
+    plt.close(fig)
+    figures.append((name, f"{path}: mean inflow vs outflow per entity, sizes"))
+    return figures, [], rows
