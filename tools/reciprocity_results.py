@@ -173,6 +173,19 @@ DATASETS = (
                      "Entity TracIn matrix M[e, f] = sum_t (eta/|B_t|) G^B_e . G^D_f of each run: what entity e's "
                      "training data did for entity f's deployment loss (row sums minus the diagonal: outflows; column "
                      "sums minus the diagonal: inflows; diagonal: self-influence)", "entities")]
+    + [DatasetSchema("flows/entity_marginal/inflow", "float64", RUN + ("entity",), "loss",
+                     "Entity Marginal inflow of each run: what removing each other entity's training data does to e's "
+                     "deployment loss, summed (leave-one-entity-out retraining)", "entity_marginal"),
+       DatasetSchema("flows/entity_marginal/outflow", "float64", RUN + ("entity",), "loss",
+                     "Entity Marginal outflow of each run: what removing e's training data does to the other entities' "
+                     "deployment loss, summed (leave-one-entity-out retraining)", "entity_marginal"),
+       DatasetSchema("flows/entity_marginal/self", "float64", RUN + ("entity",), "loss",
+                     "Entity Marginal self-influence of each run: what removing e's training data does to e's own "
+                     "deployment loss", "entity_marginal"),
+       DatasetSchema("flows/entity_marginal/matrix", "float64", RUN + ("entity", "deployment_entity"), "loss",
+                     "Entity Marginal matrix M[e, f] = sum over f's deployment examples of l(w without entity e's training "
+                     "data) - l(w) of each run (rows: the entity removed; row sums minus the diagonal: outflows; column "
+                     "sums minus the diagonal: inflows)", "entity_marginal")]
     + [DatasetSchema("runs/marginal_complete", "uint8", RUN, "1", "1 once the run's Marginal flows are written",
                      "marginal")]
     + _summary("", "TracIn", "summary")

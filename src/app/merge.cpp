@@ -8,6 +8,22 @@
 #include "reciprocity/core/version.hpp"
 
 namespace reciprocity::app {
+namespace {
+
+/// Collective: run (s, r)'s Marginal flows (and leave-one-entity-out flows, --entities) from
+/// `in` to `out`.
+void copy_marginal(const io::ResultsFile& in, io::ResultsFile& out, int s, int r, const mpi::Comm& world) {
+  const std::vector<double> m = in.read_marginal(s, r);
+  const std::size_t N = static_cast<std::size_t>(out.layout().individuals);
+  const std::vector<double> a(m.begin(), m.begin() + N), b(m.begin() + N, m.begin() + 2 * N), d(m.begin() + 2 * N, m.end());
+  const bool entities = out.layout().entities > 0;
+  const io::EntityRows e = entities ? in.read_entity_marginal(s, r) : io::EntityRows{};
+  const bool root = world.rank() == 0;
+  out.write_marginal(s, r, root ? &a : nullptr, root ? &b : nullptr, root ? &d : nullptr,
+                     root && entities ? &e : nullptr);
+}
+
+}  // namespace
 
 void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) {
   check_out_replaceable(c, world);
@@ -73,12 +89,8 @@ void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) 
           ++copied;
         }
         if (mdone[at] && !have_m[at]) {
-          std::vector<double> m = f.read_marginal(s, r);
-          const std::size_t N = static_cast<std::size_t>(layout.individuals);
-          std::vector<double> a(m.begin(), m.begin() + N), b(m.begin() + N, m.begin() + 2 * N), d(m.begin() + 2 * N, m.end());
-          const bool root = world.rank() == 0;
           lock.verify(world);
-          out.write_marginal(s, r, root ? &a : nullptr, root ? &b : nullptr, root ? &d : nullptr);
+          copy_marginal(f, out, s, r, world);
           have_m[at] = 1;
           ++copied_m;
         }

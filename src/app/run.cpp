@@ -95,7 +95,7 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   bool finished = false;
   try {
     finished = tracin_sweep(c, d, std::move(local), group, file, world, per_run, progress, lock) &&
-               (!c.marginal || marginal_sweep(c, *d.whole, file, world, progress, lock));
+               (!c.marginal || marginal_sweep(c, *d.whole, d.grouping, file, world, progress, lock));
     if (!finished) {
       finish(file, c, title, world, "stopped", lock);
       throw StopRequested("stopped on signal " + std::to_string(stop_signal()) + " after the runs in flight; \"" +

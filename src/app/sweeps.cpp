@@ -12,6 +12,8 @@
 #include "reciprocity/model/model.hpp"
 #include "reciprocity/mpi/agree.hpp"
 #include "reciprocity/train/engine.hpp"
+#include "reciprocity/train/entities.hpp"
+#include "reciprocity/train/entity_marginal.hpp"
 #include "reciprocity/train/marginal.hpp"
 
 namespace reciprocity::app {
@@ -63,6 +65,26 @@ std::unique_ptr<io::RunRecord> tracin_run(const Config& c, const ExperimentData&
   return record;
 }
 
+/// Collective: the leave-one-entity-out Marginal flows of run `key` (none without a grouping).
+io::EntityRows entity_marginal(model::Model& model, const data::LocalData& all, const RunKey& key,
+                               const train::Schedule& schedule, const Config& c,
+                               const std::optional<data::Grouping>& grouping, const mpi::Comm& world) {
+  io::EntityRows rows;
+  if (!grouping) return rows;
+  train::EntityMarginal em;
+  const mpi::Outcome failure = mpi::capture([&] {
+    em = train::entity_marginal_flows(model, all, train::training_mask(all, c.train_fraction, key), schedule, key,
+                                      grouping->entity_of, grouping->entities(), world);
+  });
+  mpi::agree(failure.failed() ? failure : em.failure, world);
+  const auto flows = train::entity_flows(em.matrix, grouping->entities());
+  rows.inflow = flows.inflow;
+  rows.outflow = flows.outflow;
+  rows.self = flows.self;
+  rows.matrix = std::move(em.matrix);
+  return rows;
+}
+
 }  // namespace
 
 bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalData local, const mpi::Comm& group,
@@ -108,7 +130,8 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
   return true;
 }
 
-bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& file, const mpi::Comm& world,
+bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optional<data::Grouping>& grouping,
+                    io::ResultsFile& file, const mpi::Comm& world,
                     const Progress& progress, const JobLock& lock) {
   const auto todo = plan_marginal(c, file.complete(), file.marginal_complete());
   progress.marginal_plan(todo.size(), ds.num_individuals(), world.size());
@@ -131,10 +154,11 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& f
     });
     mpi::agree(failure.failed() ? failure : m.failure, world);
     if (m.stopped) return false;  // agreed: the reduction carries every rank's stop
+    const io::EntityRows entity_rows = entity_marginal(*model, all, key, schedule, c, grouping, world);
     const bool root = world.rank() == 0;
     lock.verify(world);
     file.write_marginal(key.split, key.seed, root ? &m.inflow : nullptr, root ? &m.outflow : nullptr,
-                        root ? &m.self : nullptr);
+                        root ? &m.self : nullptr, root && grouping ? &entity_rows : nullptr);
     if (progress.talking()) {
       const auto sm = metrics::summarize(m.inflow, m.outflow, c.beta);
       progress.marginal_run(key, m.retrains, reports.elapsed(), sm.alpha, sm.correlation);

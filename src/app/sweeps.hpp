@@ -22,8 +22,10 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, data::LocalData loca
                   const JobLock& lock);
 
 /// The Marginal sweep: the runs of plan_marginal, one after the other, each run's
-/// leave-one-out retrainings spread over all ranks. Returns false on a stop.
-bool marginal_sweep(const Config& c, const data::Dataset& ds, io::ResultsFile& file, const mpi::Comm& world,
+/// leave-one-out retrainings spread over all ranks; with a grouping (--entities) also the
+/// leave-one-entity-out retrainings (E + 1 per run). Returns false on a stop.
+bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optional<data::Grouping>& grouping,
+                    io::ResultsFile& file, const mpi::Comm& world,
                     const Progress& progress, const JobLock& lock);
 
 }  // namespace reciprocity::app

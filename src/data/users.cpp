@@ -243,9 +243,7 @@ void check_grouping_spec(const std::string& e, const std::string& family, const 
   if (!movielens_field && e.rfind("column:", 0) != 0 && e.rfind("map:", 0) != 0)
     throw ConfigError("option --entities: \"" + e +
                       "\" is not individual, occupation, gender, age-band, column:NAME or map:FILE");
-  if (marginal)
-    throw ConfigError("option --entities " + e + " with --marginal: leave-one-entity-out Marginal flows are not "
-                      "available yet (run the entities without --marginal)");
+  (void)marginal;  // --marginal adds the leave-one-entity-out flows (/flows/entity_marginal)
 }
 
 Grouping make_grouping(const std::string& spec, const std::vector<std::int64_t>& individual_ids,

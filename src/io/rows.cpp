@@ -152,7 +152,8 @@ void ResultsFile::write_rows(const RunRecord* record) {
 }
 
 void ResultsFile::write_marginal(int split, int seed, const std::vector<double>* inflow,
-                                 const std::vector<double>* outflow, const std::vector<double>* self) {
+                                 const std::vector<double>* outflow, const std::vector<double>* self,
+                                 const EntityRows* entities) {
   const hsize_t N = u(layout_.individuals), n = inflow ? 1 : 0;
   const std::string run = "Marginal run (split " + std::to_string(split) + ", seed " + std::to_string(seed) + ")";
   phase("the rows of " + run, [&] {
@@ -162,6 +163,20 @@ void ResultsFile::write_marginal(int split, int seed, const std::vector<double>*
     for (int k = 0; k < 3; ++k) {
       auto ds = h5::open_dataset(file_.get(), spec(kMarginalSets[k]).path);
       h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, at, count, n ? rows[k]->data() : nullptr);
+    }
+    if (layout_.entities > 0) {  // --entities: the leave-one-entity-out flows too (rank 0's)
+      const hsize_t E = u(layout_.entities), m = n && entities ? 1 : 0;
+      const std::vector<double>* erows[] = {m ? &entities->inflow : nullptr, m ? &entities->outflow : nullptr,
+                                            m ? &entities->self : nullptr};
+      const char* names[] = {"/flows/entity_marginal/inflow", "/flows/entity_marginal/outflow",
+                             "/flows/entity_marginal/self"};
+      for (int k = 0; k < 3; ++k) {
+        auto ds = h5::open_dataset(file_.get(), names[k]);
+        h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, at, {m, m, m * E}, m ? erows[k]->data() : nullptr);
+      }
+      auto ds = h5::open_dataset(file_.get(), "/flows/entity_marginal/matrix");
+      h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, {u(split), u(seed), 0, 0}, {m, m, m * E, m * E},
+                      m ? entities->matrix.data() : nullptr);
     }
     h5::flush(file_.get(), "flushing");
   });
@@ -228,6 +243,23 @@ std::vector<double> ResultsFile::read_marginal(int split, int seed) const {
     h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, {u(split), u(seed), 0}, {1, 1, N}, out.data() + k * N);
   }
   return out;
+}
+
+EntityRows ResultsFile::read_entity_marginal(int split, int seed) const {
+  const hsize_t E = u(layout_.entities);
+  EntityRows r;
+  std::vector<double>* rows[] = {&r.inflow, &r.outflow, &r.self};
+  const char* names[] = {"/flows/entity_marginal/inflow", "/flows/entity_marginal/outflow",
+                         "/flows/entity_marginal/self"};
+  for (int k = 0; k < 3; ++k) {
+    rows[k]->assign(E, 0.0);
+    auto ds = h5::open_dataset(file_.get(), names[k]);
+    h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, {u(split), u(seed), 0}, {1, 1, E}, rows[k]->data());
+  }
+  r.matrix.assign(E * E, 0.0);
+  auto ds = h5::open_dataset(file_.get(), "/flows/entity_marginal/matrix");
+  h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, {u(split), u(seed), 0, 0}, {1, 1, E, E}, r.matrix.data());
+  return r;
 }
 
 Contents ResultsFile::read() const {

@@ -34,6 +34,7 @@ const char* presence_name(Presence p) {
     case Presence::summary: return "summary";
     case Presence::summary_marginal: return "summary_marginal";
     case Presence::entities: return "entities";
+    case Presence::entity_marginal: return "entity_marginal";
   }
   return "?";
 }
@@ -181,6 +182,20 @@ std::vector<DatasetSchema> make_datasets() {
                "data did for entity f's deployment loss (row sums minus the diagonal: outflows; column sums minus "
                "the diagonal: inflows; diagonal: self-influence)",
                P::entities});
+  d.push_back({"/flows/entity_marginal/inflow", Element::f64, run_entity, "loss",
+               "Entity Marginal inflow of each run: what removing each other entity's training data does to e's "
+               "deployment loss, summed (leave-one-entity-out retraining)", P::entity_marginal});
+  d.push_back({"/flows/entity_marginal/outflow", Element::f64, run_entity, "loss",
+               "Entity Marginal outflow of each run: what removing e's training data does to the other entities' "
+               "deployment loss, summed (leave-one-entity-out retraining)", P::entity_marginal});
+  d.push_back({"/flows/entity_marginal/self", Element::f64, run_entity, "loss",
+               "Entity Marginal self-influence of each run: what removing e's training data does to e's own "
+               "deployment loss", P::entity_marginal});
+  d.push_back({"/flows/entity_marginal/matrix", Element::f64, {"split", "seed", "entity", "deployment_entity"}, "loss",
+               "Entity Marginal matrix M[e, f] = sum over f's deployment examples of l(w without entity e's training "
+               "data) - l(w) of each run (rows: the entity removed; row sums minus the diagonal: outflows; column "
+               "sums minus the diagonal: inflows)",
+               P::entity_marginal});
   d.push_back({"/runs/marginal_complete", Element::u8, kRun, "1", "1 once the run's Marginal flows are written",
                P::marginal});
   add_summary(d, "", "TracIn", P::summary);
@@ -272,6 +287,7 @@ bool in_layout(const DatasetSchema& d, const Layout& L) {
     case P::save_mask: return L.save_mask;
     case P::marginal: return L.marginal;
     case P::entities: return L.entities > 0;
+    case P::entity_marginal: return L.entities > 0 && L.marginal;
     default: return false;
   }
 }

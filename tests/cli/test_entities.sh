@@ -50,7 +50,6 @@ expect map-unknown-id 3 'map-unknown.csv line 3: individual 99 is not in the dat
 expect map-empty-group 3 'map-empty.csv line 2: empty entity name' -- "${small[@]}" --data ml --entities map:map-empty.csv --out x.h5
 expect unknown-grouping 2 'option --entities: "shoe-size" is not' -- "${small[@]}" --data ml --entities shoe-size --out x.h5
 expect occupation-not-movielens 2 'option --entities: "occupation" needs MovieLens' -- --dataset synthetic --entities occupation --out x.h5
-expect entities-marginal 2 'leave-one-entity-out' -- "${small[@]}" --data ml --entities gender --marginal --out x.h5
 printf 'a,b,y\n1,2,0\n' > d.csv
 expect missing-column 3 'd.csv line 1: no column "site"' -- --dataset csv --model linear --data d.csv --entities column:site --out x.h5
 [[ -e x.h5 ]] && fail "a refused run left x.h5"

@@ -27,11 +27,12 @@ if ! mpirun -n 2 --oversubscribe "$bin" -q --synthetic-users 20 --synthetic-item
   echo "FAIL the engine did not run:"; cat full.log; exit 1
 fi
 
-# The entity datasets (--entities, which excludes --marginal) come from a second file.
+# The entity datasets (--entities, with --marginal: also the leave-one-entity-out flows) come
+# from a second file.
 printf 'id,entity\n' > groups.csv
 for u in $(seq 0 19); do echo "$u,group-$((u % 3))"; done >> groups.csv
 if ! mpirun -n 2 --oversubscribe "$bin" -q --synthetic-users 20 --synthetic-items 15 --synthetic-ratings 300 \
-    --splits 2 --seeds 2 --steps 10 --learning-rate 1.5 --entities map:groups.csv --out entities.h5 > entities.log 2>&1; then
+    --splits 2 --seeds 2 --steps 10 --learning-rate 1.5 --entities map:groups.csv --marginal --out entities.h5 > entities.log 2>&1; then
   echo "FAIL the engine did not run with --entities:"; cat entities.log; exit 1
 fi
 
@@ -84,7 +85,7 @@ for path in links:
     if got != want:
         bad.append(f"/{path}: file {got} != declared {want}")
 present = {d.path for d in rr.DATASETS     # full.h5 has every optional part but the entities
-           if (d.when == "entities") == (os.environ["ENTITIES"] == "1")}
+           if (d.when in ("entities", "entity_marginal")) == (os.environ["ENTITIES"] == "1")}
 missing = sorted(p for p in present if p not in f)
 bad += [f"/{p}: declared, missing in the file" for p in missing]
 for name, value in f.attrs.items():

@@ -26,6 +26,11 @@ struct RunRecord {
   int diverged_step = -1;  ///< >= 0: the run diverged at this step; only that is recorded
 };
 
+/// One run's entity flows (inflow, outflow, self: [E]; matrix: [E x E] row-major).
+struct EntityRows {
+  std::vector<double> inflow, outflow, self, matrix;
+};
+
 /// The per-run arrays of a file, read back for summaries: flows are [S * R * N] in
 /// (split, seed, individual) order, series [S * R * steps].
 struct Contents {
@@ -85,7 +90,8 @@ class ResultsFile {
   /// Collective: write the Marginal flows [N] of run (split, seed) from this rank (or nothing,
   /// when `inflow` is null), then set /runs/marginal_complete, then flush.
   void write_marginal(int split, int seed, const std::vector<double>* inflow,
-                      const std::vector<double>* outflow, const std::vector<double>* self);
+                      const std::vector<double>* outflow, const std::vector<double>* self,
+                      const EntityRows* entities = nullptr);
   /// Completion flags [S * R] (read from the file).
   std::vector<std::uint8_t> complete() const;
   /// /runs/diverged_step [S * R] (-1 where the run did not diverge).
@@ -96,6 +102,8 @@ class ResultsFile {
   RunRecord read_run(int split, int seed) const;
   /// Read one run's Marginal flows (inflow, outflow, self) [3 * N].
   std::vector<double> read_marginal(int split, int seed) const;
+  /// Read one run's leave-one-entity-out Marginal flows (files with entities and Marginal flows).
+  EntityRows read_entity_marginal(int split, int seed) const;
   /// Collective: grow the split axis of every per-split dataset to `splits` (new runs are not
   /// complete). Existing runs are unchanged.
   void grow(int splits);

@@ -45,6 +45,7 @@ enum class Presence {
   summary,           ///< once the file is summarised (end of a run, --summarize, --merge)
   summary_marginal,  ///< summarised, and the file has Marginal flows
   entities,          ///< Layout::entities > 0 (--entities other than individual)
+  entity_marginal,   ///< Layout::entities > 0 and Layout::marginal (--entities with --marginal)
 };
 const char* presence_name(Presence p);  ///< "always", "individual_loss", ...
 
