@@ -30,7 +30,8 @@ po::options_description data_options(Config& c) {
        "the unit of reciprocity (DESIGN.md section 10): individual (each individual its own entity); occupation, "
        "gender or age-band (movielens 100K: from u.user next to the ratings); column:NAME (csv: the column headed NAME; "
        "an individual's rows must agree); map:FILE (lines `individual id,entity name`). Other than individual, adds "
-       "the entity flows and the E x E TracIn matrix of every run to the results file (/flows/entity)")
+       "the entity flows and the E x E TracIn matrix of every run to the results file (/flows/entity); with --marginal, "
+       "also the leave-one-entity-out Marginal flows (E + 1 trainings per run, /flows/entity_marginal)")
       ("synthetic-users", po::value(&c.synthetic_users), "synthetic: number of users [preset]")
       ("synthetic-items", po::value(&c.synthetic_items), "synthetic: number of items [preset]")
       ("synthetic-ratings", po::value(&c.synthetic_ratings), "synthetic: approximate number of ratings [preset]")
