@@ -240,6 +240,8 @@ ATTRIBUTES = dict([
     ("entity_names", ("text", "--entities: the name of each entity, one per line, in entity order")),
     ("entity_sizes", ("text", "--entities: the number of individuals of each entity, space separated")),
     ("entity_source", ("text", "--entities: the file the grouping was read from")),
+    ("entity_assignment", ("text", "--entities: CRC-32 of the entity name of every individual in individual order "
+                                   "(compared by --resume and --merge)")),
 ] + [(f"config_{name}", (kind, f"option --{name}")) for name, kind in _OPTIONS])
 
 

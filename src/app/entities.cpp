@@ -1,7 +1,10 @@
 // Entities in a run of the program (app/entities.hpp).
 #include "reciprocity/app/entities.hpp"
 
+#include <cstdio>
+
 #include "reciprocity/core/error.hpp"
+#include "reciprocity/data/fingerprint.hpp"
 #include "reciprocity/train/entities.hpp"
 
 namespace reciprocity::app {
@@ -11,6 +14,20 @@ std::string joined(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : "\n") + n;
   return out;
+}
+
+/// The assignment of individuals to entities by content: CRC-32 of the entity name of every
+/// individual in dense order (the file's /individuals/id order), so that a grouping file changed
+/// under the same entity names is still told apart.
+std::string assignment_of(const data::Grouping& g) {
+  data::Crc32 crc;
+  for (const auto e : g.entity_of) {
+    const std::string& name = g.names[static_cast<std::size_t>(e)];
+    crc.update(name.data(), name.size() + 1);  // with its terminating NUL: names stay separate
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "crc32:%08x", crc.value());
+  return buf;
 }
 }  // namespace
 
@@ -28,6 +45,7 @@ void add_entities_to_file(const std::optional<data::Grouping>& g, io::Layout& la
   attributes.emplace_back("entity_names", joined(g->names));
   attributes.emplace_back("entity_sizes", sizes);
   attributes.emplace_back("entity_source", g->source);
+  attributes.emplace_back("entity_assignment", assignment_of(*g));
 }
 
 void check_same_entities(const io::ResultsFile& file, const std::optional<data::Grouping>& g) {
@@ -37,6 +55,11 @@ void check_same_entities(const io::ResultsFile& file, const std::optional<data::
     throw ConfigError("--resume: the entities of \"" + file.path() + "\" (" + std::to_string(file.layout().entities) +
                       ") differ from those of --entities now (" + std::to_string(g ? g->entities() : 0) +
                       "): the grouping's file changed");
+  // Files from before the assignment was recorded are compared by their names alone.
+  if (g && file.has_attribute("entity_assignment") && file.attribute("entity_assignment") != assignment_of(*g))
+    throw ConfigError("--resume: the grouping assigns the individuals to entities otherwise than \"" + file.path() +
+                      "\" was written with (entity_assignment " + file.attribute("entity_assignment") + " in the file, " +
+                      assignment_of(*g) + " now, from " + g->source + "): a results file never mixes two groupings");
 }
 
 EntityTracking::EntityTracking(const std::optional<data::Grouping>& g, const data::LocalData& local) {

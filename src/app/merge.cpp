@@ -23,6 +23,17 @@ void copy_marginal(const io::ResultsFile& in, io::ResultsFile& out, int s, int r
                      root && entities ? &e : nullptr);
 }
 
+/// --merge: throws ConfigError when two inputs group the individuals into entities otherwise
+/// (the same --entities option, another grouping file's contents).
+void check_same_grouping(const io::ResultsFile& a, const io::ResultsFile& b) {
+  const auto value = [](const io::ResultsFile& f) {
+    return f.has_attribute("entity_assignment") ? f.attribute("entity_assignment") : std::string();
+  };
+  if (value(a) != value(b))
+    throw ConfigError("--merge: \"" + b.path() + "\" groups the individuals into entities otherwise than \"" + a.path() +
+                      "\" (entity_assignment " + value(a) + " and " + value(b) + "); a results file never mixes two groupings");
+}
+
 }  // namespace
 
 void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) {
@@ -57,6 +68,7 @@ void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) 
       throw ConfigError("--merge: \"" + f.path() + "\" was made from other data than \"" + first.path() +
                         "\": data fingerprint " + recorded_data(first) + " in \"" + first.path() + "\", " +
                         recorded_data(f) + " in \"" + f.path() + "\"; a results file never mixes two data sets");
+    check_same_grouping(first, f);
     splits = std::max(splits, f.layout().splits);
   }
   io::Layout layout = first.layout();

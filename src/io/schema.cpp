@@ -243,6 +243,8 @@ std::vector<AttributeSchema> make_attributes() {
       {"entity_names", T::text, "--entities: the name of each entity, one per line, in entity order"},
       {"entity_sizes", T::text, "--entities: the number of individuals of each entity, space separated"},
       {"entity_source", T::text, "--entities: the file the grouping was read from"},
+      {"entity_assignment", T::text,
+       "--entities: CRC-32 of the entity name of every individual in individual order (compared by --resume and --merge)"},
   };
   const std::vector<std::pair<const char*, T>> options = {
       {"dataset", T::text}, {"data", T::text}, {"model", T::text}, {"csv-individual", T::boolean},

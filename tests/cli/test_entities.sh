@@ -85,6 +85,14 @@ expect resume-no-entities 2 'entities: file has gender, requested' -- "${small[@
 check plain-file run 2 "${small[@]}" --data ml --out plain.h5
 expect merge-mixture 2 'entities' -- --merge gender.h5 plain.h5 --out merged.h5
 check merge-same run 2 --merge one.h5 three.h5 --out merged-same.h5 --force
+# A grouping file changed in place, under the same entity names: --resume and --merge tell it
+# by the recorded assignment (entity_assignment), not by the names.
+{ echo 'id,entity'; for u in $(seq 1 30); do echo "$u,g$((u % 2))"; done; } > groups.csv
+check map-file run 2 "${small[@]}" --data ml --entities map:groups.csv --split-range 0:1 --out map0.h5
+{ echo 'id,entity'; for u in $(seq 1 30); do echo "$u,g$(((u + 1) % 2))"; done; } > groups.csv
+expect resume-changed-grouping 2 'grouping assigns the individuals to entities otherwise than "map0.h5"' -- "${small[@]}" --data ml --entities map:groups.csv --split-range 0:1 --resume --out map0.h5
+check map-file-changed run 2 "${small[@]}" --data ml --entities map:groups.csv --split-range 1:2 --out map1.h5
+expect merge-changed-grouping 2 'groups the individuals into entities otherwise' -- --merge map0.h5 map1.h5 --out map.h5
 check report $py "$src/tools/report" --out rep one.h5
 for f in one_entities.csv one_entities_matrix.png one_entities_flows.png; do
   [[ -s rep/$f ]] || fail "report: rep/$f missing"
