@@ -57,53 +57,9 @@ ranks_exit() {
 # no_crash <log>: no signal, core dump or abort reported.
 no_crash() { ! grep -Eq 'Segmentation|core dumped|MPI_ABORT|Signal:|internal error|terminate called' "$1"; }
 
-# compare <reference.h5> <file.h5> [partial]: every dataset under /flows and /runs equal
-# (exactly or to 1e-12 relative, NaN where NaN); without "partial" also every run complete and
-# status "complete"; with it only the runs the file flags complete (their number printed).
-compare() {
-  /usr/bin/python3 - "$@" <<'PY'
-import sys, h5py, numpy as np
-ref_path, path = sys.argv[1], sys.argv[2]
-partial = len(sys.argv) > 3
-try:
-    f = h5py.File(path, "r")
-except Exception as e:
-    print(f"{path}: h5py cannot open it: {e}"); sys.exit(1)
-ref = h5py.File(ref_path, "r")
-names = []
-def per_run(o):
-    return isinstance(o, h5py.Dataset) and o.attrs.get("CLASS") != b"DIMENSION_SCALE"
-for group in ("flows", "runs"):
-    ref[group].visititems(lambda n, o, g=group: names.append(g + "/" + n) if per_run(o) else None)
-bad = []
-done = f["runs/complete"][...].astype(bool)
-if done.shape != ref["runs/complete"].shape:
-    bad.append(f"/runs/complete has shape {done.shape}")
-elif not partial:
-    status = f.attrs.get("status", b"")
-    status = status.decode() if isinstance(status, bytes) else str(status)
-    if status != "complete":
-        bad.append(f"status is {status!r}")
-    if not done.all():
-        bad.append(f"/runs/complete is not all 1 ({int(done.sum())} of {done.size})")
-for n in names if not bad else []:
-    if n not in f:
-        bad.append(f"{n} missing"); continue
-    a, b = ref[n][...], f[n][...]
-    if a.shape != b.shape:
-        bad.append(f"{n} shape {b.shape} != {a.shape}"); continue
-    if partial:
-        a, b = a[done], b[done]
-    a, b = a.astype(float), b.astype(float)
-    na, nb = np.isnan(a), np.isnan(b)
-    if not (np.array_equal(na, nb) and np.all((a == b) | na | (np.abs(a - b) <= 1e-12 * np.maximum(np.abs(a), np.abs(b))))):
-        bad.append(f"{n} differs")
-for b_ in bad:
-    print(f"{path}: {b_}")
-print(f"{int(done.sum())} complete run(s)" + (" equal" if not bad else ""))
-sys.exit(1 if bad else 0)
-PY
-}
+
+# compare <reference.h5> <file.h5> [partial]: tests/cli/compare_results.py.
+compare() { /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/compare_results.py" "$@"; }
 
 # reference: the uninterrupted sweep on 1 rank, in ref.h5.
 make_reference() {
