@@ -3,6 +3,8 @@
 // holds them equal to what the program writes.
 #include "reciprocity/io/schema.hpp"
 
+#include <array>
+
 #include <stdexcept>
 
 namespace reciprocity::io {
@@ -107,6 +109,16 @@ void add_flows(std::vector<DatasetSchema>& out, const std::string& kind, const s
                  title + " self-influence S_i of each run: i's training data on i's own deployment loss", when});
 }
 
+/// The entity flows of one kind under `group`: inflow, outflow, self [split, seed, entity] and the
+/// matrix [split, seed, entity, deployment_entity], described by `what` in that order.
+void add_entity_flows(std::vector<DatasetSchema>& out, const std::string& group, const std::array<std::string, 4>& what,
+                      Presence when) {
+  const std::vector<std::string> run_entity = {"split", "seed", "entity"};
+  const char* names[] = {"inflow", "outflow", "self"};
+  for (int k = 0; k < 3; ++k) out.push_back({group + names[k], Element::f64, run_entity, "loss", what[k], when});
+  out.push_back({group + "matrix", Element::f64, {"split", "seed", "entity", "deployment_entity"}, "loss", what[3], when});
+}
+
 /// The summary figures of one flow kind (prefix "" for TracIn, "marginal_" for Marginal).
 void add_summary(std::vector<DatasetSchema>& out, const std::string& prefix, const std::string& title,
                  Presence when) {
@@ -170,32 +182,26 @@ std::vector<DatasetSchema> make_datasets() {
   };
   d.insert(d.end(), runs.begin(), runs.end());
   add_flows(d, "marginal", "Marginal", P::marginal);
-  const std::vector<std::string> run_entity = {"split", "seed", "entity"};
-  d.push_back({"/flows/entity/inflow", Element::f64, run_entity, "loss",
-               "Entity TracIn inflow I_e of each run: what other entities' training data did for e's deployment loss", P::entities});
-  d.push_back({"/flows/entity/outflow", Element::f64, run_entity, "loss",
-               "Entity TracIn outflow O_e of each run: what e's training data did for other entities' deployment loss", P::entities});
-  d.push_back({"/flows/entity/self", Element::f64, run_entity, "loss",
-               "Entity TracIn self-influence S_e of each run: e's training data on e's own deployment loss (the flows between its members included)", P::entities});
-  d.push_back({"/flows/entity/matrix", Element::f64, {"split", "seed", "entity", "deployment_entity"}, "loss",
-               "Entity TracIn matrix M[e, f] = sum_t (eta/|B_t|) G^B_e . G^D_f of each run: what entity e's training "
-               "data did for entity f's deployment loss (row sums minus the diagonal: outflows; column sums minus "
-               "the diagonal: inflows; diagonal: self-influence)",
-               P::entities});
-  d.push_back({"/flows/entity_marginal/inflow", Element::f64, run_entity, "loss",
-               "Entity Marginal inflow of each run: what removing each other entity's training data does to e's "
-               "deployment loss, summed (leave-one-entity-out retraining)", P::entity_marginal});
-  d.push_back({"/flows/entity_marginal/outflow", Element::f64, run_entity, "loss",
-               "Entity Marginal outflow of each run: what removing e's training data does to the other entities' "
-               "deployment loss, summed (leave-one-entity-out retraining)", P::entity_marginal});
-  d.push_back({"/flows/entity_marginal/self", Element::f64, run_entity, "loss",
-               "Entity Marginal self-influence of each run: what removing e's training data does to e's own "
-               "deployment loss", P::entity_marginal});
-  d.push_back({"/flows/entity_marginal/matrix", Element::f64, {"split", "seed", "entity", "deployment_entity"}, "loss",
-               "Entity Marginal matrix M[e, f] = sum over f's deployment examples of l(w without entity e's training "
-               "data) - l(w) of each run (rows: the entity removed; row sums minus the diagonal: outflows; column "
-               "sums minus the diagonal: inflows)",
-               P::entity_marginal});
+  add_entity_flows(d, "/flows/entity/",
+                   {"Entity TracIn inflow I_e of each run: what other entities' training data did for e's deployment loss",
+                    "Entity TracIn outflow O_e of each run: what e's training data did for other entities' deployment loss",
+                    "Entity TracIn self-influence S_e of each run: e's training data on e's own deployment loss (the flows "
+                    "between its members included)",
+                    "Entity TracIn matrix M[e, f] = sum_t (eta/|B_t|) G^B_e . G^D_f of each run: what entity e's training "
+                    "data did for entity f's deployment loss (row sums minus the diagonal: outflows; column sums minus "
+                    "the diagonal: inflows; diagonal: self-influence)"},
+                   P::entities);
+  add_entity_flows(d, "/flows/entity_marginal/",
+                   {"Entity Marginal inflow of each run: what removing each other entity's training data does to e's "
+                    "deployment loss, summed (leave-one-entity-out retraining)",
+                    "Entity Marginal outflow of each run: what removing e's training data does to the other entities' "
+                    "deployment loss, summed (leave-one-entity-out retraining)",
+                    "Entity Marginal self-influence of each run: what removing e's training data does to e's own "
+                    "deployment loss",
+                    "Entity Marginal matrix M[e, f] = sum over f's deployment examples of l(w without entity e's training "
+                    "data) - l(w) of each run (rows: the entity removed; row sums minus the diagonal: outflows; column "
+                    "sums minus the diagonal: inflows)"},
+                   P::entity_marginal);
   d.push_back({"/runs/marginal_complete", Element::u8, kRun, "1", "1 once the run's Marginal flows are written",
                P::marginal});
   add_summary(d, "", "TracIn", P::summary);
