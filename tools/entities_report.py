@@ -62,15 +62,21 @@ def entity_report(RR, plt, path, label, outdir, plots=True):
     E = len(ent["names"])
     M = ent["matrix"].mean(axis=0)
     fig, ax = plt.subplots(figsize=(max(5, 0.35 * E + 3), max(4.5, 0.35 * E + 2)))
-    lim = float(np.abs(M).max()) or 1.0
-    im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    # The diagonal (an entity on itself) is far larger than the flows between entities: it is
+    # greyed out, so that the colour scale shows who acts on whom.
+    off = ~np.eye(E, dtype=bool)
+    lim = (float(np.abs(M[off]).max()) if E > 1 else 0.0) or 1.0
+    cmap = plt.get_cmap("RdBu_r").copy()
+    cmap.set_bad("lightgrey")
+    im = ax.imshow(np.ma.masked_array(M, mask=~off), cmap=cmap, vmin=-lim, vmax=lim)
     if E <= 40:
         ax.set_xticks(range(E))
         ax.set_xticklabels(ent["names"], rotation=90, fontsize=7)
         ax.set_yticks(range(E))
         ax.set_yticklabels(ent["names"], fontsize=7)
     fig.colorbar(im, ax=ax, shrink=0.8, label="mean M[e, f] (loss)")
-    ax.set_title(f"entity TracIn matrix, mean of {rows[0]['runs']} runs", fontsize=10)
+    ax.set_title(f"entity TracIn matrix, mean of {rows[0]['runs']} runs\n"
+                 f"(diagonal, grey: an entity on itself, up to {np.diag(M).max():.4g})", fontsize=10)
     ax.set_xlabel("f: entity whose deployment loss changes")
     ax.set_ylabel("e: entity whose training data acts")
     fig.tight_layout()
@@ -87,8 +93,12 @@ def entity_report(RR, plt, path, label, outdir, plots=True):
     if E <= 40:
         for r, xi, yi in zip(rows, x, y):
             ax.annotate(r["entity"], (xi, yi), fontsize=7)
-    lo, hi = float(min(x.min(), y.min(), 0)), float(max(x.max(), y.max()))
+    lo = float(min(x.min(), y.min())) if (x > 0).all() and (y > 0).all() else float(min(x.min(), y.min(), 0))
+    hi = float(max(x.max(), y.max()))
     ax.plot([lo, hi], [lo, hi], color="red", lw=1, label="y = x (gives as much as it gets)")
+    if (x > 0).all() and (y > 0).all():  # the small entities are spread out on log axes
+        ax.set_xscale("log")
+        ax.set_yscale("log")
     ax.set_xlabel("mean inflow (what the entity gets)")
     ax.set_ylabel("mean outflow (what the entity gives)")
     ax.set_title("entity inflow vs outflow", fontsize=10)
