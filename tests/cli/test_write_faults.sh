@@ -28,10 +28,17 @@ nth() {
 }
 
 for np in 1 2; do
-  RECIPROCITY_FAULT=h5-write:trace run_job "$np" 60 trace$np.log --out trace$np.h5
+  # Each rank's trace in its own file (--output-filename): mpirun forwards the ranks' stderr in
+  # chunks that may split lines, so one stream could interleave the two ranks' lines.
+  rm -rf "trace$np.d"
+  RECIPROCITY_FAULT=h5-write:trace mpirun -n "$np" --oversubscribe --output-filename "trace$np.d" \
+    "$bin" -q "${sweep[@]}" --out "trace$np.h5" > "trace$np.out" 2>&1
+  rc=$?
+  cat "trace$np.d"/1/rank.*/stderr > "trace$np.log" 2>/dev/null
   [[ $rc -eq 0 ]] || { fail "np $np: the traced sweep exited $rc"; tail -3 trace$np.log; continue; }
   if ((np == 2)) && ! diff <(grep 'rank 0:' trace2.log | sed 's/rank 0//') <(grep 'rank 1:' trace2.log | sed 's/rank 1//') > /dev/null; then
     fail "np 2: the ranks do not make the same write calls in the same order"
+    diff <(grep 'rank 0:' trace2.log | sed 's/rank 0//') <(grep 'rank 1:' trace2.log | sed 's/rank 1//') | head -6
   fi
   per_round=$np  # runs written per round (one per rank)
   # A failed flag write loses the flag of the failing rank's run only: the other ranks' runs of
