@@ -132,7 +132,10 @@ def _summary(prefix, title, when):
 DATASETS = (
     [DatasetSchema("individuals/id", "int64", ("individual",), "",
                    "original id of each individual (the coordinate /individual; kept for readers of earlier files)",
-                   "always")]
+                   "always"),
+     DatasetSchema("individuals/arrival", "int64", ("individual",), "s",
+                   "time of each individual's first rating (its arrival; Unix seconds, the data's timestamps), written "
+                   "with a time-ordered split (--split-order time or time-per-user)", "arrival")]
     + _flows("tracin", "TracIn", "always")
     + [
         DatasetSchema("runs/train_loss", "float64", RUN_STEP, "loss",
@@ -207,7 +210,7 @@ _OPTIONS = [
     ("steps", "int64"), ("learning-rate", "float64"), ("batch-fraction", "float64"), ("flow-interval", "int64"),
     ("seeds", "int64"), ("save-split-mask", "bool"), ("marginal", "bool"), ("marginal-splits", "int64"),
     ("marginal-step", "text"), ("entities", "text"), ("synthetic-users", "int64"), ("synthetic-items", "int64"),
-    ("synthetic-ratings", "int64"), ("synthetic-rank", "int64"),
+    ("synthetic-ratings", "int64"), ("synthetic-rank", "int64"), ("batches", "text"), ("split-order", "text"),
 ]
 # Root attributes: name -> (type, description); types text, bool (stored as "true"/"false"),
 # int64, uint64, float64. Undeclared attributes are text.

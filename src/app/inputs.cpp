@@ -10,6 +10,7 @@
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/data/loaders.hpp"
 #include "reciprocity/split/split.hpp"
+#include "reciprocity/train/engine.hpp"
 
 namespace reciprocity::app {
 
@@ -68,9 +69,26 @@ std::vector<std::uint8_t> global_mask(const ExperimentData& d, double fraction, 
 /// Collective over `group` (whose ranks hold the whole data set between them): throws DataError
 /// naming the data when a split of the sweep would have no training or no deployment example,
 /// so that no run can give a result (a model trained on nothing, flows measured on nothing).
+split::Rule split_rule(const Config& c, const data::LocalData& local, const mpi::Comm& group) {
+  split::Rule rule;
+  if (c.split_order == "time") rule.order = split::Order::kTime;
+  if (c.split_order == "time-per-user") rule.order = split::Order::kTimePerUser;
+  if (rule.order == split::Order::kTime) rule.cut = train::time_cut(local, c.train_fraction, group);
+  return rule;
+}
+
 void check_splits_usable(const Config& c, const data::DatasetScan& ds, const data::LocalData& local,
-                         const mpi::Comm& group) {
+                         const split::Rule& rule, const mpi::Comm& group) {
   const std::string source = ds.source;
+  if (rule.order != split::Order::kRandom) {  // one training set for every run
+    long long found[2] = {0, 0};
+    for (auto m : train::training_mask(local, c.train_fraction, {c.seed, 0, 0}, rule)) ++found[m ? 0 : 1];
+    group.allreduce_sum(found, 2);
+    if (!found[0] || !found[1])
+      throw DataError(source + ": the time-ordered split (--split-order " + c.split_order + ") has no " +
+                      (found[0] ? "deployment" : "training") + " rating: a run needs both");
+    return;
+  }
   if (ds.task != data::Task::Recommender) {
     // Individuals are split: exactly round(f N) train, clamped to [1, N - 1] when N >= 2.
     if (ds.num_individuals() < 2)

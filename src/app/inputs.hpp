@@ -11,6 +11,7 @@
 #include "reciprocity/data/local.hpp"
 #include "reciprocity/data/users.hpp"
 #include "reciprocity/mpi/comm.hpp"
+#include "reciprocity/split/split.hpp"
 
 namespace reciprocity::app {
 
@@ -22,7 +23,12 @@ struct ExperimentData {
   data::DatasetScan scan;
   std::optional<data::Dataset> whole;
   std::optional<data::Grouping> grouping;  ///< --entities (none: one entity per individual)
+  split::Rule rule;                        ///< --split-order (with the time cut: split_rule)
 };
+
+/// Collective over `group` (whose ranks hold the data set between them, `local` each): the
+/// split rule of --split-order, with the global time cut for `time`.
+split::Rule split_rule(const Config& c, const data::LocalData& local, const mpi::Comm& group);
 
 /// Read the data the configuration names (every rank: the scan, and the whole set when needed).
 ExperimentData open_data(const Config& c);
@@ -39,6 +45,6 @@ std::vector<std::uint8_t> global_mask(const ExperimentData& d, double fraction, 
 /// naming the data when a split of the sweep would have no training or no deployment example,
 /// so that no run can give a result (a model trained on nothing, flows measured on nothing).
 void check_splits_usable(const Config& c, const data::DatasetScan& ds, const data::LocalData& local,
-                         const mpi::Comm& group);
+                         const split::Rule& rule, const mpi::Comm& group);
 
 }  // namespace reciprocity::app

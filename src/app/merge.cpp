@@ -77,13 +77,15 @@ void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) 
   // Per-individual deployment losses (files from version 0.2 on) only when every input has them.
   layout.individual_loss =
       std::all_of(inputs.begin(), inputs.end(), [](const auto& f) { return f.layout().individual_loss; });
-  const auto ids = first.read().individual_ids;
+  const auto first_contents = first.read();
+  const auto& ids = first_contents.individual_ids;
+  layout.arrival = first.layout().arrival;  // the same split order in every input (config_split-order)
   auto attrs = first.text_attributes();
   std::string sources;
   for (const auto& p : c.merge) sources += (sources.empty() ? "" : " ") + p;
   attrs.emplace_back("merged_from", sources);
   lock.verify(world);
-  io::ResultsFile out = io::ResultsFile::create(c.out, layout, ids, attrs, world);
+  io::ResultsFile out = io::ResultsFile::create(c.out, layout, ids, attrs, world, first_contents.arrival);
   const int seeds = layout.seeds;
   std::vector<std::uint8_t> have(static_cast<std::size_t>(splits) * seeds, 0), have_m(have);
   std::size_t copied = 0, copied_m = 0;

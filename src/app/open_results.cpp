@@ -191,6 +191,7 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::
   layout.examples = static_cast<std::int64_t>(ds.size());
   layout.save_mask = c.save_split_mask;
   layout.marginal = c.marginal;
+  layout.arrival = c.split_order != "random";
   // --resume on a file that does not exist yet (a job killed before creating it, or the first
   // submission of a requeueable job) starts it.
   int exists = 0;
@@ -201,7 +202,7 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::
       std::fprintf(stderr, "reciprocity: --resume: \"%s\" does not exist yet; starting it\n", c.out.c_str());
     auto attributes = new_file_attributes(c, ds, world, per_run);
     add_entities_to_file(grouping, layout, attributes);
-    return io::ResultsFile::create(c.out, layout, ds.individual_ids, attributes, world);
+    return io::ResultsFile::create(c.out, layout, ds.individual_ids, attributes, world, ds.first_time);
   }
   auto f = io::ResultsFile::open(c.out, world, true);
   if (c.marginal && !c.marginal_step_given) {  // continue the file as what it is

@@ -46,7 +46,13 @@ po::options_description run_options(Config& c) {
       ("seeds", po::value(&c.seeds), "initialisations (seeds) per split [preset]")
       ("seed", po::value(&c.seed)->default_value(c.seed), "base seed of splits, batches and initialisations")
       ("train-fraction", po::value(&c.train_fraction)->default_value(c.train_fraction, "0.8"),
-       "fraction of ratings (recommender) or individuals (regression) in training, in (0, 1)");
+       "fraction of ratings (recommender) or individuals (regression) in training, in (0, 1)")
+      ("split-order", po::value(&c.split_order)->default_value(c.split_order),
+       "random: random splits (DESIGN.md section 4); time: training = the earliest --train-fraction of all ratings "
+       "by timestamp, deployment = the later ones (one global time cut); time-per-user: each user's earliest "
+       "--train-fraction of its ratings train (at least one, and at least one deployed when it has two), the later "
+       "ones are deployed. Time orders need MovieLens timestamps and are the same for every split (--splits 1, "
+       "the default with them; repeat with --seeds); /individuals/arrival then holds each user's first rating time");
   return group;
 }
 
@@ -62,6 +68,10 @@ po::options_description model_options(Config& c) {
       ("learning-rate", po::value(&c.learning_rate), "step size eta (the update is eta times the batch-mean gradient) [preset]")
       ("batch-fraction", po::value(&c.batch_fraction)->default_value(c.batch_fraction),
        "1: full-batch GD; < 1: each training example joins each step's batch with this probability")
+      ("batches", po::value(&c.batches)->default_value(c.batches),
+       "random: each step's batch as --batch-fraction says (examples revisited at every step); single-pass: each "
+       "training example joins the batch of exactly one step, drawn uniformly (the theorem's fresh, independent "
+       "batches; a synthetic population then gives every step new examples of the planted model)")
       ("flow-interval", po::value(&c.flow_interval)->default_value(c.flow_interval),
        "1: exact TracIn, the flow terms of every step; N > 1: TracIn with checkpoints, the flow terms of "
        "steps 0, N, 2N, ... only, each weighted by the N steps it stands for (cheaper by about the "

@@ -203,6 +203,9 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
   };
   if (marginal) o.emplace_back("marginal-step", marginal_step);
   if (entities != "individual") o.emplace_back("entities", entities);  // files before --entities: individual
+  // Recorded only when not the default, so that files before them (0.3) keep resuming unchanged.
+  if (batches != "random") o.emplace_back("batches", batches);
+  if (split_order != "random") o.emplace_back("split-order", split_order);
   if (family == "synthetic") {
     o.emplace_back("synthetic-users", std::to_string(synthetic_users));
     o.emplace_back("synthetic-items", std::to_string(synthetic_items));
@@ -233,6 +236,10 @@ void apply_choices(Config& c, const TextOptions& t, const po::variables_map& vm)
   if (c.marginal_step != "keep" && c.marginal_step != "batch-mean")
     throw ConfigError("option --marginal-step: \"" + c.marginal_step + "\" is neither keep nor batch-mean");
   c.marginal_step_given = !vm["marginal-step"].defaulted();
+  if (c.batches != "random" && c.batches != "single-pass")
+    throw ConfigError("option --batches: \"" + c.batches + "\" is neither random nor single-pass");
+  if (c.split_order != "random" && c.split_order != "time" && c.split_order != "time-per-user")
+    throw ConfigError("option --split-order: \"" + c.split_order + "\" is not random, time or time-per-user");
   if (!t.split_range.empty()) {
     int a = -1, b = -1;
     char colon = 0, extra = 0;
@@ -254,7 +261,8 @@ void apply_preset(Config& c, const po::variables_map& vm) {
                       "\" (choose synthetic, movielens-100k, movielens, diabetes, breast-cancer, csv, "
                       "movielens-100k-long, diabetes-long or breast-cancer-long)");
   c.family = p->family;
-  if (!vm.count("splits")) c.splits = p->splits;
+  // A time-ordered split is the same for every split index: one split, repeated by --seeds.
+  if (!vm.count("splits")) c.splits = c.split_order == "random" ? p->splits : 1;
   if (!vm.count("seeds")) c.seeds = p->seeds;
   if (!vm.count("steps")) c.steps = p->steps;
   if (vm.count("rank") && vm.count("embedding-dim"))
@@ -304,6 +312,20 @@ void check_ranges(const Config& c, const po::variables_map& vm) {
   require(c.train_fraction > 0 && c.train_fraction < 1, "train-fraction", c.train_fraction, "strictly between 0 and 1");
   require(c.batch_fraction > 0 && c.batch_fraction <= 1, "batch-fraction", c.batch_fraction, "in (0, 1]");
   require(c.flow_interval >= 1, "flow-interval", c.flow_interval, "at least 1");
+  if (c.batches == "single-pass" && c.batch_fraction < 1)
+    throw ConfigError("option --batches single-pass: every training example joins one step's batch; "
+                      "it cannot be combined with --batch-fraction " + fmt(c.batch_fraction));
+  if (c.split_order != "random") {
+    if (c.family != "movielens")
+      throw ConfigError("option --split-order " + c.split_order + ": needs the ratings' timestamps, which dataset " +
+                        c.dataset + " does not have (use a MovieLens data set)");
+    if (c.splits > 1)
+      throw ConfigError("option --splits " + std::to_string(c.splits) + ": a time-ordered split (--split-order " +
+                        c.split_order + ") is the same for every split; use --splits 1 and repeat with --seeds");
+    if (c.save_split_mask)
+      throw ConfigError("option --save-split-mask: not available with --split-order " + c.split_order +
+                        " (the training set is the ratings before the time cut, the same for every run)");
+  }
   require(std::isfinite(c.learning_rate) && c.learning_rate > 0, "learning-rate", c.learning_rate, "positive");
   require(c.beta > 0 && c.beta <= 1, "beta", c.beta, "in (0, 1]");
   require(std::isfinite(c.progress_interval) && c.progress_interval >= 0, "progress-interval", c.progress_interval,

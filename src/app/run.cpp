@@ -64,7 +64,7 @@ void record_failure(io::ResultsFile& file, const Error& e, const mpi::Comm& worl
 /// run_experiment holding the lock of `c.out`; the results file is closed on return.
 void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   if (!c.resume) check_out_replaceable(c, world);  // before the data are read: fail fast
-  const ExperimentData d = open_data(c);
+  ExperimentData d = open_data(c);
   const data::DatasetScan& ds = d.scan;
   {
     // Every rank read the data: their contents must be the same everywhere (a file rewritten
@@ -86,7 +86,8 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   const mpi::Comm group = world.split(world.rank() / per_run, world.rank());
   data::LocalData local;
   mpi::agreed(world, [&] { local = local_data(c, d, group.rank(), group.size()); });
-  mpi::agreed(world, [&] { check_splits_usable(c, ds, local, group); });  // every rank reaches its collective
+  mpi::agreed(world, [&] { d.rule = split_rule(c, local, group); });
+  mpi::agreed(world, [&] { check_splits_usable(c, ds, local, d.rule, group); });  // every rank reaches its collective
 
   io::ResultsFile file = open_results(c, ds, d.grouping, world, per_run, lock);
   const std::string title = title_of(c, ds.source);
@@ -95,7 +96,7 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   bool finished = false;
   try {
     finished = tracin_sweep(c, d, std::move(local), group, file, world, per_run, progress, lock) &&
-               (!c.marginal || marginal_sweep(c, *d.whole, d.grouping, file, world, progress, lock));
+               (!c.marginal || marginal_sweep(c, *d.whole, d.grouping, d.rule, file, world, progress, lock));
     if (!finished) {
       finish(file, c, title, world, "stopped", lock);
       throw StopRequested("stopped on signal " + std::to_string(stop_signal()) + " after the runs in flight; \"" +

@@ -23,14 +23,16 @@ bool agree_on_stop(const mpi::Comm& world) { return world.allreduce_max(stop_req
 namespace {
 
 train::Schedule schedule_of(const Config& c) {
-  return train::Schedule{c.steps, c.learning_rate, c.batch_fraction, c.flow_interval};
+  train::Schedule s{c.steps, c.learning_rate, c.batch_fraction, c.flow_interval};
+  if (c.batches == "single-pass") s.batches = train::Schedule::Batches::kSinglePass;
+  return s;
 }
 
 /// One TracIn run on the ranks of `group`; on the group's rank 0, its record (else null).
 std::unique_ptr<io::RunRecord> tracin_run(const Config& c, const ExperimentData& d, const data::LocalData& local,
                                           const RunKey& key, model::Model& model, const mpi::Comm& group,
                                           const Progress& progress, const EntityTracking& entities) {
-  const auto mask = train::training_mask(local, c.train_fraction, key);
+  const auto mask = train::training_mask(local, c.train_fraction, key, d.rule);
   // Long runs: every --progress-interval seconds, rank 0 reports the step its own run has reached.
   InRunReports reports(c.progress_interval);
   train::StepCallback on_step;
@@ -67,13 +69,13 @@ std::unique_ptr<io::RunRecord> tracin_run(const Config& c, const ExperimentData&
 
 /// Collective: the leave-one-entity-out Marginal flows of run `key` (none without a grouping).
 io::EntityRows entity_marginal(model::Model& model, const data::LocalData& all, const RunKey& key,
-                               const train::Schedule& schedule, const Config& c,
+                               const train::Schedule& schedule, const Config& c, const split::Rule& rule,
                                const std::optional<data::Grouping>& grouping, const mpi::Comm& world) {
   io::EntityRows rows;
   if (!grouping) return rows;
   train::EntityMarginal em;
   const mpi::Outcome failure = mpi::capture([&] {
-    em = train::entity_marginal_flows(model, all, train::training_mask(all, c.train_fraction, key), schedule, key,
+    em = train::entity_marginal_flows(model, all, train::training_mask(all, c.train_fraction, key, rule), schedule, key,
                                       grouping->entity_of, grouping->entities(), world);
   });
   mpi::agree(failure.failed() ? failure : em.failure, world);
@@ -131,6 +133,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
 }
 
 bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optional<data::Grouping>& grouping,
+                    const split::Rule& rule,
                     io::ResultsFile& file, const mpi::Comm& world,
                     const Progress& progress, const JobLock& lock) {
   const auto todo = plan_marginal(c, file.complete(), file.marginal_complete());
@@ -149,12 +152,12 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optiona
     };
     train::MarginalFlows m;
     mpi::Outcome failure = mpi::capture([&] {
-      m = train::marginal_flows(*model, all, train::training_mask(all, c.train_fraction, key), schedule, key, world,
+      m = train::marginal_flows(*model, all, train::training_mask(all, c.train_fraction, key, rule), schedule, key, world,
                                 on_progress, [] { return stop_requested(); });
     });
     mpi::agree(failure.failed() ? failure : m.failure, world);
     if (m.stopped) return false;  // agreed: the reduction carries every rank's stop
-    const io::EntityRows entity_rows = entity_marginal(*model, all, key, schedule, c, grouping, world);
+    const io::EntityRows entity_rows = entity_marginal(*model, all, key, schedule, c, rule, grouping, world);
     const bool root = world.rank() == 0;
     lock.verify(world);
     file.write_marginal(key.split, key.seed, root ? &m.inflow : nullptr, root ? &m.outflow : nullptr,

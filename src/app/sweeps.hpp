@@ -25,6 +25,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, data::LocalData loca
 /// leave-one-out retrainings spread over all ranks; with a grouping (--entities) also the
 /// leave-one-entity-out retrainings (E + 1 per run). Returns false on a stop.
 bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optional<data::Grouping>& grouping,
+                    const split::Rule& rule,
                     io::ResultsFile& file, const mpi::Comm& world,
                     const Progress& progress, const JobLock& lock);
 

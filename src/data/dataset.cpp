@@ -1,6 +1,8 @@
 #include "reciprocity/data/dataset.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "reciprocity/core/error.hpp"
@@ -95,6 +97,13 @@ DatasetScan scan_of(const Dataset& data) {
   scan.num_items = static_cast<std::int64_t>(data.num_items());
   scan.num_features = data.num_features;
   scan.num_examples = static_cast<std::int64_t>(data.size());
+  if (!data.time.empty()) {
+    scan.first_time.assign(data.num_individuals(), std::numeric_limits<std::int64_t>::max());
+    for (std::size_t e = 0; e < data.size(); ++e) {
+      auto& first = scan.first_time[static_cast<std::size_t>(data.individual[e])];
+      first = std::min(first, data.time[e]);
+    }
+  }
   return scan;
 }
 

@@ -54,11 +54,12 @@ LocalBuilder::LocalBuilder(const DatasetScan& scan, int rank, int ranks) : sourc
   d.label.resize(m);
   if (d.task == Task::Recommender) d.item.resize(m);
   d.features.resize(m * static_cast<std::size_t>(d.num_features));
+  if (!scan.first_time.empty()) d.time.resize(m);
   next_.assign(d.offsets.begin(), d.offsets.end() - 1);
 }
 
 void LocalBuilder::add(std::int64_t example, std::int64_t individual, std::int32_t item, double label,
-                       const double* features) {
+                       const double* features, std::int64_t time) {
   const auto k = static_cast<std::size_t>(individual - data_.first_individual);
   const auto slot = static_cast<std::size_t>(next_[k]);
   if (next_[k]++ == data_.offsets[k + 1])
@@ -67,6 +68,7 @@ void LocalBuilder::add(std::int64_t example, std::int64_t individual, std::int32
   data_.example[slot] = example;
   data_.label[slot] = label;
   if (!data_.item.empty()) data_.item[slot] = item;
+  if (!data_.time.empty()) data_.time[slot] = time;
   const auto p = static_cast<std::size_t>(data_.num_features);
   std::copy(features, features + p, data_.features.begin() + static_cast<std::ptrdiff_t>(slot * p));
 }
@@ -91,6 +93,8 @@ LocalData LocalBuilder::finish() {
   std::vector<std::int64_t> example;
   std::vector<std::int32_t> item;
   std::vector<double> label, features;
+  std::vector<std::int64_t> time;
+  const bool timed = !d.time.empty();
   for (std::size_t k = 0; k + 1 < d.offsets.size(); ++k) {
     const auto begin = static_cast<std::size_t>(d.offsets[k]), end = static_cast<std::size_t>(d.offsets[k + 1]);
     bool sorted = true;
@@ -103,7 +107,9 @@ LocalData LocalBuilder::finish() {
     item.clear();
     label.clear();
     features.clear();
+    time.clear();
     for (const auto a : order) {
+      if (timed) time.push_back(d.time[a]);
       example.push_back(d.example[a]);
       label.push_back(d.label[a]);
       if (rec) item.push_back(d.item[a]);
@@ -114,6 +120,7 @@ LocalData LocalBuilder::finish() {
     std::copy(example.begin(), example.end(), d.example.begin() + at);
     std::copy(label.begin(), label.end(), d.label.begin() + at);
     std::copy(item.begin(), item.end(), d.item.begin() + at);
+    std::copy(time.begin(), time.end(), d.time.begin() + at);
     std::copy(features.begin(), features.end(), d.features.begin() + at * static_cast<std::ptrdiff_t>(p));
   }
   return std::move(data_);
@@ -127,7 +134,7 @@ LocalData distribute(const Dataset& data, int rank, int ranks) {
     const std::int64_t i = data.individual[e];
     if (local.owns(i))
       local.add(static_cast<std::int64_t>(e), i, rec ? data.item[e] : 0, data.label[e],
-                p > 0 ? &data.features[e * p] : nullptr);
+                p > 0 ? &data.features[e * p] : nullptr, data.time.empty() ? 0 : data.time[e]);
   }
   return local.finish();
 }

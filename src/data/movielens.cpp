@@ -1,5 +1,6 @@
 // MovieLens ratings (100K u.data, 1M/10M ratings.dat, 20M/25M ratings.csv): the whole load and
 // the two passes of the partitioned load, all through one parser (read_movielens).
+#include <algorithm>
 #include <filesystem>
 #include <numeric>
 #include <string>
@@ -33,7 +34,7 @@ std::string movielens_file(const std::string& path) {
 /// The one MovieLens parser, shared by the whole load and both passes of the partitioned load:
 /// reads and checks every line of `file`, numbers users and items densely in order of first
 /// appearance (appending their original ids to `user_ids`, `item_ids`), and calls
-/// `rating(user, item, value)` with the dense indices for each rating in file order (the
+/// `rating(user, item, value, timestamp)` with the dense indices for each rating in file order (the
 /// example id is the number of earlier calls). Throws DataError naming file and line, or
 /// "the file has no examples".
 template <class Rating>
@@ -74,8 +75,8 @@ InputDigest read_movielens(const std::string& file, std::vector<std::int64_t>& u
       const std::int64_t user = line.integer(fields[0], "user id");
       const std::int64_t item = line.integer(fields[1], "item id");
       const double value = line.number(fields[2], "rating", kMaxRating);
-      line.integer(fields[3], "timestamp");
-      rating(users(user, line, "user"), items(item, line, "item"), value);
+      const std::int64_t time = line.integer(fields[3], "timestamp");
+      rating(users(user, line, "user"), items(item, line, "item"), value, time);
       ++ratings;
     }
   });
@@ -94,11 +95,13 @@ Dataset load_movielens(const std::string& path) {
   d.individual.reserve(expected);
   d.item.reserve(expected);
   d.label.reserve(expected);
+  d.time.reserve(expected);
   d.fingerprint.files.push_back(
-      read_movielens(file, d.individual_ids, d.item_ids, [&](std::int32_t user, std::int32_t item, double rating) {
+      read_movielens(file, d.individual_ids, d.item_ids, [&](std::int32_t user, std::int32_t item, double rating, std::int64_t time) {
         d.individual.push_back(user);
         d.item.push_back(item);
         d.label.push_back(rating);
+        d.time.push_back(time);
       }));
   d.validate();
   return d;
@@ -110,10 +113,14 @@ DatasetScan scan_movielens(const std::string& path) {
   scan.source = movielens_file(path);
   std::vector<std::int64_t> item_ids;
   scan.fingerprint.files.push_back(
-      read_movielens(scan.source, scan.individual_ids, item_ids, [&](std::int32_t user, std::int32_t, double) {
+      read_movielens(scan.source, scan.individual_ids, item_ids, [&](std::int32_t user, std::int32_t, double, std::int64_t time) {
         const auto i = static_cast<std::size_t>(user);
-        if (i == scan.per_individual.size()) scan.per_individual.push_back(0);
+        if (i == scan.per_individual.size()) {
+          scan.per_individual.push_back(0);
+          scan.first_time.push_back(time);
+        }
         ++scan.per_individual[i];
+        scan.first_time[i] = std::min(scan.first_time[i], time);
       }));
   scan.num_items = static_cast<std::int64_t>(item_ids.size());
   scan.num_examples = std::accumulate(scan.per_individual.begin(), scan.per_individual.end(), std::int64_t{0});
@@ -125,8 +132,8 @@ LocalData load_movielens_part(const DatasetScan& scan, int rank, int ranks) {
   std::vector<std::int64_t> user_ids, item_ids;
   std::int64_t example = 0;
   const InputDigest digest =
-      read_movielens(scan.source, user_ids, item_ids, [&](std::int32_t user, std::int32_t item, double rating) {
-        if (local.owns(user)) local.add(example, user, item, rating);
+      read_movielens(scan.source, user_ids, item_ids, [&](std::int32_t user, std::int32_t item, double rating, std::int64_t time) {
+        if (local.owns(user)) local.add(example, user, item, rating, nullptr, time);
         ++example;
       });
   Fingerprint now;

@@ -46,7 +46,7 @@ bool owned_by_layout(const std::string& name) {
 ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
                                 const std::vector<std::int64_t>& individual_ids,
                                 const std::vector<std::pair<std::string, std::string>>& attributes,
-                                const mpi::Comm& comm) {
+                                const mpi::Comm& comm, const std::vector<std::int64_t>& arrival) {
   h5::quiet_errors();
   ResultsFile f;
   f.path_ = path;
@@ -64,7 +64,7 @@ ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
       f.file_ = h5::create_file(f.disk_path_, comm.get());
     });
     f.reserve(detail::layout_bytes(layout) + detail::summary_bytes(layout), "the layout and its summary");
-    f.phase("creating the layout", [&] { f.create_layout(individual_ids, attributes); });
+    f.phase("creating the layout", [&] { f.create_layout(individual_ids, attributes, arrival); });
     f.phase("renaming it from \"" + f.disk_path_ + "\"", [&] {
       if (f.rank_ == 0 && std::rename(f.disk_path_.c_str(), path.c_str()) != 0) throw IoError(std::strerror(errno));
     });
@@ -92,7 +92,8 @@ ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
 }
 
 void ResultsFile::create_layout(const std::vector<std::int64_t>& individual_ids,
-                                const std::vector<std::pair<std::string, std::string>>& attributes) {
+                                const std::vector<std::pair<std::string, std::string>>& attributes,
+                                const std::vector<std::int64_t>& arrival) {
   const hid_t id = file_.get();
   for (const auto& d : datasets())
     if (in_layout(d, layout_)) {
@@ -102,6 +103,13 @@ void ResultsFile::create_layout(const std::vector<std::int64_t>& individual_ids,
   auto ids = h5::open_dataset(id, "/individuals/id");
   const hsize_t N = u(layout_.individuals);
   h5::write_block(ids.get(), H5T_NATIVE_INT64, {0}, {rank_ == 0 ? N : 0}, individual_ids.data());
+  if (layout_.arrival) {
+    if (rank_ == 0 && arrival.size() != N)
+      throw IoError("/individuals/arrival: " + std::to_string(arrival.size()) + " arrival times for " +
+                    std::to_string(N) + " individuals");
+    auto times = h5::open_dataset(id, "/individuals/arrival");
+    h5::write_block(times.get(), H5T_NATIVE_INT64, {0}, {rank_ == 0 ? N : 0}, arrival.data());
+  }
 
   h5::set_attribute(id, "format", std::string(kMarker));
   h5::set_attribute(id, "splits", static_cast<long long>(layout_.splits));
@@ -191,6 +199,7 @@ ResultsFile ResultsFile::open(const std::string& path, const mpi::Comm& comm, bo
     f.layout_.save_mask = h5::exists(id, "/splits/train_mask");
     f.layout_.marginal = h5::exists(id, "/runs/marginal_complete");
     f.layout_.individual_loss = h5::exists(id, "/runs/individual_deploy_loss");  // absent before 0.2
+    f.layout_.arrival = h5::exists(id, "/individuals/arrival");  // time-ordered splits (0.4)
     if (h5::exists(id, "/flows/entity/matrix"))  // --entities
       f.layout_.entities = static_cast<std::int64_t>(h5::dims(h5::open_dataset(id, "/flows/entity/matrix").get())[2]);
     if (f.layout_.save_mask)

@@ -287,6 +287,10 @@ Contents ResultsFile::read_contents() const {
   c.individual_ids.resize(static_cast<std::size_t>(layout_.individuals));
   auto ids = h5::open_dataset(file_.get(), "/individuals/id");
   h5::read_all(ids.get(), H5T_NATIVE_INT64, c.individual_ids.data());
+  if (layout_.arrival) {
+    c.arrival.resize(static_cast<std::size_t>(layout_.individuals));
+    h5::read_all(h5::open_dataset(file_.get(), "/individuals/arrival").get(), H5T_NATIVE_INT64, c.arrival.data());
+  }
   c.attributes = text_attributes();
   return c;
 }

@@ -37,6 +37,7 @@ const char* presence_name(Presence p) {
     case Presence::summary_marginal: return "summary_marginal";
     case Presence::entities: return "entities";
     case Presence::entity_marginal: return "entity_marginal";
+    case Presence::arrival: return "arrival";
   }
   return "?";
 }
@@ -155,6 +156,9 @@ std::vector<DatasetSchema> make_datasets() {
   std::vector<DatasetSchema> d = {
       {"/individuals/id", Element::i64, {"individual"}, "",
        "original id of each individual (the coordinate /individual; kept for readers of earlier files)", P::always},
+      {"/individuals/arrival", Element::i64, {"individual"}, "s",
+       "time of each individual's first rating (its arrival; Unix seconds, the data's timestamps), written with a "
+       "time-ordered split (--split-order time or time-per-user)", P::arrival},
   };
   add_flows(d, "tracin", "TracIn", P::always);
   const std::vector<DatasetSchema> runs = {
@@ -259,6 +263,7 @@ std::vector<AttributeSchema> make_attributes() {
       {"flow-interval", T::integer}, {"seeds", T::integer}, {"save-split-mask", T::boolean}, {"marginal", T::boolean},
       {"marginal-splits", T::integer}, {"marginal-step", T::text}, {"entities", T::text}, {"synthetic-users", T::integer},
       {"synthetic-items", T::integer}, {"synthetic-ratings", T::integer}, {"synthetic-rank", T::integer},
+      {"batches", T::text}, {"split-order", T::text},
   };
   for (const auto& [name, type] : options)
     a.push_back({std::string("config_") + name, type, std::string("option --") + name});
@@ -296,6 +301,7 @@ bool in_layout(const DatasetSchema& d, const Layout& L) {
     case P::marginal: return L.marginal;
     case P::entities: return L.entities > 0;
     case P::entity_marginal: return L.entities > 0 && L.marginal;
+    case P::arrival: return L.arrival;
     default: return false;
   }
 }

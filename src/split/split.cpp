@@ -42,4 +42,18 @@ bool example_in_batch(std::int64_t example_id, double fraction, const RunKey& ke
   return example_in_batch(example_id, fraction, batch_key(key, step));
 }
 
+std::int64_t per_user_training(std::int64_t n, double fraction) {
+  if (n < 2) return n;
+  return std::clamp<std::int64_t>(std::llround(fraction * static_cast<double>(n)), 1, n - 1);
+}
+
+int single_pass_step(std::int64_t example_id, int steps, const RunKey& key) {
+  // The tag 1 << 40 keeps these hashes apart from batch_key's (whose last element is a step).
+  const std::uint64_t h = hash_key({static_cast<std::uint64_t>(Stream::Batch), key.base_seed,
+                                    static_cast<std::uint64_t>(key.split), static_cast<std::uint64_t>(key.seed),
+                                    (1ULL << 40) | static_cast<std::uint64_t>(example_id)});
+  const auto t = static_cast<int>(to_unit(h) * steps);
+  return t < steps ? t : steps - 1;
+}
+
 }  // namespace reciprocity::split

@@ -13,10 +13,27 @@
 namespace reciprocity::train {
 
 std::vector<std::uint8_t> training_mask(const data::LocalData& data, double train_fraction,
-                                        const split::RunKey& key) {
+                                        const split::RunKey& key, const split::Rule& rule) {
   static_assert(kTraining == 1 && kDeployment == 0, "training_mask returns 1 for training");
   std::vector<std::uint8_t> mask(data.size(), 0);
-  if (data.task == data::Task::Recommender) {
+  if (rule.order != split::Order::kRandom && data.time.size() != data.size())
+    throw ConfigError("option --split: a time-ordered split needs example times (MovieLens timestamps); these data have none");
+  if (rule.order == split::Order::kTime) {
+    for (std::size_t e = 0; e < data.size(); ++e)
+      mask[e] = data.time[e] < rule.cut.time || (data.time[e] == rule.cut.time && data.example[e] < rule.cut.example);
+  } else if (rule.order == split::Order::kTimePerUser) {
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < data.local_individuals(); ++i) {
+      const auto begin = static_cast<std::size_t>(data.offsets[i]), end = static_cast<std::size_t>(data.offsets[i + 1]);
+      order.resize(end - begin);
+      for (std::size_t k = 0; k < order.size(); ++k) order[k] = begin + k;
+      std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return data.time[a] != data.time[b] ? data.time[a] < data.time[b] : data.example[a] < data.example[b];
+      });
+      const auto n_train = split::per_user_training(static_cast<std::int64_t>(order.size()), train_fraction);
+      for (std::int64_t k = 0; k < n_train; ++k) mask[order[static_cast<std::size_t>(k)]] = 1;
+    }
+  } else if (data.task == data::Task::Recommender) {
     for (std::size_t e = 0; e < data.size(); ++e)
       mask[e] = split::example_in_train(data.example[e], train_fraction, key.base_seed, key.split);
   } else {
@@ -27,6 +44,42 @@ std::vector<std::uint8_t> training_mask(const data::LocalData& data, double trai
         mask[e] = who[static_cast<std::size_t>(data.first_individual) + i];
   }
   return mask;
+}
+
+split::TimeCut time_cut(const data::LocalData& data, double train_fraction, const Reducer& reducer) {
+  if (data.time.size() != data.size())
+    throw ConfigError("option --split time: a time-ordered split needs example times (MovieLens timestamps); these data have none");
+  // The K-th smallest (time, example id) pair by bisection, each probe one reduction of a
+  // count (exact in a double up to 2^53 examples): first on the time, then on the id among
+  // the examples of that time.
+  const auto M = data.num_examples;
+  const std::int64_t K = M < 2 ? M : std::clamp<std::int64_t>(std::llround(train_fraction * static_cast<double>(M)), 1, M - 1);
+  auto count = [&](auto&& below) {
+    double n = 0;
+    for (std::size_t e = 0; e < data.size(); ++e) n += below(e) ? 1.0 : 0.0;
+    reducer.sum(&n, 1);
+    return static_cast<std::int64_t>(n);
+  };
+  std::int64_t lo = std::numeric_limits<std::int64_t>::min() / 2, hi = std::numeric_limits<std::int64_t>::max() / 2;
+  if (K == M) return {std::numeric_limits<std::int64_t>::max(), 0};  // fewer than 2 examples
+  // The largest T with count(time < T) <= K: count(time < lo) <= K < count(time < hi) holds
+  // throughout (timestamps lie well inside +-2^62).
+  while (hi - lo > 1) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    if (count([&](std::size_t e) { return data.time[e] < mid; }) <= K) lo = mid;
+    else hi = mid;
+  }
+  const std::int64_t T = lo;  // count(time < T) <= K < count(time < T + 1) = count(time <= T)
+  const std::int64_t before = count([&](std::size_t e) { return data.time[e] < T; });
+  // Among the examples of time T, the (K - before)-th smallest id is the cut's: the largest id
+  // bound X with count(time == T, id < X) <= K - before.
+  std::int64_t a = 0, b = M + 1;
+  while (b - a > 1) {
+    const std::int64_t mid = a + (b - a) / 2;
+    if (count([&](std::size_t e) { return data.time[e] == T && data.example[e] < mid; }) <= K - before) a = mid;
+    else b = mid;
+  }
+  return {T, a};
 }
 
 namespace {
@@ -57,9 +110,12 @@ class Run {
       const StepCallback& on_step)
       : model_(model), data_(data), membership_(membership), schedule_(schedule), key_(key), comm_(comm),
         tracking_(tracking), on_step_(on_step), steps_(schedule.steps), flows_(tracking.flows),
-        track_(tracking.flows || tracking.track_deployment), minibatch_(schedule.batch_fraction < 1.0),
+        track_(tracking.flows || tracking.track_deployment),
+        minibatch_(schedule.batch_fraction < 1.0 || schedule.batches == Schedule::Batches::kSinglePass),
         interval_(schedule.flow_interval) {
     if (interval_ < 1) throw ConfigError("flow interval " + std::to_string(interval_) + ": must be at least 1");
+    if (schedule.batches == Schedule::Batches::kSinglePass && schedule.batch_fraction < 1.0)
+      throw ConfigError("a single pass takes every training example once: batch fraction must be 1");
   }
 
   RunOutput run() {
@@ -98,6 +154,11 @@ class Run {
       in_T[e] = membership_[e] != kDeployment;
       excluded = excluded || membership_[e] == kExcluded;
       excluded_local_ += membership_[e] == kExcluded;
+    }
+    if (schedule_.batches == Schedule::Batches::kSinglePass) {
+      pass_step_.assign(data_.size(), -1);
+      for (std::size_t e = 0; e < data_.size(); ++e)
+        if (in_T[e]) pass_step_[e] = split::single_pass_step(data_.example[e], steps_, key_);
     }
     model_.setup(data_, in_T, key_, comm_);
     model_.set_train_loss_needed(tracking_.train_loss);
@@ -141,6 +202,12 @@ class Run {
   /// Whether step t's flow terms are computed (every step, or the checkpoints t = 0, N, 2N, ...).
   bool flow_step(int t) const { return flows_ && t < steps_ && t % interval_ == 0; }
 
+  /// Whether local training example e is in B_t (hashed step key `step_key`).
+  bool in_batch(std::size_t e, int t, std::uint64_t step_key) const {
+    if (!pass_step_.empty()) return pass_step_[e] == t;
+    return split::example_in_batch(data_.example[e], schedule_.batch_fraction, step_key);
+  }
+
   /// Roles of step t's gradient pass. Deployment examples need their gradients at the steps
   /// whose flow terms are computed, only their loss for tracking, and nothing otherwise until
   /// the final evaluation (t = steps).
@@ -151,9 +218,7 @@ class Run {
     for (std::size_t e = 0; e < data_.size(); ++e) {
       const auto m = membership_[e];
       if (m == kTraining)
-        role[e] = !final_pass && split::example_in_batch(data_.example[e], schedule_.batch_fraction, step_key)
-                      ? model::kBatch
-                      : model::kTrainIdle;
+        role[e] = !final_pass && in_batch(e, t, step_key) ? model::kBatch : model::kTrainIdle;
       else
         role[e] = m == kExcluded ? model::kTrainIdle : final_pass ? model::kDeployLoss : deploy_role;
     }
@@ -166,7 +231,7 @@ class Run {
     const std::uint64_t step_key = split::batch_key(key_, t);
     std::int64_t n = 0;
     for (std::size_t e = 0; e < data_.size(); ++e)
-      n += membership_[e] == kExcluded && split::example_in_batch(data_.example[e], schedule_.batch_fraction, step_key);
+      n += membership_[e] == kExcluded && in_batch(e, t, step_key);
     return static_cast<double>(n);
   }
 
@@ -325,6 +390,7 @@ class Run {
   RunOutput out_;
   std::vector<double> cur_, nxt_, bD_, dB_, bd_, deploy_sum_;
   std::vector<std::uint8_t> role_, next_role_;
+  std::vector<int> pass_step_;  ///< single pass: the step of each local training example (-1: none)
   const std::vector<std::uint8_t>* current_ = nullptr;
   std::unique_ptr<EntityMatrix> entity_matrix_;  ///< --entities: the E x E TracIn matrix
 };

@@ -62,7 +62,8 @@ MarginalFlows marginal_flows(model::Model& model, const data::LocalData& all,
   }
   // Several retrainings per pass when the model can (Schedule::side_by_side): each is
   // bit-identical to its retraining alone, so the flows do not depend on the grouping.
-  const bool full_batch = schedule.batch_fraction >= 1.0 && schedule.excluded_divisor == Schedule::Divisor::kFullBatch;
+  const bool full_batch = schedule.batch_fraction >= 1.0 && schedule.batches == Schedule::Batches::kRandom &&
+                          schedule.excluded_divisor == Schedule::Divisor::kFullBatch;
   const std::size_t lanes = schedule.side_by_side && full_batch ? static_cast<std::size_t>(std::max(1, model.retrain_lanes())) : 1;
   std::vector<std::uint8_t> is_train(membership.size());
   for (std::size_t e = 0; e < membership.size(); ++e) is_train[e] = membership[e] == kTraining;

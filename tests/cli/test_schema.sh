@@ -36,10 +36,20 @@ if ! mpirun -n 2 --oversubscribe "$bin" -q --synthetic-users 20 --synthetic-item
   echo "FAIL the engine did not run with --entities:"; cat entities.log; exit 1
 fi
 
-# check_layout FILE ENTITIES: the file against the Python table; ENTITIES=1: the entity datasets
-# must be present, 0: every other declared dataset.
+# A time-ordered split (--split-order time, on a small u.data with timestamps) adds
+# /individuals/arrival.
+for u in $(seq 1 12); do for i in $(seq 1 8); do
+  echo -e "$u\t$i\t$(( (u * i) % 5 + 1 ))\t$((880000000 + 1000 * u + 37 * i))"
+done; done > u.data
+if ! "$bin" -q --dataset movielens --data u.data --split-order time --seeds 2 --steps 10 --learning-rate 1 \
+    --embedding-dim 3 --out arrival.h5 > arrival.log 2>&1; then
+  echo "FAIL the engine did not run with --split-order time:"; cat arrival.log; exit 1
+fi
+
+# check_layout FILE PART: the file against the Python table; PART entities: the entity datasets
+# must be present, arrival: /individuals/arrival, full: every other declared dataset.
 check_layout() {
-TOOLS="$src/tools" ENTITIES=$2 "$py" - "$1" <<'EOF'
+TOOLS="$src/tools" PART=$2 "$py" - "$1" <<'EOF'
 import os, sys
 import h5py, numpy as np
 sys.path.insert(0, os.environ["TOOLS"])
@@ -84,8 +94,11 @@ for path in links:
     got = (ds.dtype.name, dims, text(ds.attrs.get("units", "(none)")), text(ds.attrs.get("description", "(none)")))
     if got != want:
         bad.append(f"/{path}: file {got} != declared {want}")
-present = {d.path for d in rr.DATASETS     # full.h5 has every optional part but the entities
-           if (d.when in ("entities", "entity_marginal")) == (os.environ["ENTITIES"] == "1")}
+parts = {"entities": ("entities", "entity_marginal"), "arrival": ("arrival",)}
+special = {w for ws in parts.values() for w in ws}
+part = os.environ["PART"]                 # full.h5 has every optional part but these
+present = {d.path for d in rr.DATASETS
+           if d.when in parts.get(part, ()) or (part == "full" and d.when not in special)}
 missing = sorted(p for p in present if p not in f)
 bad += [f"/{p}: declared, missing in the file" for p in missing]
 for name, value in f.attrs.items():
@@ -106,7 +119,7 @@ print(f"    checked {len(links)} dataset links and {len(f.attrs)} root attribute
 sys.exit(1 if bad else 0)
 EOF
 }
-for args in "full.h5 0" "entities.h5 1"; do
+for args in "full.h5 full" "entities.h5 entities" "arrival.h5 arrival"; do
   if check_layout $args; then ok "$args: the file and the Python table declare the same layout"
   else bad "$args: the file and tools/reciprocity_results.py differ"; fi
 done

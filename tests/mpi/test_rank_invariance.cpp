@@ -51,6 +51,7 @@ data::Dataset mf_dataset() {
     ds.individual.push_back(a);
     ds.item.push_back(b);
     ds.label.push_back(1.0 + std::floor(5.0 * unit3(71, ue, 2)));
+    ds.time.push_back(1000 + static_cast<std::int64_t>(200 * unit3(71, ue, 3)));  // many ties
   }
   return ds;
 }
@@ -80,6 +81,22 @@ using MaskFn = std::function<Mask(const data::LocalData&, const split::RunKey&)>
 
 Mask project_mask(const data::LocalData& local, const split::RunKey& key) {
   return train::training_mask(local, 0.8, key);
+}
+
+/// The time-ordered split over the ranks that share `local` (WORLD for the distributed run,
+/// SELF for rank 0's whole copy): time_cut is collective over the communicator of the data.
+MaskFn time_mask(split::Order order) {
+  return [order](const data::LocalData& local, const split::RunKey& key) {
+    const bool whole = static_cast<std::int64_t>(local.size()) == local.num_examples && local.first_individual == 0 &&
+                       local.last_individual == local.num_individuals;
+    int size = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    const auto comm = mpi::Comm::borrow(whole && size > 1 ? MPI_COMM_SELF : MPI_COMM_WORLD);
+    split::Rule rule;
+    rule.order = order;
+    if (order == split::Order::kTime) rule.cut = train::time_cut(local, 0.8, comm);
+    return train::training_mask(local, 0.8, key, rule);
+  };
 }
 
 Mask example_hash_mask(const data::LocalData& local, const split::RunKey&) {
@@ -220,6 +237,54 @@ TEST_CASE("mpi: matrix-factorisation flows do not depend on the rank count", "[m
     INFO(why);
     REQUIRE(fail == 0);
   }
+  SECTION("single pass") {
+    train::Schedule s{8, 0.05, 1.0};
+    s.batches = train::Schedule::Batches::kSinglePass;
+    const auto [fail, why] = check_invariance(ds, project_mask, mf_params(), s, key);
+    INFO(why);
+    REQUIRE(fail == 0);
+  }
+  SECTION("time-ordered splits") {
+    for (auto order : {split::Order::kTime, split::Order::kTimePerUser}) {
+      const auto [fail, why] = check_invariance(ds, time_mask(order), mf_params(), {6, 0.05, 1.0}, key);
+      INFO((order == split::Order::kTime ? "time: " : "time-per-user: ") << why);
+      REQUIRE(fail == 0);
+    }
+  }
+}
+
+TEST_CASE("mpi: the time cut is the same on every rank count and splits the ratings by time", "[mpi]") {
+  // Against a brute-force sort of all (time, example id) pairs on rank 0.
+  const auto ds = mf_dataset();
+  const auto world = mpi::Comm::borrow(MPI_COMM_WORLD);
+  const data::LocalData local = data::distribute(ds, world.rank(), world.size());
+  for (double fraction : {0.8, 0.5, 0.01, 0.999}) {
+    const split::TimeCut cut = train::time_cut(local, fraction, world);
+    split::Rule rule;
+    rule.order = split::Order::kTime;
+    rule.cut = cut;
+    const Mask mask = train::training_mask(local, fraction, {1, 0, 0}, rule);
+    std::vector<double> trained_ids;
+    for (std::size_t e = 0; e < local.size(); ++e)
+      if (mask[e]) trained_ids.push_back(static_cast<double>(local.example[e]));
+    const auto all_trained = world.gather_concat(trained_ids, 0);
+    int fail = 0;
+    if (world.rank() == 0) {
+      std::vector<std::pair<std::int64_t, std::int64_t>> pairs;
+      for (std::size_t e = 0; e < ds.size(); ++e) pairs.emplace_back(ds.time[e], static_cast<std::int64_t>(e));
+      std::sort(pairs.begin(), pairs.end());
+      const auto K = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(ds.size())));
+      const auto k = std::clamp<std::size_t>(K, 1, ds.size() - 1);
+      std::vector<double> expected;
+      for (std::size_t q = 0; q < k; ++q) expected.push_back(static_cast<double>(pairs[q].second));
+      std::vector<double> got = all_trained;
+      std::sort(expected.begin(), expected.end());
+      std::sort(got.begin(), got.end());
+      fail = got != expected;
+    }
+    INFO("fraction " << fraction << ", " << world.size() << " ranks");
+    REQUIRE(world.allreduce_max(fail) == 0);
+  }
 }
 
 TEST_CASE("mpi: linear-regression flows do not depend on the rank count", "[mpi]") {
@@ -232,6 +297,13 @@ TEST_CASE("mpi: linear-regression flows do not depend on the rank count", "[mpi]
   }
   SECTION("mini-batch") {
     const auto [fail, why] = check_invariance(ds, project_mask, {}, {8, 0.05, 0.5}, key);
+    INFO(why);
+    REQUIRE(fail == 0);
+  }
+  SECTION("single pass") {
+    train::Schedule s{8, 0.05, 1.0};
+    s.batches = train::Schedule::Batches::kSinglePass;
+    const auto [fail, why] = check_invariance(ds, project_mask, {}, s, key);
     INFO(why);
     REQUIRE(fail == 0);
   }

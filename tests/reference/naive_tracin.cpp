@@ -162,6 +162,8 @@ double pair_dot(const Reference& ref, const Gradients& gb, std::size_t i, const 
 }
 
 bool in_batch(const train::Schedule& s, std::size_t g, const split::RunKey& key, int t) {
+  if (s.batches == train::Schedule::Batches::kSinglePass)
+    return split::single_pass_step(static_cast<std::int64_t>(g), s.steps, key) == t;
   return s.batch_fraction >= 1.0 || split::example_in_batch(static_cast<std::int64_t>(g), s.batch_fraction, key, t);
 }
 

@@ -271,6 +271,12 @@ TEST_CASE("train: matrix-factorisation Marginal flows equal brute-force leave-on
     CHECK(sc.flow > 1e-3);
     CHECK(sc.self > 1e-3);
   }
+  SECTION("single pass") {
+    train::Schedule s{6, 0.05, 1.0};
+    s.batches = train::Schedule::Batches::kSinglePass;
+    const auto sc = compare_with_brute_force(ds, mem, params, s, key, mf_maker(ds, params));
+    CHECK(sc.flow > 1e-4);
+  }
 }
 
 TEST_CASE("train: linear-regression Marginal flows equal brute-force leave-one-out", "[train][marginal]") {
@@ -286,6 +292,12 @@ TEST_CASE("train: linear-regression Marginal flows equal brute-force leave-one-o
   SECTION("mini-batch") {
     const auto sc = compare_with_brute_force(ds, mem, {}, {8, 0.05, 0.5}, key, glm_maker(ds, false));
     CHECK(sc.flow > 1e-3);
+  }
+  SECTION("single pass") {
+    train::Schedule s{4, 0.05, 1.0};
+    s.batches = train::Schedule::Batches::kSinglePass;
+    const auto sc = compare_with_brute_force(ds, mem, {}, s, key, glm_maker(ds, false));
+    CHECK(sc.flow > 1e-4);
   }
 }
 

@@ -22,12 +22,14 @@ struct Config {
   int splits = 0, seeds = 0;          // preset
   std::uint64_t seed = 0;             ///< base seed of splits, batches and initialisations
   double train_fraction = 0.8;
+  std::string split_order = "random"; ///< --split-order: random | time | time-per-user (split::Order)
   // Model and schedule.
   int rank = 0;                       // preset (MF embedding dimension)
   double lambda = -1, init_scale = -1;// preset
   int steps = 0;                      // preset
   double learning_rate = 0;           // preset
   double batch_fraction = 1.0;
+  std::string batches = "random";     ///< --batches: random (as --batch-fraction says) | single-pass
   int flow_interval = 1;              ///< TracIn checkpoints every this many steps (1: exact)
   // Marginal (leave-one-individual-out retraining).
   bool marginal = false;

@@ -26,6 +26,9 @@ struct Dataset {
   // Recommender only.
   std::vector<std::int64_t> item_ids;       ///< original id of each dense item [num_items]
   std::vector<std::int32_t> item;           ///< dense item of each example [M]
+  /// Time of each example [M] (MovieLens timestamps, Unix seconds), for time-ordered splits
+  /// (split/split.hpp); empty when the data have no times.
+  std::vector<std::int64_t> time;
   // Regression / classification only.
   int num_features = 0;
   std::vector<double> features;             ///< row-major [M x num_features]
@@ -51,6 +54,8 @@ struct DatasetScan {
   std::int64_t num_items = 0;                ///< dense items (recommender), numbered as in Dataset
   int num_features = 0;
   std::int64_t num_examples = 0;             ///< M; example ids are 0..M-1 in source order
+  /// Earliest example time of each dense individual [N] (its arrival); empty without times.
+  std::vector<std::int64_t> first_time;
 
   std::size_t size() const { return static_cast<std::size_t>(num_examples); }
   std::size_t num_individuals() const { return individual_ids.size(); }

@@ -25,6 +25,7 @@ struct LocalData {
   std::vector<std::int32_t> item;
   std::vector<double> label;
   std::vector<double> features;  ///< row-major [local examples x num_features]
+  std::vector<std::int64_t> time;  ///< [local examples] when the data have times (Dataset::time), else empty
 
   std::size_t local_individuals() const { return offsets.size() - 1; }
   std::size_t size() const { return example.size(); }
@@ -56,7 +57,7 @@ class LocalBuilder {
   /// num_features values (GLM data; null for the recommender). Throws DataError if the
   /// individual receives more examples than the scan counted.
   void add(std::int64_t example, std::int64_t individual, std::int32_t item, double label,
-           const double* features = nullptr);
+           const double* features = nullptr, std::int64_t time = 0);
   /// The assembled data; throws DataError if an individual received fewer examples than the
   /// scan counted (the source changed between the scan and the load). Call once.
   LocalData finish();

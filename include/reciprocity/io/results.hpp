@@ -40,6 +40,7 @@ struct Contents {
   std::vector<double> discrepancy;
   std::vector<double> deploy_rmse, deploy_loss_final, deploy_accuracy;
   std::vector<std::int64_t> individual_ids;
+  std::vector<std::int64_t> arrival;                  ///< [N] when the layout has it
   std::vector<double> diverged_step;                  ///< [S * R], -1 where not diverged
   std::vector<double> individual_deploy_loss;         ///< [S * R * N] when the layout has it
   // Marginal flows, when the layout has them: [S * R * N] and flags [S * R].
@@ -71,11 +72,12 @@ class ResultsFile {
   /// Collective: create (truncating) `path` with all datasets of the schema for `layout`
   /// (fill: 0, flags 0), described (io/schema.hpp), and the given root attributes (typed as the
   /// schema declares them; those the layout gives, such as `splits`, are the layout's); throws
-  /// IoError naming the path if it cannot be created.
+  /// IoError naming the path if it cannot be created. `arrival` (rank 0): /individuals/arrival
+  /// when the layout has it.
   static ResultsFile create(const std::string& path, const Layout& layout,
                             const std::vector<std::int64_t>& individual_ids,
                             const std::vector<std::pair<std::string, std::string>>& attributes,
-                            const mpi::Comm& comm);
+                            const mpi::Comm& comm, const std::vector<std::int64_t>& arrival = {});
   /// Collective: open an existing results file; throws IoError if it is missing, not HDF5,
   /// or not a reciprocity results file. A file of an earlier schema version is read as it is;
   /// opened writable, its first write adds what the current schema describes (descriptions,
@@ -141,7 +143,8 @@ class ResultsFile {
   void reserve(std::uint64_t bytes, const std::string& what);
   /// Collective body of create() once the file exists.
   void create_layout(const std::vector<std::int64_t>& individual_ids,
-                     const std::vector<std::pair<std::string, std::string>>& attributes);
+                     const std::vector<std::pair<std::string, std::string>>& attributes,
+                     const std::vector<std::int64_t>& arrival);
   Contents read_contents() const;
   void grow_splits(int splits);
   void write_summary(const std::string& name, const std::vector<double>& values);

@@ -25,6 +25,7 @@ struct Layout {
   bool marginal = false;  ///< the file has /flows/marginal and /runs/marginal_complete
   bool individual_loss = true;  ///< the file has /runs/individual_deploy_loss (files from 0.2 on)
   std::int64_t entities = 0;    ///< E > 0: the file has the entity flows /flows/entity (--entities)
+  bool arrival = false;         ///< the file has /individuals/arrival (--split-order time or time-per-user)
 };
 
 /// Version of the layout a file follows (root attribute `schema_version`; files without it are
@@ -46,6 +47,7 @@ enum class Presence {
   summary_marginal,  ///< summarised, and the file has Marginal flows
   entities,          ///< Layout::entities > 0 (--entities other than individual)
   entity_marginal,   ///< Layout::entities > 0 and Layout::marginal (--entities with --marginal)
+  arrival,           ///< Layout::arrival (a time-ordered split)
 };
 const char* presence_name(Presence p);  ///< "always", "individual_loss", ...
 

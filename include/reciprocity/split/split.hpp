@@ -13,6 +13,30 @@ namespace reciprocity::split {
 /// the training or the deployment set).
 enum class Unit { Examples, Individuals };
 
+/// How training examples are chosen (`--split`, DESIGN.md sections 4 and 9). kRandom: the
+/// random splits of DESIGN.md section 4, different for every split index. kTime: training = the
+/// round(fraction * M) earliest ratings of the whole data set, deployment = the later ones
+/// (a global time cut; ties in time broken by example id). kTimePerUser: each user's earliest
+/// round(fraction * n_a) ratings (at least 1, and at most n_a - 1 when n_a >= 2) train, the
+/// later ones are deployed. The time orders are the same for every split index and need
+/// example times (MovieLens timestamps).
+enum class Order { kRandom, kTime, kTimePerUser };
+
+/// The global time cut of Order::kTime: an example trains iff (time, example id) < (time, example).
+struct TimeCut {
+  std::int64_t time = 0;
+  std::int64_t example = 0;
+};
+
+/// A split rule: the order and, for Order::kTime, the cut (train::time_cut computes it).
+struct Rule {
+  Order order = Order::kRandom;
+  TimeCut cut;
+};
+
+/// Number of training examples of a user with `n` examples under Order::kTimePerUser.
+std::int64_t per_user_training(std::int64_t n, double fraction);
+
 /// A run's identity (core/run_key.hpp), also known here.
 using RunKey = reciprocity::RunKey;
 
@@ -36,5 +60,11 @@ inline bool example_in_batch(std::int64_t example_id, double fraction, std::uint
 }
 /// The same, hashing the step key itself (convenience for tests and tools).
 bool example_in_batch(std::int64_t example_id, double fraction, const RunKey& key, int step);
+
+/// Single pass (`--batches single-pass`, DESIGN.md section 9, the theorem's independent
+/// batches): the step 0 <= t < steps whose batch training example `example_id` joins, uniform
+/// and independent across examples, a pure function of (run, example id). Every training example
+/// is trained on exactly once; batch sizes are multinomial (a step may have an empty batch).
+int single_pass_step(std::int64_t example_id, int steps, const RunKey& key);
 
 }  // namespace reciprocity::split

@@ -12,7 +12,7 @@ namespace reciprocity::train {
 
 /// The gradient-descent schedule (DESIGN.md section 2): constant step size, mean over the
 /// batch, full batch when batch_fraction = 1, otherwise each training example joins B_t
-/// independently with probability batch_fraction.
+/// independently with probability batch_fraction; or a single pass (Batches::kSinglePass).
 struct Schedule {
   int steps = 100;
   double learning_rate = 0.01;
@@ -33,6 +33,11 @@ struct Schedule {
   /// pass over the examples when the model can (Model::retrain_lanes; full batch with the
   /// full-batch divisor only); bit-identical to one at a time. false: one at a time (benchmarks).
   bool side_by_side = true;
+  /// kRandom: B_t as batch_fraction says (revisiting every example). kSinglePass (DESIGN.md
+  /// section 9, the theorem's fresh batches): each training example joins the batch of one step
+  /// only, split::single_pass_step; batch_fraction must be 1.
+  enum class Batches { kRandom, kSinglePass };
+  Batches batches = Batches::kRandom;
 };
 
 /// What a training computes besides the parameters. Flows need the deployment gradients of
@@ -98,8 +103,15 @@ RunOutput train_with_flows(model::Model& model, const data::LocalData& data,
                            const Tracking& tracking = Tracking{}, const StepCallback& on_step = {});
 
 /// Membership (kTraining / kDeployment) of the local examples for split `key.split`: example-level Bernoulli
-/// split for the recommender, individual-level exact split otherwise (DESIGN.md section 4).
+/// split for the recommender, individual-level exact split otherwise (DESIGN.md section 4); or,
+/// with a time order (`rule.order`, split::Order), the time-ordered split, the same for every split.
 std::vector<std::uint8_t> training_mask(const data::LocalData& data, double train_fraction,
-                                        const split::RunKey& key);
+                                        const split::RunKey& key, const split::Rule& rule = {});
+
+/// Collective over `reducer` (the processes that hold the data set between them; each its own
+/// `data`, with example times): the cut of split::Order::kTime, the (time, example id) pair
+/// below which exactly round(train_fraction * M) examples lie (at least 1, at most M - 1).
+/// Throws ConfigError when the data have no times. Equal for any partition of the data.
+split::TimeCut time_cut(const data::LocalData& data, double train_fraction, const Reducer& reducer);
 
 }  // namespace reciprocity::train
