@@ -29,7 +29,7 @@ scripts=("$src"/jobs/*.sbatch "$src"/jobs/*.sh)
 for s in "${scripts[@]}"; do
   bash -n "$s" || fail "bash -n $s"
 done
-for s in movielens diabetes breast_cancer array_sweep; do
+for s in movielens diabetes breast_cancer array_sweep regimes; do
   f=$src/jobs/$s.sbatch
   for h in '--signal=B:TERM@120' '--requeue' '--open-mode=append'; do
     grep -q "^#SBATCH $h" "$f" || fail "$s.sbatch: no '#SBATCH $h' header"
