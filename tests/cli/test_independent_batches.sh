@@ -4,7 +4,7 @@
 # fresh), the relative gap between the per-individual mean inflow and mean outflow falls like
 # 1/sqrt(R) with the runs R averaged; with full-batch GD (revisiting every example) it levels off.
 # Fixed seeds: the synthetic preset's population, learning rate 3, 300 steps, 256 splits x 1 seed
-# of each schedule; tools/gap's disjoint blocks of R runs. Margins (measured on these seeds, see
+# of each schedule; tools/gap_report.py's disjoint blocks of R runs (tools/gap, tools/report). Margins (measured on these seeds, see
 # the README table: full 0.143 / 0.072 at R = 8 / 64, single pass 0.136 / 0.048):
 #   - at R = 64, single pass < 0.85 x full batch (measured ratio 0.67; block sd about 3% of the gap);
 #   - single pass at R = 64 < 0.5 x its gap at R = 8 (1/sqrt(8) = 0.35 expected);
@@ -23,12 +23,9 @@ for schedule in random single-pass; do
 done
 
 TOOLS="$src/tools" /usr/bin/python3 - <<'EOF' || fails=$((fails + 1))
-import importlib.machinery, importlib.util, os, sys
+import os, sys
 sys.path.insert(0, os.environ["TOOLS"])
-loader = importlib.machinery.SourceFileLoader("gap", os.path.join(os.environ["TOOLS"], "gap"))
-spec = importlib.util.spec_from_loader("gap", loader)
-gap = importlib.util.module_from_spec(spec)
-loader.exec_module(gap)
+import gap_report as gap
 curve = {}
 for name in ("random", "single-pass"):
     inflow, outflow, batches = gap.read_flows(f"{name}.h5")
