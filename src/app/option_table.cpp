@@ -75,7 +75,16 @@ po::options_description model_options(Config& c) {
       ("flow-interval", po::value(&c.flow_interval)->default_value(c.flow_interval),
        "1: exact TracIn, the flow terms of every step; N > 1: TracIn with checkpoints, the flow terms of "
        "steps 0, N, 2N, ... only, each weighted by the N steps it stands for (cheaper by about the "
-       "flows' extra cost times 1 - 1/N; an approximation, see README)");
+       "flows' extra cost times 1 - 1/N; an approximation, see README)")
+      ("clip", po::value(&c.clip)->default_value(c.clip),
+       "0: off; C > 0: DP-SGD per-example clipping: each batch example's whole training gradient (every "
+       "parameter it touches, regulariser included) is scaled to norm C when its norm exceeds C, before it enters "
+       "the update and G^B; deployment gradients stay raw, so TracIn credits clip_C(g_z) . g_z' (DESIGN.md "
+       "section 9). Marginal retrains with the same clipping. Examples at or under C are untouched")
+      ("noise-multiplier", po::value(&c.noise_multiplier)->default_value(c.noise_multiplier),
+       "sigma >= 0, with --clip C: Gaussian noise of standard deviation sigma C added to every coordinate of the "
+       "summed (clipped) batch gradient of every step, drawn from the run and the step (the same on any number of "
+       "ranks, and in the Marginal retrainings); credited to no one in the flows");
   return group;
 }
 

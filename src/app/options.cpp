@@ -206,6 +206,8 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
   // Recorded only when not the default, so that files before them (0.3) keep resuming unchanged.
   if (batches != "random") o.emplace_back("batches", batches);
   if (split_order != "random") o.emplace_back("split-order", split_order);
+  if (clip != 0) o.emplace_back("clip", fmt(clip));
+  if (noise_multiplier != 0) o.emplace_back("noise-multiplier", fmt(noise_multiplier));
   if (family == "synthetic") {
     o.emplace_back("synthetic-users", std::to_string(synthetic_users));
     o.emplace_back("synthetic-items", std::to_string(synthetic_items));
@@ -312,6 +314,12 @@ void check_ranges(const Config& c, const po::variables_map& vm) {
   require(c.train_fraction > 0 && c.train_fraction < 1, "train-fraction", c.train_fraction, "strictly between 0 and 1");
   require(c.batch_fraction > 0 && c.batch_fraction <= 1, "batch-fraction", c.batch_fraction, "in (0, 1]");
   require(c.flow_interval >= 1, "flow-interval", c.flow_interval, "at least 1");
+  require(std::isfinite(c.clip) && c.clip >= 0, "clip", c.clip, "0 (off) or a positive norm");
+  require(std::isfinite(c.noise_multiplier) && c.noise_multiplier >= 0, "noise-multiplier", c.noise_multiplier,
+          "0 or positive");
+  if (c.noise_multiplier > 0 && c.clip == 0)
+    throw ConfigError("option --noise-multiplier " + fmt(c.noise_multiplier) +
+                      ": the noise's scale is sigma times the clipping norm; give --clip C as well");
   if (c.batches == "single-pass" && c.batch_fraction < 1)
     throw ConfigError("option --batches single-pass: every training example joins one step's batch; "
                       "it cannot be combined with --batch-fraction " + fmt(c.batch_fraction));

@@ -25,7 +25,14 @@ namespace {
 train::Schedule schedule_of(const Config& c) {
   train::Schedule s{c.steps, c.learning_rate, c.batch_fraction, c.flow_interval};
   if (c.batches == "single-pass") s.batches = train::Schedule::Batches::kSinglePass;
+  s.noise_std = c.noise_multiplier * c.clip;
   return s;
+}
+
+model::ModelParams model_params(const Config& c) {
+  model::ModelParams p{c.rank, c.lambda, c.init_scale};
+  p.clip = c.clip;
+  return p;
 }
 
 /// One TracIn run on the ranks of `group`; on the group's rank 0, its record (else null).
@@ -97,7 +104,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
   const auto range = split_range(c);
   progress.tracin_plan({plan.runs.size(), (range.last - range.first) * c.seeds, range.first, range.last, world.size(),
                         groups, per_run, d.scan.size(), d.scan.num_individuals(), plan.skipped_diverged});
-  auto model = model::make_model(d.scan.task, model::ModelParams{c.rank, c.lambda, c.init_scale});
+  auto model = model::make_model(d.scan.task, model_params(c));
   const EntityTracking entities(d.grouping, local);
   const int my_group = world.rank() / per_run;
   const std::size_t n_rounds = rounds(plan.runs.size(), groups);
@@ -139,7 +146,7 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optiona
   const auto todo = plan_marginal(c, file.complete(), file.marginal_complete());
   progress.marginal_plan(todo.size(), ds.num_individuals(), world.size());
   const data::LocalData all = data::distribute(ds, 0, 1);
-  auto model = model::make_model(ds.task, model::ModelParams{c.rank, c.lambda, c.init_scale});
+  auto model = model::make_model(ds.task, model_params(c));
   train::Schedule schedule = schedule_of(c);
   schedule.excluded_divisor = c.marginal_step == "keep" ? train::Schedule::Divisor::kFullBatch
                                                         : train::Schedule::Divisor::kRemainingBatch;

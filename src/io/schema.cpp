@@ -263,7 +263,7 @@ std::vector<AttributeSchema> make_attributes() {
       {"flow-interval", T::integer}, {"seeds", T::integer}, {"save-split-mask", T::boolean}, {"marginal", T::boolean},
       {"marginal-splits", T::integer}, {"marginal-step", T::text}, {"entities", T::text}, {"synthetic-users", T::integer},
       {"synthetic-items", T::integer}, {"synthetic-ratings", T::integer}, {"synthetic-rank", T::integer},
-      {"batches", T::text}, {"split-order", T::text},
+      {"batches", T::text}, {"split-order", T::text}, {"clip", T::real}, {"noise-multiplier", T::real},
   };
   for (const auto& [name, type] : options)
     a.push_back({std::string("config_") + name, type, std::string("option --") + name});

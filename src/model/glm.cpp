@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "dot.hpp"
+#include "reciprocity/core/rng.hpp"
 
 namespace reciprocity::model {
 
@@ -71,6 +72,11 @@ void GeneralizedLinear::setup(const data::LocalData& data, const std::vector<std
     theta_[p] = ybar;
   }
   resid_.assign(data.size(), 0.0);
+  x_norm_.clear();
+  if (clip_ > 0) {
+    x_norm_.resize(data.size());
+    for (std::size_t e = 0; e < data.size(); ++e) x_norm_[e] = std::sqrt(dot(row(e), row(e), dim_));
+  }
 }
 
 void GeneralizedLinear::gradient_pass(const std::vector<std::uint8_t>& role, double* gB, double* gD,
@@ -87,6 +93,13 @@ void GeneralizedLinear::gradient_pass(const std::vector<std::uint8_t>& role, dou
     // not need it, and the logarithm is most of a logistic example's cost).
     const bool skip_loss = r == kBatch && !train_loss_needed_;
     const double loss = skip_loss ? (slope = slope_of(z, y), 0.0) : loss_and_slope(z, y, slope);
+    // --clip: a batch example's gradient slope * x~ has norm |slope| |x~|; above C, the slope is
+    // scaled to bring it to C (the clipped gradient then enters G^B, the flows and the update).
+    // Not touched at or below C, so a C above every norm leaves the arithmetic unchanged.
+    if (r == kBatch && clip_ > 0) {
+      const double norm = std::abs(slope) * x_norm_[e];
+      if (norm > clip_) slope *= clip_ / norm;
+    }
     resid_[e] = slope;
     if (r != kDeployLoss) {
       double* g = r == kBatch ? gB : gD;
@@ -147,6 +160,11 @@ void GeneralizedLinear::flow_pass(const std::vector<std::uint8_t>& role, const d
 
 void GeneralizedLinear::update(double scale, const double* GB) {
   for (std::size_t j = 0; j < dim_; ++j) theta_[j] -= scale * GB[j];
+}
+
+void GeneralizedLinear::perturb(double amount, const RunKey& key, int step) {
+  for (std::size_t j = 0; j < dim_; ++j)
+    theta_[j] -= amount * noise_normal(Stream::NoiseShared, key.base_seed, key.split, key.seed, step, j, 0);
 }
 
 double GeneralizedLinear::example_loss(std::size_t e, bool) const {

@@ -70,6 +70,8 @@ mf::State MatrixFactorization::state() {
   s.item_term = item_term_.data();
   s.batch_per_item = batch_per_item_.data();
   s.scratch = scratch_.data();
+  s.clip_norm = params_.clip;
+  s.clip = params_.clip > 0 ? clip_.data() : nullptr;
   return s;
 }
 
@@ -127,6 +129,7 @@ void MatrixFactorization::setup(const data::LocalData& data, const std::vector<s
   item_term_.assign(items, 0.0);
   batch_per_item_.assign(items, 0.0);
   scratch_.assign(2 * static_cast<std::size_t>(k_), 0.0);
+  clip_.assign(params_.clip > 0 ? data.size() : 0, 1.0);
   // Users with a repeated (user, item) pair: only their flow terms have an item-block self term.
   user_repeats_.assign(users, 0);
   for (std::size_t a = 0; a < users; ++a)
@@ -173,12 +176,26 @@ void MatrixFactorization::group_sums(const std::vector<std::uint8_t>& role, cons
       if (role[e] != kBatch && role[e] != kDeploy) continue;
       const auto b = static_cast<std::size_t>(d.item[e]);
       double* out = (role[e] == kBatch ? gB : gD) + g * P + b * k;
-      const double r = resid_[e];
-      const double reg = role[e] == kBatch ? 2.0 * params_.lambda * inv_item_count_[b] : 0.0;
+      const double c = role[e] == kBatch && params_.clip > 0 ? clip_[e] : 1.0;  // --clip
+      const double r = resid_[e] * c;
+      const double reg = role[e] == kBatch ? c * (2.0 * params_.lambda * inv_item_count_[b]) : 0.0;
       for (std::size_t j = 0; j < k; ++j) out[j] += r * u[j] + reg * V_[b * k + j];
     }
     local_self[g] += dot(&gUB_[a * k], &gUD_[a * k], k_);
   }
+}
+
+// --noise-multiplier: item rows are the same on every rank (shared), user rows are drawn by the
+// user's global index, so the noise does not depend on the rank count.
+void MatrixFactorization::perturb(double amount, const RunKey& key, int step) {
+  const auto k = static_cast<std::size_t>(k_);
+  for (std::size_t b = 0; b < V_.size() / k; ++b)
+    for (std::size_t j = 0; j < k; ++j)
+      V_[b * k + j] -= amount * noise_normal(Stream::NoiseShared, key.base_seed, key.split, key.seed, step, b, j);
+  for (std::size_t a = 0; a < U_.size() / k; ++a)
+    for (std::size_t j = 0; j < k; ++j)
+      U_[a * k + j] -= amount * noise_normal(Stream::NoiseLocal, key.base_seed, key.split, key.seed, step,
+                                             static_cast<std::uint64_t>(data_->first_individual) + a, j);
 }
 
 std::vector<double> MatrixFactorization::parameters() const {

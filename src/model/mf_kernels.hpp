@@ -38,6 +38,10 @@ struct State {
   double* item_term = nullptr;           ///< [items]
   double* batch_per_item = nullptr;      ///< [items]
   double* scratch = nullptr;             ///< [2 k], for the self term of repeated pairs
+  /// --clip (ModelParams::clip): C > 0, and per local example the clip factor min(1, C / |g_z|)
+  /// of the last gradient pass (batch examples; null when clipping is off).
+  double clip_norm = 0;
+  double* clip = nullptr;
 };
 
 /// Four leave-one-out models side by side (mf_lanes.inc): arrays interleaved [row][column][lane],

@@ -323,6 +323,7 @@ class Run {
       model_.gradient_pass(upcoming, gB_next, gD_next, sums);
     } else if (!flow_step(t)) {
       model_.update(schedule_.learning_rate / batch, GB);
+      add_noise(t, batch);
       model_.gradient_pass(upcoming, gB_next, gD_next, sums);
     } else {
       flow_terms(t, batch, upcoming, GB, GD, gB_next, gD_next, sums);
@@ -341,7 +342,14 @@ class Run {
     const double c = schedule_.learning_rate / batch;
     const double cw = c * std::min(interval_, steps_ - t);
     if (entity_matrix_) entity_matrix_->add_step(model_, *current_, cw, comm_);
-    model_.step_pass(*current_, upcoming, GB, GD, c, bD_.data(), dB_.data(), bd_.data(), gB_next, gD_next, sums);
+    if (schedule_.noise_std > 0) {  // the noise goes between the update and the next gradient
+      model_.flow_pass(*current_, GB, GD, bD_.data(), dB_.data(), bd_.data());
+      model_.update(c, GB);
+      add_noise(t, batch);
+      model_.gradient_pass(upcoming, gB_next, gD_next, sums);
+    } else {
+      model_.step_pass(*current_, upcoming, GB, GD, c, bD_.data(), dB_.data(), bd_.data(), gB_next, gD_next, sums);
+    }
     double total = 0;
     for (std::size_t i = 0; i < n_local_; ++i) {
       out_.outflow[i] += cw * (bD_[i] - bd_[i]);
@@ -350,6 +358,11 @@ class Run {
       total += bD_[i];
     }
     out_.step_tracin[t] = c * total;  // local part; reduced once after the loop
+  }
+
+  /// DP-SGD noise of step t (Schedule::noise_std), after the update: w -= (eta/|B_t|) sigma C xi_t.
+  void add_noise(int t, double batch) {
+    if (schedule_.noise_std > 0) model_.perturb(schedule_.learning_rate / batch * schedule_.noise_std, key_, t);
   }
 
   /// What was not tracked as NaN; the first-order discrepancy

@@ -61,9 +61,10 @@ MarginalFlows marginal_flows(model::Model& model, const data::LocalData& all,
       mine.push_back(static_cast<std::int64_t>(j));
   }
   // Several retrainings per pass when the model can (Schedule::side_by_side): each is
-  // bit-identical to its retraining alone, so the flows do not depend on the grouping.
+  // bit-identical to its retraining alone, so the flows do not depend on the grouping. Not with
+  // DP-SGD noise (the lanes add none; a model that clips reports no lanes).
   const bool full_batch = schedule.batch_fraction >= 1.0 && schedule.batches == Schedule::Batches::kRandom &&
-                          schedule.excluded_divisor == Schedule::Divisor::kFullBatch;
+                          schedule.excluded_divisor == Schedule::Divisor::kFullBatch && schedule.noise_std == 0;
   const std::size_t lanes = schedule.side_by_side && full_batch ? static_cast<std::size_t>(std::max(1, model.retrain_lanes())) : 1;
   std::vector<std::uint8_t> is_train(membership.size());
   for (std::size_t e = 0; e < membership.size(); ++e) is_train[e] = membership[e] == kTraining;

@@ -244,6 +244,18 @@ TEST_CASE("mpi: matrix-factorisation flows do not depend on the rank count", "[m
     INFO(why);
     REQUIRE(fail == 0);
   }
+  SECTION("clipped and noised gradients (DP-SGD)") {
+    // User rows' noise is drawn by global user, item rows' the same on every rank.
+    auto p = mf_params();
+    p.clip = 0.5;
+    for (double batch : {1.0, 0.5}) {
+      train::Schedule s{6, 0.05, batch};
+      s.noise_std = 0.8 * p.clip;
+      const auto [fail, why] = check_invariance(ds, project_mask, p, s, key);
+      INFO("batch fraction " << batch << ": " << why);
+      REQUIRE(fail == 0);
+    }
+  }
   SECTION("time-ordered splits") {
     for (auto order : {split::Order::kTime, split::Order::kTimePerUser}) {
       const auto [fail, why] = check_invariance(ds, time_mask(order), mf_params(), {6, 0.05, 1.0}, key);
@@ -304,6 +316,15 @@ TEST_CASE("mpi: linear-regression flows do not depend on the rank count", "[mpi]
     train::Schedule s{8, 0.05, 1.0};
     s.batches = train::Schedule::Batches::kSinglePass;
     const auto [fail, why] = check_invariance(ds, project_mask, {}, s, key);
+    INFO(why);
+    REQUIRE(fail == 0);
+  }
+  SECTION("clipped and noised gradients (DP-SGD)") {
+    model::ModelParams p;
+    p.clip = 0.5;
+    train::Schedule s{6, 0.05, 1.0};
+    s.noise_std = 0.8 * p.clip;
+    const auto [fail, why] = check_invariance(ds, project_mask, p, s, key);
     INFO(why);
     REQUIRE(fail == 0);
   }

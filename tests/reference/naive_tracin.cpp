@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 
+#include "reciprocity/core/rng.hpp"
 #include "reciprocity/mpi/comm.hpp"
 
 namespace reciprocity::reference {
@@ -63,6 +64,12 @@ Reference mf_reference(const data::Dataset& ds, const Mask& train, int k, double
       out.value[j] = 2.0 * err * u + (training ? 2.0 * lambda * v / (*n_item)[b] : 0.0);
       out.value[ku + j] = 2.0 * err * v + (training ? 2.0 * lambda * u / (*n_user)[a] : 0.0);
     }
+  };
+  ref.noise = [=](std::size_t p, const split::RunKey& key, int t) {
+    const bool item = p < uoff;
+    const std::size_t q = item ? p : p - uoff;
+    return noise_normal(item ? Stream::NoiseShared : Stream::NoiseLocal, key.base_seed, key.split, key.seed, t,
+                        q / ku, q % ku);
   };
   return ref;
 }
@@ -123,6 +130,9 @@ Reference glm_reference(const data::Dataset& ds, const Mask& train, bool logisti
     const double slope = logistic ? 1.0 / (1.0 + std::exp(-z)) - y : 2.0 * (z - y);
     out.offset[0] = 0;
     for (std::size_t j = 0; j < dim; ++j) out.value[j] = slope * (*xt)[g * dim + j];
+  };
+  ref.noise = [](std::size_t p, const split::RunKey& key, int t) {
+    return noise_normal(Stream::NoiseShared, key.base_seed, key.split, key.seed, t, p, 0);
   };
   return ref;
 }
@@ -216,7 +226,7 @@ RefRun empty_run(std::size_t N, int steps) {
 }  // namespace
 
 RefRun naive_train(const Reference& ref, const data::Dataset& ds, const Mask& train, Vec w, const train::Schedule& s,
-                   const split::RunKey& key) {
+                   const split::RunKey& key, double clip) {
   const std::size_t M = ds.size();
   RefRun r = empty_run(ds.num_individuals(), s.steps);
   std::vector<std::size_t> D;
@@ -242,6 +252,15 @@ RefRun naive_train(const Reference& ref, const data::Dataset& ds, const Mask& tr
     if (B.empty()) continue;
     gb.compute(ref, w, B, true);
     gd.compute(ref, w, D, false);
+    if (clip > 0)  // clip_C(g) = g min(1, C / |g|), from each example's explicit gradient vector
+      for (std::size_t i = 0; i < B.size(); ++i) {
+        double* gi = &gb.value[i * ref.blocks * bs];
+        double n2 = 0;
+        for (std::size_t q = 0; q < ref.blocks * bs; ++q) n2 += gi[q] * gi[q];
+        const double norm = std::sqrt(n2);
+        if (norm > clip)
+          for (std::size_t q = 0; q < ref.blocks * bs; ++q) gi[q] *= clip / norm;
+      }
     const double c = s.learning_rate / static_cast<double>(step_divisor(s, train, B.size(), key, t));
     // TracIn with checkpoints every `flow_interval` steps: checkpoint t counts for the steps
     // t .. min(t + interval, steps) - 1; the other steps add nothing.
@@ -250,6 +269,8 @@ RefRun naive_train(const Reference& ref, const data::Dataset& ds, const Mask& tr
       for (std::size_t b = 0; b < ref.blocks; ++b)
         for (std::size_t q = 0; q < bs; ++q)
           w[gb.offset[i * ref.blocks + b] + q] -= c * gb.value[(i * ref.blocks + b) * bs + q];
+    if (s.noise_std > 0)
+      for (std::size_t p = 0; p < ref.P; ++p) w[p] -= c * s.noise_std * ref.noise(p, key, t);
   }
   const auto S = static_cast<std::size_t>(s.steps);
   r.deploy_sum[S] = deploy_sum(w);

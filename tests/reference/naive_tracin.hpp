@@ -40,6 +40,10 @@ struct Reference {
   std::function<double(const Vec& w, std::size_t g, bool training)> loss;
   /// Fills `out.offset` and `out.value` (already sized `blocks`, `blocks * block_size`).
   std::function<void(const Vec& w, std::size_t g, bool training, BlockGradient& out)> block_grad;
+  /// DP-SGD noise: the standard normal number of parameter p at step t of run `key` (the
+  /// documented streams of core/rng.hpp: item rows and GLM weights NoiseShared (row, column),
+  /// user rows NoiseLocal (global user, column)).
+  std::function<double(std::size_t p, const split::RunKey& key, int t)> noise;
 
   /// The dense gradient (size P) of example g.
   void grad(const Vec& w, std::size_t g, bool training, Vec& out) const;
@@ -70,8 +74,11 @@ struct RefRun {
 /// Trains from `w` on the examples whose membership `train` (by global id) is kTraining; D is
 /// the kDeployment examples; kExcluded examples take no part at all. The schedule's batches,
 /// checkpoints (flow_interval) and step divisor are those of train::train_with_flows.
+/// `clip` > 0 (DESIGN.md section 9): each batch example's explicit gradient vector is scaled to
+/// norm `clip` when longer, in the update and in the pairs (clip(g_z) . g_z'); with
+/// s.noise_std > 0, after each step's update every parameter p moves by -c noise_std xi_p.
 RefRun naive_train(const Reference& ref, const data::Dataset& ds, const Mask& train, Vec w,
-                   const train::Schedule& s, const split::RunKey& key);
+                   const train::Schedule& s, const split::RunKey& key, double clip = 0.0);
 
 /// Initial parameters of run `key`: from a fresh model instance after setup on MPI_COMM_SELF.
 /// `mask`: training flags (1 = training) of the LOCAL examples.

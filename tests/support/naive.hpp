@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <numeric>
 #include <vector>
 
 #include "naive_tracin.hpp"
@@ -114,6 +115,23 @@ inline model::ModelParams mf_params() {
   p.lambda = 0.2;
   p.init_scale = 0.6;
   return p;
+}
+
+/// The median norm of the training examples' gradients at the initial parameters of run `key`
+/// (from the reference's explicit per-example gradient vectors): a clipping norm that clips
+/// about half of them at the start.
+inline double median_train_gradient_norm(const data::Dataset& ds, const Mask& train_by_id, const model::ModelParams& params,
+                                  const split::RunKey& key, const Reference& ref) {
+  const data::LocalData local = data::distribute(ds, 0, 1);
+  const Vec w0 = initial_parameters(ds, local, to_local(local, train_by_id), params, key);
+  Vec g(ref.P), norms;
+  for (std::size_t e = 0; e < ds.size(); ++e) {
+    if (train_by_id[e] != train::kTraining) continue;
+    ref.grad(w0, e, true, g);
+    norms.push_back(std::sqrt(std::inner_product(g.begin(), g.end(), g.begin(), 0.0)));
+  }
+  std::sort(norms.begin(), norms.end());
+  return norms[norms.size() / 2];
 }
 
 }  // namespace reciprocity::testing

@@ -11,6 +11,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,7 @@ CaseResult compare_with_naive(const data::Dataset& ds, const Mask& train_by_id,
 
   auto model = model::make_model(ds.task, params);
   const train::RunOutput out = train::train_with_flows(*model, local, mask, sched, key, comm);
-  const RefRun r = naive_train(ref, ds, train_by_id, w0, sched, key);
+  const RefRun r = naive_train(ref, ds, train_by_id, w0, sched, key, params.clip);
 
   CaseResult res;
   res.flow_scale = std::max(max_abs(r.inflow), max_abs(r.outflow));
@@ -530,4 +531,167 @@ TEST_CASE("train: a non-finite loss throws NumericError naming split, seed and s
   CHECK(message.find("split") != std::string::npos);
   CHECK(message.find("seed") != std::string::npos);
   CHECK(message.find("step") != std::string::npos);
+}
+
+// ================================================================================================
+// Clipped and noised gradients (DP-SGD, DESIGN.md section 9; --clip, --noise-multiplier).
+
+namespace {
+
+/// The engine's run (MPI_COMM_SELF).
+train::RunOutput engine_run(const data::Dataset& ds, const Mask& train_by_id, const model::ModelParams& params,
+                            const train::Schedule& sched, const split::RunKey& key, Vec* w = nullptr) {
+  const auto comm = mpi::Comm::borrow(MPI_COMM_SELF);
+  const data::LocalData local = data::distribute(ds, 0, 1);
+  auto model = model::make_model(ds.task, params);
+  auto out = train::train_with_flows(*model, local, to_local(local, train_by_id), sched, key, comm);
+  if (w) *w = model->parameters();
+  return out;
+}
+
+/// Clipped (and noised) flows against the naive pairwise clipped TracIn, and clipping that
+/// actually changes them.
+void check_clipped(const data::Dataset& ds, const Mask& train, model::ModelParams params, train::Schedule sched,
+                   const split::RunKey& key, const Reference& ref, double noise_multiplier) {
+  const double C = median_train_gradient_norm(ds, train, params, key, ref);
+  INFO("clipping norm C = " << C << ", noise multiplier " << noise_multiplier);
+  REQUIRE(C > 0);
+  const auto unclipped = engine_run(ds, train, params, sched, key);
+  params.clip = C;
+  sched.noise_std = noise_multiplier * C;
+  compare_with_naive(ds, train, params, sched, key, ref);
+  const auto clipped = engine_run(ds, train, params, sched, key);
+  const double scale = std::max(max_abs(unclipped.inflow), max_abs(unclipped.outflow));
+  CHECK(max_diff(clipped.inflow, unclipped.inflow) > 1e-3 * scale);
+  CHECK(max_diff(clipped.outflow, unclipped.outflow) > 1e-3 * scale);
+}
+
+/// A clipping norm above every gradient norm (and no noise) leaves every output bit for bit.
+void check_huge_clip_is_identity(const data::Dataset& ds, const Mask& train, model::ModelParams params,
+                                 const train::Schedule& sched, const split::RunKey& key) {
+  Vec w0, w1;
+  const auto a = engine_run(ds, train, params, sched, key, &w0);
+  params.clip = 1e300;
+  const auto b = engine_run(ds, train, params, sched, key, &w1);
+  CHECK(a.inflow == b.inflow);
+  CHECK(a.outflow == b.outflow);
+  CHECK(a.self == b.self);
+  CHECK(a.step_tracin == b.step_tracin);
+  CHECK(a.deploy_loss == b.deploy_loss);
+  CHECK(a.train_loss == b.train_loss);
+  CHECK(w0 == w1);
+}
+
+}  // namespace
+
+TEST_CASE("train: clipped flows match naive pairwise clipped TracIn, all three models", "[train][flows][clip]") {
+  SECTION("matrix factorisation") {
+    const auto ds = mf_dataset();
+    const Mask train = mf_train_flags();
+    const auto params = mf_params();
+    const Reference ref = mf_reference(ds, train, params.rank, params.lambda);
+    const split::RunKey key{7, 1, 2};
+    check_clipped(ds, train, params, {6, 0.05, 1.0}, key, ref, 0.0);
+    check_clipped(ds, train, params, {8, 0.05, 0.5}, key, ref, 0.0);
+    auto p0 = params;
+    p0.lambda = 0.0;
+    check_clipped(ds, train, p0, {6, 0.05, 1.0}, key, mf_reference(ds, train, p0.rank, 0.0), 0.0);
+    for (auto kernels : {model::KernelChoice::kPortable, model::KernelChoice::kAuto}) {
+      auto pk = params;
+      pk.kernels = kernels;
+      check_clipped(ds, train, pk, {6, 0.05, 1.0}, key, ref, 0.0);
+    }
+  }
+  for (bool logistic : {false, true}) {
+    INFO((logistic ? "logistic regression" : "linear regression"));
+    const auto ds = glm_dataset(logistic, 12, 1, logistic ? 23 : 11);
+    const auto local = data::distribute(ds, 0, 1);
+    const split::RunKey key{5, 2, 0};
+    const Mask train = to_global(local, train::training_mask(local, 0.75, key));
+    const Reference ref = glm_reference(ds, train, logistic);
+    check_clipped(ds, train, {}, {6, logistic ? 0.3 : 0.05, 1.0}, key, ref, 0.0);
+    check_clipped(ds, train, {}, {8, logistic ? 0.3 : 0.05, 0.5}, key, ref, 0.0);
+    // Several rows per individual: self-influence through clipped batch gradients.
+    const auto ds3 = glm_dataset(logistic, 12, 3, 5);
+    Mask mem(12, 0);
+    for (int e = 0; e < 12; ++e) mem[e] = e % 3 != 0;
+    check_clipped(ds3, mem, {}, {6, logistic ? 0.3 : 0.05, 1.0}, {13, 0, 1}, glm_reference(ds3, mem, logistic), 0.0);
+  }
+}
+
+TEST_CASE("train: noised clipped training matches the naive trainer with the same noise draws", "[train][flows][clip]") {
+  SECTION("matrix factorisation") {
+    const auto ds = mf_dataset();
+    const Mask train = mf_train_flags();
+    const auto params = mf_params();
+    const Reference ref = mf_reference(ds, train, params.rank, params.lambda);
+    check_clipped(ds, train, params, {6, 0.05, 1.0}, {7, 1, 2}, ref, 0.7);
+    check_clipped(ds, train, params, {8, 0.05, 0.5}, {7, 1, 2}, ref, 0.7);
+  }
+  for (bool logistic : {false, true}) {
+    INFO((logistic ? "logistic regression" : "linear regression"));
+    const auto ds = glm_dataset(logistic, 12, 1, logistic ? 23 : 11);
+    const auto local = data::distribute(ds, 0, 1);
+    const split::RunKey key{5, 2, 0};
+    const Mask train = to_global(local, train::training_mask(local, 0.75, key));
+    check_clipped(ds, train, {}, {6, logistic ? 0.3 : 0.05, 1.0}, key, glm_reference(ds, train, logistic), 0.7);
+  }
+}
+
+TEST_CASE("train: noise is reproducible, depends on the run, and moves the parameters", "[train][flows][clip]") {
+  const auto ds = mf_dataset();
+  const Mask train = mf_train_flags();
+  auto params = mf_params();
+  params.clip = 1.0;
+  train::Schedule s{6, 0.05, 1.0};
+  const split::RunKey key{7, 1, 2};
+  Vec w_clean, w_a, w_b, w_other;
+  engine_run(ds, train, params, s, key, &w_clean);
+  s.noise_std = 0.5;
+  const auto a = engine_run(ds, train, params, s, key, &w_a);
+  const auto b = engine_run(ds, train, params, s, key, &w_b);
+  engine_run(ds, train, params, s, {7, 1, 3}, &w_other);  // another seed: other noise (and init)
+  CHECK(w_a == w_b);
+  CHECK(a.inflow == b.inflow);
+  CHECK(a.deploy_loss == b.deploy_loss);
+  CHECK(max_diff(w_a, w_clean) > 1e-3);
+  CHECK(max_diff(w_a, w_other) > 1e-3);
+}
+
+TEST_CASE("train: a clipping norm above every gradient norm changes nothing, bit for bit", "[train][flows][clip]") {
+  SECTION("matrix factorisation, both kernel sets, with and without the regulariser") {
+    const auto ds = mf_dataset();
+    const Mask train = mf_train_flags();
+    for (auto kernels : {model::KernelChoice::kPortable, model::KernelChoice::kAuto})
+      for (double lambda : {0.2, 0.0}) {
+        auto p = mf_params();
+        p.kernels = kernels;
+        p.lambda = lambda;
+        check_huge_clip_is_identity(ds, train, p, {6, 0.05, 1.0}, {7, 1, 2});
+        check_huge_clip_is_identity(ds, train, p, {8, 0.05, 0.5}, {7, 1, 2});
+      }
+  }
+  for (bool logistic : {false, true}) {
+    INFO((logistic ? "logistic regression" : "linear regression"));
+    const auto ds = glm_dataset(logistic, 12, 1, logistic ? 23 : 11);
+    const auto local = data::distribute(ds, 0, 1);
+    const split::RunKey key{5, 2, 0};
+    const Mask train = to_global(local, train::training_mask(local, 0.75, key));
+    check_huge_clip_is_identity(ds, train, {}, {6, 0.3, 1.0}, key);
+  }
+}
+
+TEST_CASE("train: gradient noise without a model that supports it is refused", "[train][flows][clip]") {
+  // Every model here supports it; the default Model::perturb names the model.
+  struct NoNoise : model::Model {
+    std::string name() const override { return "test-model"; }
+    void setup(const data::LocalData&, const std::vector<std::uint8_t>&, const RunKey&, const Reducer&) override {}
+    std::size_t shared_size() const override { return 0; }
+    void gradient_pass(const std::vector<std::uint8_t>&, double*, double*, model::PassSums&) override {}
+    void flow_pass(const std::vector<std::uint8_t>&, const double*, const double*, double*, double*, double*) override {}
+    void update(double, const double*) override {}
+    std::vector<double> parameters() const override { return {}; }
+    double example_loss(std::size_t, bool) const override { return 0; }
+  } m;
+  CHECK_THROWS_WITH(m.perturb(1.0, RunKey{}, 0), Catch::Contains("test-model"));
 }

@@ -56,7 +56,7 @@ Flows brute_force(const data::Dataset& ds, const Mask& membership_by_id,
     const Vec w0 = initial_parameters(ds, local, to_local(local, flags), params, key);
     const Reference ref = make_ref(mem, sched.excluded_divisor == train::Schedule::Divisor::kFullBatch);
     REQUIRE(w0.size() == ref.P);
-    return naive_train(ref, ds, mem, w0, sched, key).example_deploy_loss;
+    return naive_train(ref, ds, mem, w0, sched, key, params.clip).example_deploy_loss;
   };
   const Vec base = final_losses(membership_by_id);
   Flows f;
@@ -470,4 +470,40 @@ TEST_CASE("train: batch-mean Marginal flows are TracIn flows rescaled for the ba
   // Total Marginal outflow = total Marginal inflow (identity of the definitions).
   CHECK(e4.identity <= 1e-12 * e4.total * static_cast<double>(N));
   CHECK(e5.identity <= 1e-12 * e5.total * static_cast<double>(N));
+}
+
+TEST_CASE("train: clipped and noised Marginal flows equal brute-force leave-one-out with the same clipping and noise",
+          "[train][marginal][clip]") {
+  // The retrainings clip every batch gradient to the same C and add the same noise draws (a
+  // function of run, step and parameter): brute force retrains each leave-one-out model with the
+  // naive trainer's explicit clipping and noise.
+  SECTION("matrix factorisation") {
+    const auto ds = mf_dataset();
+    const Mask mem = mf_train_flags();
+    auto params = mf_params();
+    const split::RunKey key{7, 1, 2};
+    params.clip = median_train_gradient_norm(ds, mem, params, key, mf_reference(ds, mem, params.rank, params.lambda));
+    for (double sigma : {0.0, 0.7}) {
+      INFO("noise multiplier " << sigma);
+      train::Schedule full{6, 0.05, 1.0}, mini{8, 0.05, 0.5};
+      full.noise_std = mini.noise_std = sigma * params.clip;
+      CHECK(compare_with_brute_force(ds, mem, params, full, key, mf_maker(ds, params)).flow > 1e-3);
+      CHECK(compare_with_brute_force(ds, mem, params, mini, key, mf_maker(ds, params)).flow > 1e-3);
+    }
+  }
+  for (bool logistic : {false, true}) {
+    INFO((logistic ? "logistic regression" : "linear regression"));
+    const auto ds = glm_dataset(logistic, 12, 1, logistic ? 23 : 11);
+    const auto local = data::distribute(ds, 0, 1);
+    const split::RunKey key{5, 2, 0};
+    const Mask mem = to_global(local, train::training_mask(local, 0.75, key));
+    model::ModelParams params;
+    params.clip = median_train_gradient_norm(ds, mem, params, key, glm_reference(ds, mem, logistic));
+    for (double sigma : {0.0, 0.7}) {
+      INFO("noise multiplier " << sigma);
+      train::Schedule s{6, logistic ? 0.3 : 0.05, 1.0};
+      s.noise_std = sigma * params.clip;
+      CHECK(compare_with_brute_force(ds, mem, params, s, key, glm_maker(ds, logistic)).flow > 1e-4);
+    }
+  }
 }

@@ -33,6 +33,19 @@ inline double to_normal(std::uint64_t h1, std::uint64_t h2) {
 }
 
 /// Domain tags so that different random streams never collide.
-enum class Stream : std::uint64_t { Split = 1, Batch = 2, InitUser = 3, InitItem = 4, Synthetic = 5 };
+/// NoiseShared / NoiseLocal: the Gaussian noise of --noise-multiplier (Model::perturb), drawn per
+/// (run, step, parameter) for the shared block and the local block.
+enum class Stream : std::uint64_t {
+  Split = 1, Batch = 2, InitUser = 3, InitItem = 4, Synthetic = 5, NoiseShared = 6, NoiseLocal = 7
+};
+
+/// Standard normal number `index` of the noise of step `step` of run (base_seed, split, seed), in
+/// stream `stream` (rank-count independent: a pure function of its arguments).
+inline double noise_normal(Stream stream, std::uint64_t base_seed, int split, int seed, int step, std::uint64_t row,
+                           std::uint64_t col) {
+  const std::uint64_t h = hash_key({static_cast<std::uint64_t>(stream), base_seed, static_cast<std::uint64_t>(split),
+                                    static_cast<std::uint64_t>(seed), static_cast<std::uint64_t>(step), row, col});
+  return to_normal(mix64(h), mix64(h ^ 0x5bd1e995ULL));
+}
 
 }  // namespace reciprocity

@@ -9,7 +9,9 @@ namespace reciprocity::model {
 /// label (logistic: its log-odds). All parameters are shared; there is no local block.
 class GeneralizedLinear final : public Model {
  public:
-  explicit GeneralizedLinear(bool logistic) : logistic_(logistic) {}
+  /// `clip`: ModelParams::clip (0: off). The gradient of example z is slope(z) x~_z, so its norm
+  /// is |slope(z)| |x~_z| and clipping scales the slope.
+  explicit GeneralizedLinear(bool logistic, double clip = 0.0) : logistic_(logistic), clip_(clip) {}
   std::string name() const override { return logistic_ ? "logistic-regression" : "linear-regression"; }
   void setup(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
              const RunKey& key, const Reducer& reducer) override;
@@ -19,6 +21,7 @@ class GeneralizedLinear final : public Model {
   void flow_pass(const std::vector<std::uint8_t>& role, const double* GB, const double* GD,
                  double* bD, double* dB, double* bd) override;
   void update(double scale, const double* GB) override;
+  void perturb(double amount, const RunKey& key, int step) override;
   std::vector<double> parameters() const override { return theta_; }
   double example_loss(std::size_t e, bool training) const override;
   void set_train_loss_needed(bool needed) override { train_loss_needed_ = needed; }
@@ -33,11 +36,14 @@ class GeneralizedLinear final : public Model {
   double slope_of(double z, double y) const;
 
   bool logistic_;
+  double clip_ = 0.0;           ///< ModelParams::clip
   const data::LocalData* data_ = nullptr;
   std::size_t dim_ = 0;         ///< features + 1
   std::vector<double> x_;       ///< [local examples x dim] standardised features and 1
   std::vector<double> theta_;   ///< weights then bias
-  std::vector<double> resid_;   ///< per local example: d loss / d prediction
+  std::vector<double> resid_;   ///< per local example: d loss / d prediction (batch examples:
+                                ///< times the clip factor min(1, C / |g_z|) under --clip)
+  std::vector<double> x_norm_;  ///< under --clip: |x~_e| of every local example
   bool train_loss_needed_ = true;
   std::vector<double> sum_b_, sum_d_;  ///< flow_pass scratch: an individual's batch / deployment gradient sums
 };

@@ -24,11 +24,13 @@ class MatrixFactorization final : public Model {
   void flow_pass(const std::vector<std::uint8_t>& role, const double* GB, const double* GD,
                  double* bD, double* dB, double* bd) override;
   void update(double scale, const double* GB) override;
+  void perturb(double amount, const RunKey& key, int step) override;
   void step_pass(const std::vector<std::uint8_t>& role, const std::vector<std::uint8_t>& next_role,
                  const double* GB, const double* GD, double scale, double* bD, double* dB, double* bd,
                  double* gB_next, double* gD_next, PassSums& sums_next) override;
-  /// Four leave-one-out trainings side by side (src/model/mf_retrain.cpp, mf_lanes.inc).
-  int retrain_lanes() const override { return 4; }
+  /// Four leave-one-out trainings side by side (src/model/mf_retrain.cpp, mf_lanes.inc); none
+  /// with --clip (the lanes do not clip: retrained one at a time).
+  int retrain_lanes() const override { return params_.clip > 0 ? 0 : 4; }
   std::vector<std::vector<double>> retrain_without(const data::LocalData& data, const std::vector<std::uint8_t>& is_train,
                                                    const std::vector<std::int64_t>& removed, const RunKey& key,
                                                    int steps, double learning_rate, const Reducer& reducer) override;
@@ -61,6 +63,7 @@ class MatrixFactorization final : public Model {
   std::vector<double> inv_item_count_;  ///< 1 / n_b (0 for items without training examples)
   std::vector<double> v_norm2_;         ///< |v_b|^2 of the current step
   std::vector<double> scratch_;         ///< [2 k] for the kernels
+  std::vector<double> clip_;            ///< --clip: per local example, the last pass's clip factor
   std::vector<std::uint8_t> user_repeats_;  ///< per local user: rates some item twice
 };
 

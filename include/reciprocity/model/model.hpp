@@ -38,6 +38,12 @@ struct ModelParams {
   double lambda = 0.0;       ///< matrix factorisation: regularisation strength
   double init_scale = 0.1;   ///< matrix factorisation: std of the initial embeddings
   KernelChoice kernels = KernelChoice::kAuto;  ///< matrix factorisation: instruction set
+  /// Per-example gradient clipping (DP-SGD, DESIGN.md section 9; --clip): 0 = off; C > 0 = each
+  /// batch example's full training gradient g_z (every parameter it touches, regulariser
+  /// included) enters G^B, G^B_i and the update as clip_C(g_z) = g_z min(1, C / |g_z|). Deployment
+  /// gradients stay raw, so TracIn credits clip_C(g_z) . g_z'. An example with |g_z| <= C is
+  /// left exactly as it is (no multiplication), so a C above every norm changes nothing, bit for bit.
+  double clip = 0.0;
 };
 
 /// A model trained by gradient descent whose TracIn flows the engine accumulates
@@ -96,6 +102,11 @@ class Model {
     update(scale, GB);
     gradient_pass(next_role, gB_next, gD_next, sums_next);
   }
+  /// Gaussian noise of the DP-SGD update (--noise-multiplier), after update(): every parameter w_p
+  /// (shared and local block) becomes w_p - amount * xi_p, xi_p standard normal drawn as a pure
+  /// function of (run `key`, `step`, the parameter's global identity), so the same on any number of
+  /// ranks. The engine calls it with amount = (eta/|B_t|) sigma C. Default: throws ConfigError.
+  virtual void perturb(double amount, const RunKey& key, int step);
   /// Whether the training loss of batch examples (PassSums::train_loss) is needed; when not,
   /// a model may skip computing it (and report 0). Set by the engine at the start of a training.
   virtual void set_train_loss_needed(bool needed) { (void)needed; }

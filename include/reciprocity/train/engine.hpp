@@ -38,6 +38,12 @@ struct Schedule {
   /// only, split::single_pass_step; batch_fraction must be 1.
   enum class Batches { kRandom, kSinglePass };
   Batches batches = Batches::kRandom;
+  /// DP-SGD noise (--noise-multiplier sigma, with --clip C; DESIGN.md section 9): the standard
+  /// deviation sigma C of the Gaussian noise added to the summed batch gradient of every step,
+  /// w_{t+1} = w_t - (eta/|B_t|) (sum_{z in B_t} clip_C(g_z) + sigma C xi_t) (Model::perturb, drawn
+  /// from the run key and step). 0: none. The noise is credited to no one: the flows use the
+  /// clipped gradient sums only.
+  double noise_std = 0.0;
 };
 
 /// What a training computes besides the parameters. Flows need the deployment gradients of
