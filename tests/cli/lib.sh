@@ -1,7 +1,7 @@
 # Shared set-up of the CLI tests: `source "$(dirname "$0")/lib.sh" "$@"` in a test script called as
 #   test_x.sh <reciprocity binary> <shared data dir> <source dir>
 # sets bin, data and src, runs the test in a fresh temporary directory (removed on exit), and
-# provides fail / check / finish: count failures, print "ok"/"FAIL" lines, exit 1 if any failed.
+# provides fail / check / refused_option / finish: count failures, print "ok"/"FAIL" lines, exit 1 if any failed.
 set -u
 bin=$(realpath "$1")
 data=$2
@@ -15,5 +15,13 @@ check() {  # check <name> <command...>: the command must succeed
   local name=$1
   shift
   if "$@"; then echo "ok   $name"; else fail "$name"; fi
+}
+refused_option() {  # refused_option <name> <pattern> <args...>: "$bin" <args> must exit 2 with <pattern> in its output
+  local name=$1 pattern=$2
+  shift 2
+  "$bin" "$@" > r.log 2>&1
+  local rc=$?
+  if [[ $rc -eq 2 ]] && grep -q -- "$pattern" r.log; then echo "ok   refused: $name"
+  else fail "$name: exit $rc, $(head -2 r.log)"; fi
 }
 finish() { echo "$fails failure(s)"; exit $((fails > 0)); }

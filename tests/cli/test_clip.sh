@@ -64,19 +64,11 @@ EOF
   ); then echo "ok   $set: $out"; else fail "$set: $out"; fi
 done
 
-refused() {  # refused <name> <pattern> <args...>
-  local name=$1 pattern=$2
-  shift 2
-  "$bin" "$@" > r.log 2>&1
-  local rc=$?
-  if [[ $rc -eq 2 ]] && grep -q -- "$pattern" r.log; then echo "ok   refused: $name"
-  else fail "$name: exit $rc, $(head -2 r.log)"; fi
-}
-refused "--resume with another --clip" "clip" "${lin[@]}" --clip 0.7 --noise-multiplier 0.8 --resume --out lin.noisy.h5
-refused "--resume with another --noise-multiplier" "noise-multiplier" "${lin[@]}" --clip 0.5 --resume --out lin.noisy.h5
-refused "--resume of an unclipped file with --clip" "clip" "${lin[@]}" --clip 0.5 --resume --out lin.none.h5
-refused "--noise-multiplier without --clip" "option --noise-multiplier" "${lin[@]}" --noise-multiplier 1 --out x.h5
-refused "a negative --clip" "option --clip" "${lin[@]}" --clip -1 --out x.h5
-refused "a NaN --clip" "option --clip" "${lin[@]}" --clip nan --out x.h5
-refused "a negative --noise-multiplier" "option --noise-multiplier" "${lin[@]}" --clip 1 --noise-multiplier -0.5 --out x.h5
+refused_option "--resume with another --clip" "clip" "${lin[@]}" --clip 0.7 --noise-multiplier 0.8 --resume --out lin.noisy.h5
+refused_option "--resume with another --noise-multiplier" "noise-multiplier" "${lin[@]}" --clip 0.5 --resume --out lin.noisy.h5
+refused_option "--resume of an unclipped file with --clip" "clip" "${lin[@]}" --clip 0.5 --resume --out lin.none.h5
+refused_option "--noise-multiplier without --clip" "option --noise-multiplier" "${lin[@]}" --noise-multiplier 1 --out x.h5
+refused_option "a negative --clip" "option --clip" "${lin[@]}" --clip -1 --out x.h5
+refused_option "a NaN --clip" "option --clip" "${lin[@]}" --clip nan --out x.h5
+refused_option "a negative --noise-multiplier" "option --noise-multiplier" "${lin[@]}" --clip 1 --noise-multiplier -0.5 --out x.h5
 finish

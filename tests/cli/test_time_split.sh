@@ -67,19 +67,11 @@ EOF
   ); then echo "ok   --split-order $order: $out"; else fail "--split-order $order: $out"; fi
 done
 
-# Refusals (exit 2, the option named).
-refused() {  # refused <name> <pattern> <args...>
-  local name=$1 pattern=$2
-  shift 2
-  "$bin" "$@" > r.log 2>&1
-  local rc=$?
-  if [[ $rc -eq 2 ]] && grep -q -- "$pattern" r.log; then echo "ok   refused: $name"
-  else fail "$name: exit $rc, $(head -2 r.log)"; fi
-}
-refused "--resume with another --split-order" "split-order" "${sweep[@]}" --split-order time-per-user --marginal --resume --out time.1.h5
-refused "--split-order on data without timestamps" "option --split-order" --dataset synthetic --split-order time --out x.h5
-refused "--split-order time with --splits 3" "option --splits" "${sweep[@]}" --split-order time --splits 3 --out x.h5
-refused "--split-order time with --save-split-mask" "option --save-split-mask" "${sweep[@]}" --split-order time --save-split-mask --out x.h5
-refused "--split-order with an unknown value" "option --split-order" "${sweep[@]}" --split-order later --out x.h5
-refused "--batches single-pass with --batch-fraction 0.5" "option --batches" "${sweep[@]}" --batches single-pass --batch-fraction 0.5 --out x.h5
+# Refusals (exit 2, the option named: lib.sh refused_option).
+refused_option "--resume with another --split-order" "split-order" "${sweep[@]}" --split-order time-per-user --marginal --resume --out time.1.h5
+refused_option "--split-order on data without timestamps" "option --split-order" --dataset synthetic --split-order time --out x.h5
+refused_option "--split-order time with --splits 3" "option --splits" "${sweep[@]}" --split-order time --splits 3 --out x.h5
+refused_option "--split-order time with --save-split-mask" "option --save-split-mask" "${sweep[@]}" --split-order time --save-split-mask --out x.h5
+refused_option "--split-order with an unknown value" "option --split-order" "${sweep[@]}" --split-order later --out x.h5
+refused_option "--batches single-pass with --batch-fraction 0.5" "option --batches" "${sweep[@]}" --batches single-pass --batch-fraction 0.5 --out x.h5
 finish

@@ -13,6 +13,7 @@
 #include <memory>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "reciprocity/core/error.hpp"
@@ -538,6 +539,14 @@ TEST_CASE("train: a non-finite loss throws NumericError naming split, seed and s
 
 namespace {
 
+/// The GLM data of the clipping tests (12 rows as individuals) and the training set of run `key`.
+std::pair<data::Dataset, Mask> glm_case(bool logistic, const split::RunKey& key) {
+  auto ds = glm_dataset(logistic, 12, 1, logistic ? 23 : 11);
+  const auto local = data::distribute(ds, 0, 1);
+  Mask train = to_global(local, train::training_mask(local, 0.75, key));
+  return {std::move(ds), std::move(train)};
+}
+
 /// The engine's run (MPI_COMM_SELF).
 train::RunOutput engine_run(const data::Dataset& ds, const Mask& train_by_id, const model::ModelParams& params,
                             const train::Schedule& sched, const split::RunKey& key, Vec* w = nullptr) {
@@ -604,10 +613,8 @@ TEST_CASE("train: clipped flows match naive pairwise clipped TracIn, all three m
   }
   for (bool logistic : {false, true}) {
     INFO((logistic ? "logistic regression" : "linear regression"));
-    const auto ds = glm_dataset(logistic, 12, 1, logistic ? 23 : 11);
-    const auto local = data::distribute(ds, 0, 1);
     const split::RunKey key{5, 2, 0};
-    const Mask train = to_global(local, train::training_mask(local, 0.75, key));
+    const auto [ds, train] = glm_case(logistic, key);
     const Reference ref = glm_reference(ds, train, logistic);
     check_clipped(ds, train, {}, {6, logistic ? 0.3 : 0.05, 1.0}, key, ref, 0.0);
     check_clipped(ds, train, {}, {8, logistic ? 0.3 : 0.05, 0.5}, key, ref, 0.0);
@@ -630,10 +637,8 @@ TEST_CASE("train: noised clipped training matches the naive trainer with the sam
   }
   for (bool logistic : {false, true}) {
     INFO((logistic ? "logistic regression" : "linear regression"));
-    const auto ds = glm_dataset(logistic, 12, 1, logistic ? 23 : 11);
-    const auto local = data::distribute(ds, 0, 1);
     const split::RunKey key{5, 2, 0};
-    const Mask train = to_global(local, train::training_mask(local, 0.75, key));
+    const auto [ds, train] = glm_case(logistic, key);
     check_clipped(ds, train, {}, {6, logistic ? 0.3 : 0.05, 1.0}, key, glm_reference(ds, train, logistic), 0.7);
   }
 }
@@ -673,10 +678,8 @@ TEST_CASE("train: a clipping norm above every gradient norm changes nothing, bit
   }
   for (bool logistic : {false, true}) {
     INFO((logistic ? "logistic regression" : "linear regression"));
-    const auto ds = glm_dataset(logistic, 12, 1, logistic ? 23 : 11);
-    const auto local = data::distribute(ds, 0, 1);
     const split::RunKey key{5, 2, 0};
-    const Mask train = to_global(local, train::training_mask(local, 0.75, key));
+    const auto [ds, train] = glm_case(logistic, key);
     check_huge_clip_is_identity(ds, train, {}, {6, 0.3, 1.0}, key);
   }
 }
