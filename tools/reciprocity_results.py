@@ -211,7 +211,7 @@ _OPTIONS = [
     ("seeds", "int64"), ("save-split-mask", "bool"), ("marginal", "bool"), ("marginal-splits", "int64"),
     ("marginal-step", "text"), ("entities", "text"), ("synthetic-users", "int64"), ("synthetic-items", "int64"),
     ("synthetic-ratings", "int64"), ("synthetic-rank", "int64"), ("batches", "text"), ("split-order", "text"),
-    ("clip", "float64"), ("noise-multiplier", "float64"),
+    ("clip", "float64"), ("noise-multiplier", "float64"), ("neighbours", "int64"),
 ]
 # Root attributes: name -> (type, description); types text, bool (stored as "true"/"false"),
 # int64, uint64, float64. Undeclared attributes are text.

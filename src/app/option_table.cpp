@@ -24,7 +24,13 @@ po::options_description data_options(Config& c) {
        "diabetes, breast-cancer: dir as shipped by scikit-learn; csv: the file). Numbers must be finite, ratings "
        "within +-1e6, features and labels within +-1e15")
       ("model", po::value(&c.model)->default_value(c.model), "auto (from the dataset) | mf (synthetic, movielens) | "
-       "linear (diabetes, csv) | logistic (breast-cancer, csv)")
+       "linear (diabetes, csv) | logistic (breast-cancer, csv) | knn (diabetes, breast-cancer, csv: k nearest "
+       "neighbours, no gradient descent, so no TracIn: implies --marginal, whose flows are exact leave-one-individual-"
+       "out without refitting; see --neighbours)")
+      ("neighbours", po::value(&c.neighbours)->default_value(c.neighbours),
+       "--model knn: K, the neighbours averaged (Euclidean distance on features standardised with the training "
+       "split, ties to the smaller example id; prediction the mean label, loss the squared error: the Brier score "
+       "for 0/1 labels)")
       ("csv-individual", po::bool_switch(&c.csv_individual), "csv: the last column is the individual id (else one row per individual)")
       ("entities", po::value(&c.entities)->default_value(c.entities),
        "the unit of reciprocity (DESIGN.md section 10): individual (each individual its own entity); occupation, "

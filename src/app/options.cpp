@@ -208,6 +208,7 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
   if (split_order != "random") o.emplace_back("split-order", split_order);
   if (clip != 0) o.emplace_back("clip", fmt(clip));
   if (noise_multiplier != 0) o.emplace_back("noise-multiplier", fmt(noise_multiplier));
+  if (model == "knn") o.emplace_back("neighbours", std::to_string(neighbours));
   if (family == "synthetic") {
     o.emplace_back("synthetic-users", std::to_string(synthetic_users));
     o.emplace_back("synthetic-items", std::to_string(synthetic_items));
@@ -279,6 +280,23 @@ void apply_preset(Config& c, const po::variables_map& vm) {
 
 }
 
+/// --model knn: no gradient descent, so only the Marginal flows (implied); the options of
+/// training are refused rather than ignored; the file's step dimension has length 1.
+void choose_knn(Config& c) {
+  const auto refuse = [](bool bad, const std::string& option) {
+    if (bad) throw ConfigError("option " + option + ": not available with --model knn (no gradient descent)");
+  };
+  refuse(c.clip != 0, "--clip");
+  refuse(c.noise_multiplier != 0, "--noise-multiplier");
+  refuse(c.batch_fraction != 1.0, "--batch-fraction");
+  refuse(c.batches != "random", "--batches");
+  refuse(c.flow_interval != 1, "--flow-interval");
+  refuse(c.entities != "individual", "--entities");
+  refuse(c.marginal_step_given && c.marginal_step != "keep", "--marginal-step");
+  c.marginal = true;
+  c.steps = 1;
+}
+
 /// The model: the dataset's natural one for auto; a model that does not fit the data is refused.
 void choose_model(Config& c) {
   const std::string ds = c.dataset, fam = c.family;
@@ -289,11 +307,17 @@ void choose_model(Config& c) {
   const std::string fits = " [which model fits which data: mf: synthetic, movielens-100k, movielens (ratings); linear: "
                            "diabetes, csv; logistic: breast-cancer, csv]";
   if (c.model == "auto") {
-    if (natural.empty()) throw ConfigError("option --model: dataset csv needs --model linear or --model logistic");
+    if (natural.empty()) throw ConfigError("option --model: dataset csv needs --model linear, logistic or knn");
     c.model = natural;
   }
-  if (c.model != "mf" && c.model != "linear" && c.model != "logistic")
-    throw ConfigError("option --model: unknown model \"" + c.model + "\" (choose auto, mf, linear or logistic)");
+  if (c.model != "mf" && c.model != "linear" && c.model != "logistic" && c.model != "knn")
+    throw ConfigError("option --model: unknown model \"" + c.model + "\" (choose auto, mf, linear, logistic or knn)");
+  if (c.model == "knn") {
+    if (natural == "mf")
+      throw ConfigError("option --model: knn fits feature rows (diabetes, breast-cancer, csv), not the ratings of " + ds);
+    choose_knn(c);
+    return;
+  }
   if (!natural.empty() && c.model != natural)
     throw ConfigError("option --model: dataset " + ds + " is fitted with model " + natural + ", not " + c.model + fits);
   if (natural.empty() && c.model == "mf")
@@ -314,6 +338,7 @@ void check_ranges(const Config& c, const po::variables_map& vm) {
   require(c.train_fraction > 0 && c.train_fraction < 1, "train-fraction", c.train_fraction, "strictly between 0 and 1");
   require(c.batch_fraction > 0 && c.batch_fraction <= 1, "batch-fraction", c.batch_fraction, "in (0, 1]");
   require(c.flow_interval >= 1, "flow-interval", c.flow_interval, "at least 1");
+  require(c.neighbours >= 1, "neighbours", c.neighbours, "at least 1");
   require(std::isfinite(c.clip) && c.clip >= 0, "clip", c.clip, "0 (off) or a positive norm");
   require(std::isfinite(c.noise_multiplier) && c.noise_multiplier >= 0, "noise-multiplier", c.noise_multiplier,
           "0 or positive");

@@ -40,6 +40,9 @@ void finish(io::ResultsFile& file, const Config& c, const std::string& title, co
 namespace {
 
 std::string title_of(const Config& c, const std::string& source) {
+  if (c.model == "knn")
+    return std::string("reciprocity ") + version() + ": " + c.dataset + " (" + source + "), k nearest neighbours K=" +
+           std::to_string(c.neighbours) + " (no gradient descent: Marginal flows only)";
   return std::string("reciprocity ") + version() + ": " + c.dataset + " (" + source + "), " +
          (c.model == "mf" ? "matrix factorisation k=" + std::to_string(c.rank) : c.model + " regression") + ", " +
          std::to_string(c.steps) + " steps" +

@@ -242,9 +242,15 @@ std::string summarize(const io::Contents& c, double beta, const std::string& tit
                                    metrics::percentile(disc, 95)};
   std::snprintf(line, sizeof line, "first-order discrepancy |d| over steps: p50 %.3g, p80 %.3g, p95 %.3g\n", pct[0],
                 pct[1], pct[2]);
-  s << line;
+  if (!std::isnan(pct[0])) s << line;  // (none without gradient descent)
   const Membership who = membership_of(c);
-  summarize_kind("TracIn", "", c.inflow, c.outflow, c.complete, N, who, beta, s, out);
+  // A model without gradient descent (--model knn) has no TracIn: its runs hold NaN there.
+  bool tracin = false;
+  for (std::size_t r = 0; r < runs && !tracin; ++r)
+    if (c.complete[r])
+      for (std::size_t i = 0; i < N && !tracin; ++i) tracin = !std::isnan(c.inflow[r * N + i]);
+  if (tracin) summarize_kind("TracIn", "", c.inflow, c.outflow, c.complete, N, who, beta, s, out);
+  else s << "\nTracIn flows: not defined (a model without gradient descent, --model knn): Marginal flows only\n";
   if (L.marginal) {
     std::vector<std::uint8_t> use(runs);
     for (std::size_t r = 0; r < runs; ++r) use[r] = c.complete[r] && c.marginal_complete[r];

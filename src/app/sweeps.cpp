@@ -1,6 +1,9 @@
 #include "sweeps.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
 #include <cstdio>
 #include <memory>
 
@@ -14,6 +17,7 @@
 #include "reciprocity/train/engine.hpp"
 #include "reciprocity/train/entities.hpp"
 #include "reciprocity/train/entity_marginal.hpp"
+#include "reciprocity/train/knn.hpp"
 #include "reciprocity/train/marginal.hpp"
 
 namespace reciprocity::app {
@@ -33,6 +37,38 @@ model::ModelParams model_params(const Config& c) {
   model::ModelParams p{c.rank, c.lambda, c.init_scale};
   p.clip = c.clip;
   return p;
+}
+
+/// --model knn, collective over `group`: run `key`'s record, the deployment metrics of the kNN
+/// predictions, with TracIn undefined (NaN: no gradient descent) and one NaN step; on the
+/// group's rank 0 (else null). Its Marginal flows come from the Marginal sweep.
+std::unique_ptr<io::RunRecord> knn_record(const Config& c, const ExperimentData& d, const data::LocalData& all,
+                                          const RunKey& key, const mpi::Comm& group) {
+  const auto membership = train::training_mask(all, c.train_fraction, key, d.rule);
+  const bool classification = d.scan.task == data::Task::Classification;
+  const train::KnnRun k = train::knn_run(all, membership, c.neighbours, classification, false, group.rank(),
+                                         group.size(), group);
+  if (group.rank() != 0) return nullptr;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::size_t N = all.local_individuals();
+  auto record = std::make_unique<io::RunRecord>();
+  record->split = key.split;
+  record->seed = key.seed;
+  record->inflow.assign(N, nan);
+  record->outflow.assign(N, nan);
+  record->self.assign(N, nan);
+  record->individual_deploy_loss = k.individual_deploy_loss;
+  record->train_loss.assign(1, nan);
+  record->discrepancy.assign(1, nan);
+  const double n_d = static_cast<double>(k.deploy_examples);
+  record->deploy_loss_final = n_d > 0 ? k.deploy_loss_sum / n_d : 0.0;
+  record->deploy_loss = {nan, record->deploy_loss_final};
+  record->deploy_rmse = std::sqrt(record->deploy_loss_final);  // squared error (Brier for 0/1 labels)
+  record->deploy_accuracy = classification && n_d > 0 ? k.deploy_correct / n_d : nan;
+  record->train_examples = static_cast<double>(k.train_examples);
+  record->deploy_examples = n_d;
+  if (c.save_split_mask && key.seed == 0) record->train_mask = global_mask(d, c.train_fraction, key);
+  return record;
 }
 
 /// One TracIn run on the ranks of `group`; on the group's rank 0, its record (else null).
@@ -106,6 +142,8 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
                         groups, per_run, d.scan.size(), d.scan.num_individuals(), plan.skipped_diverged});
   auto model = model::make_model(d.scan.task, model_params(c));
   const EntityTracking entities(d.grouping, local);
+  std::optional<data::LocalData> knn;  // --model knn: the whole data set on every rank
+  if (c.model == "knn") knn = data::distribute(*d.whole, 0, 1);
   const int my_group = world.rank() / per_run;
   const std::size_t n_rounds = rounds(plan.runs.size(), groups);
   for (std::size_t k = 0; k < n_rounds; ++k) {
@@ -115,7 +153,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
     if (const auto idx = run_of(k, my_group, groups, plan.runs.size())) {
       const auto key = plan.runs[*idx];
       try {
-        record = tracin_run(c, d, local, key, *model, group, progress, entities);
+        record = knn ? knn_record(c, d, *knn, key, group) : tracin_run(c, d, local, key, *model, group, progress, entities);
       } catch (const NumericError& e) {
         // Every rank of the group throws at the same step (the check follows a reduction).
         if (!c.continue_on_divergence) failure = {exit_status_of(e), e.what()};
@@ -159,8 +197,18 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optiona
     };
     train::MarginalFlows m;
     mpi::Outcome failure = mpi::capture([&] {
-      m = train::marginal_flows(*model, all, train::training_mask(all, c.train_fraction, key, rule), schedule, key, world,
-                                on_progress, [] { return stop_requested(); });
+      const auto membership = train::training_mask(all, c.train_fraction, key, rule);
+      if (c.model == "knn") {  // exact leave-one-out without refitting: deployment examples over the ranks
+        auto k = train::knn_run(all, membership, c.neighbours, ds.task == data::Task::Classification, true,
+                                world.rank(), world.size(), world);
+        m.inflow = std::move(k.inflow);
+        m.outflow = std::move(k.outflow);
+        m.self = std::move(k.self);
+        m.retrains = k.retrains;
+        return;
+      }
+      m = train::marginal_flows(*model, all, membership, schedule, key, world, on_progress,
+                                [] { return stop_requested(); });
     });
     mpi::agree(failure.failed() ? failure : m.failure, world);
     if (m.stopped) return false;  // agreed: the reduction carries every rank's stop

@@ -264,6 +264,7 @@ std::vector<AttributeSchema> make_attributes() {
       {"marginal-splits", T::integer}, {"marginal-step", T::text}, {"entities", T::text}, {"synthetic-users", T::integer},
       {"synthetic-items", T::integer}, {"synthetic-ratings", T::integer}, {"synthetic-rank", T::integer},
       {"batches", T::text}, {"split-order", T::text}, {"clip", T::real}, {"noise-multiplier", T::real},
+      {"neighbours", T::integer},
   };
   for (const auto& [name, type] : options)
     a.push_back({std::string("config_") + name, type, std::string("option --") + name});

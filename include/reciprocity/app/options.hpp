@@ -33,6 +33,7 @@ struct Config {
   int flow_interval = 1;              ///< TracIn checkpoints every this many steps (1: exact)
   double clip = 0;                    ///< --clip: per-example gradient clipping norm C (0: off)
   double noise_multiplier = 0;        ///< --noise-multiplier: Gaussian noise sigma C on the summed update
+  int neighbours = 5;                 ///< --neighbours: K of --model knn
   // Marginal (leave-one-individual-out retraining).
   bool marginal = false;
   int marginal_splits = 0;            ///< Marginal for splits < this (0: all splits)

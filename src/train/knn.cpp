@@ -1,0 +1,165 @@
+// k nearest neighbours with exact leave-one-individual-out Marginal flows (knn.hpp).
+#include "reciprocity/train/knn.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "reciprocity/core/error.hpp"
+#include "reciprocity/train/engine.hpp"
+
+namespace reciprocity::train {
+
+namespace {
+
+/// Features standardised with the training examples' mean and population standard deviation
+/// (a constant feature is only centred), [examples x p].
+std::vector<double> standardised(const data::LocalData& all, const std::vector<std::uint8_t>& membership) {
+  const auto p = static_cast<std::size_t>(all.num_features);
+  std::vector<double> mean(p, 0.0), sq(p, 0.0);
+  double n = 0;
+  for (std::size_t e = 0; e < all.size(); ++e) {
+    if (membership[e] != kTraining) continue;
+    n += 1;
+    for (std::size_t j = 0; j < p; ++j) mean[j] += all.features[e * p + j];
+  }
+  for (auto& m : mean) m /= std::max(n, 1.0);
+  for (std::size_t e = 0; e < all.size(); ++e) {
+    if (membership[e] != kTraining) continue;
+    for (std::size_t j = 0; j < p; ++j) {
+      const double d = all.features[e * p + j] - mean[j];
+      sq[j] += d * d;
+    }
+  }
+  std::vector<double> inv_sd(p);
+  for (std::size_t j = 0; j < p; ++j) {
+    const double var = sq[j] / std::max(n, 1.0);
+    inv_sd[j] = var > 1e-24 ? 1.0 / std::sqrt(var) : 1.0;
+  }
+  std::vector<double> x(all.features.size());
+  for (std::size_t e = 0; e < all.size(); ++e)
+    for (std::size_t j = 0; j < p; ++j) x[e * p + j] = (all.features[e * p + j] - mean[j]) * inv_sd[j];
+  return x;
+}
+
+}  // namespace
+
+KnnRun knn_run(const data::LocalData& all, const std::vector<std::uint8_t>& membership, int neighbours,
+               bool classification, bool flows, int rank, int ranks, const Reducer& reducer) {
+  const std::size_t N = all.local_individuals();
+  const auto p = static_cast<std::size_t>(all.num_features);
+  std::vector<std::int64_t> owner(all.size());
+  for (std::size_t i = 0; i < N; ++i)
+    for (auto e = all.offsets[i]; e < all.offsets[i + 1]; ++e) owner[static_cast<std::size_t>(e)] = static_cast<std::int64_t>(i);
+  std::vector<std::size_t> train, deploy;
+  std::vector<std::int64_t> per_individual(N, 0);
+  for (std::size_t e = 0; e < all.size(); ++e) {
+    if (membership[e] == kTraining) {
+      train.push_back(e);
+      ++per_individual[static_cast<std::size_t>(owner[e])];
+    } else if (membership[e] == kDeployment) {
+      deploy.push_back(e);
+    }
+  }
+  KnnRun r;
+  r.train_examples = static_cast<std::int64_t>(train.size());
+  r.deploy_examples = static_cast<std::int64_t>(deploy.size());
+  const std::int64_t largest = *std::max_element(per_individual.begin(), per_individual.end());
+  const auto K = static_cast<std::size_t>(neighbours);
+  if (neighbours < 1 || static_cast<std::int64_t>(train.size()) - largest < neighbours)
+    throw ConfigError("option --neighbours: " + std::to_string(neighbours) + " is out of range (at least 1, and at most " +
+                      std::to_string(static_cast<std::int64_t>(train.size()) - largest) +
+                      ": the training examples left when the individual with the most (" + std::to_string(largest) +
+                      ") is removed)");
+  for (auto m : per_individual) r.retrains += m > 0;
+  const std::vector<double> x = standardised(all, membership);
+
+  r.inflow.assign(N, 0.0);
+  r.outflow.assign(N, 0.0);
+  r.self.assign(N, 0.0);
+  r.individual_deploy_loss.assign(N, 0.0);
+  // Each deployment example gives one row: its loss, whether it is classified correctly, and
+  // the K (individual, Marginal) pairs of its neighbours' individuals (individual -1: unused).
+  // Rows are computed by the rank they are dealt to, gathered with a sum in which every other
+  // rank adds zeros (exact), and accumulated by every rank in example order: the same sums, in
+  // the same order, whatever the rank count. Chunks bound the memory.
+  const std::size_t width = 2 + 2 * K;
+  constexpr std::size_t kChunk = 1024;
+  std::vector<double> rows;
+  std::vector<std::pair<double, std::int64_t>> order(train.size());  // (squared distance, global id)
+  std::vector<std::size_t> position(train.size());
+  std::vector<std::int64_t> near_owner;
+  for (std::size_t begin = 0; begin < deploy.size(); begin += kChunk) {
+    const std::size_t count = std::min(kChunk, deploy.size() - begin);
+    rows.assign(count * width, 0.0);
+    for (std::size_t c = static_cast<std::size_t>(rank); c < count; c += static_cast<std::size_t>(ranks)) {
+      double* row = &rows[c * width];
+      const std::size_t z = deploy[begin + c];
+      const double* xz = &x[z * p];
+      for (std::size_t t = 0; t < train.size(); ++t) {
+        const double* xt = &x[train[t] * p];
+        double s = 0;
+        for (std::size_t j = 0; j < p; ++j) s += (xt[j] - xz[j]) * (xt[j] - xz[j]);
+        order[t] = {s, all.example[train[t]]};
+        position[t] = t;
+      }
+      // Enough of the order for any leave-one-out: K plus the largest individual's examples.
+      const std::size_t need = std::min(train.size(), K + static_cast<std::size_t>(largest));
+      const auto less = [&](std::size_t a, std::size_t b) { return order[a] < order[b]; };
+      std::partial_sort(position.begin(), position.begin() + static_cast<std::ptrdiff_t>(need), position.end(), less);
+      // The mean label of the first K of the order that are not of individual `skip` (-1: none).
+      const auto predict = [&](std::int64_t skip) {
+        double sum = 0;
+        std::size_t used = 0;
+        for (std::size_t q = 0; q < need && used < K; ++q) {
+          const std::size_t e = train[position[q]];
+          if (owner[e] == skip) continue;
+          sum += all.label[e];
+          ++used;
+        }
+        return sum / static_cast<double>(used);
+      };
+      const double y = all.label[z];
+      const double p0 = predict(-1);
+      const double l0 = (p0 - y) * (p0 - y);
+      row[0] = l0;
+      row[1] = classification && (p0 > 0.5) == (y > 0.5) ? 1.0 : 0.0;
+      for (std::size_t q = 0; q < K; ++q) row[2 + 2 * q] = -1.0;
+      if (!flows) continue;
+      near_owner.clear();
+      for (std::size_t q = 0; q < K; ++q) near_owner.push_back(owner[train[position[q]]]);
+      std::sort(near_owner.begin(), near_owner.end());
+      near_owner.erase(std::unique(near_owner.begin(), near_owner.end()), near_owner.end());
+      for (std::size_t q = 0; q < near_owner.size(); ++q) {
+        const double pj = predict(near_owner[q]);
+        row[2 + 2 * q] = static_cast<double>(near_owner[q]);
+        row[3 + 2 * q] = (pj - y) * (pj - y) - l0;  // Marginal_j(z')
+      }
+    }
+    // Each row is nonzero on one rank only, so the sum gathers it exactly (unused pairs keep -1).
+    reducer.sum(rows.data(), static_cast<int>(rows.size()));
+    for (std::size_t c = 0; c < count; ++c) {
+      const double* row = &rows[c * width];
+      const auto i = static_cast<std::size_t>(owner[deploy[begin + c]]);
+      r.deploy_loss_sum += row[0];
+      r.individual_deploy_loss[i] += row[0];
+      r.deploy_correct += row[1];
+      if (!flows) continue;
+      for (std::size_t q = 0; q < K; ++q) {
+        if (row[2 + 2 * q] < 0) break;  // unused
+        const auto j = static_cast<std::size_t>(row[2 + 2 * q]);
+        const double marginal = row[3 + 2 * q];
+        if (j == i) {
+          r.self[i] += marginal;
+        } else {
+          r.inflow[i] += marginal;
+          r.outflow[j] += marginal;
+        }
+      }
+    }
+  }
+  return r;
+}
+
+}  // namespace reciprocity::train
