@@ -167,6 +167,16 @@ void summarize_kind(const char* kind, const std::string& prefix, const std::vect
   row("correlation(inflow, outflow)", corrs, e.correlation);
   row("fraction negative inflows", neg_in, e.negative_inflow);
   row("fraction negative outflows", neg_out, e.negative_outflow);
+  // r_i = 1 when both flows are 0 (DESIGN.md section 2): say how many such individuals an alpha
+  // counts, where any do (kNN votes that no removal changes; individuals without examples).
+  std::size_t both_zero = 0;
+  for (std::size_t i = 0; i < N; ++i) both_zero += mean_in[i] == 0 && mean_out[i] == 0;
+  if (both_zero > 0) {
+    std::snprintf(line, sizeof line,
+                  "individuals with both mean flows 0 (reciprocity 1 by convention, in alpha): %zu of %zu (%.1f%%)\n",
+                  both_zero, N, 100.0 * static_cast<double>(both_zero) / static_cast<double>(N));
+    s << line;
+  }
   // SNR across runs (DESIGN.md section 2): for split individuals the conditional SNR, inflow
   // over the runs where the individual is deployed, outflow over those where it trains; over
   // all runs (zeros included) it is kept as a labelled extra. The recommender: both the same.
