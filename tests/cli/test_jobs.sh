@@ -34,8 +34,9 @@ for s in movielens diabetes breast_cancer array_sweep regimes; do
   for h in '--signal=B:TERM@120' '--requeue' '--open-mode=append'; do
     grep -q "^#SBATCH $h" "$f" || fail "$s.sbatch: no '#SBATCH $h' header"
   done
-  grep -q 'scontrol requeue' "$f" || fail "$s.sbatch: no scontrol requeue"
+  grep -q '^source "$repo/jobs/launch.sh"' "$f" || fail "$s.sbatch: does not source jobs/launch.sh"
 done
+grep -q 'scontrol requeue' "$src/jobs/launch.sh" || fail "jobs/launch.sh: no scontrol requeue"
 ok "bash -n and #SBATCH headers of ${#scripts[@]} scripts"
 if [[ ! -d $data/health ]]; then
   echo "SKIP running the scripts: no health data in $data (configure with -DRECIPROCITY_TEST_DATA=<dir>)"
@@ -190,13 +191,20 @@ grep -q '^srun' "$shims/calls.log" 2> /dev/null && fail "a plain run (no SLURM_J
 # --- an experiment script through (fake) sbatch: srun is used ---
 export OUT=$work/slurm
 : > "$shims/calls.log"
-id=$(EXTRA_ARGS="--splits 2 --steps 20 -q" sbatch --parsable "$src/jobs/diabetes.sbatch")
+id=$(cd "$src" && EXTRA_ARGS="--splits 2 --steps 20 -q" sbatch --parsable jobs/diabetes.sbatch)  # from the repository
 if [[ $(cat "$shims/job_$id") == ok ]] && grep -q "^srun .*--dataset diabetes" "$shims/calls.log" &&
    r=$(check_complete "$OUT/diabetes.h5" 0); then
   ok "sbatch diabetes.sbatch: job $id ran its step with srun; $r"
 else
   fail "sbatch diabetes.sbatch: job $id $(cat "$shims/job_$id" 2> /dev/null)"; cat "$shims/calls.log" "$shims/job_$id.out" | tail -8
 fi
+
+# --- submitted from outside the repository: a clear refusal, not a job without its checks ---
+SLURM_SUBMIT_DIR=$work bash "$src/jobs/diabetes.sbatch" > outside.log 2>&1
+rc=$?
+if [[ $rc -eq 2 ]] && grep -q "submit from the repository" outside.log; then
+  ok "a job submitted outside the repository is refused (exit 2) naming jobs/preflight.sh"
+else fail "a job submitted outside the repository: exit $rc, $(head -n 2 outside.log)"; fi
 
 # --- the array sweep and its merge, through submit_sweep.sh ---
 export OUT=$work/sweep
