@@ -26,7 +26,8 @@ po::options_description data_options(Config& c) {
       ("model", po::value(&c.model)->default_value(c.model), "auto (from the dataset) | mf (synthetic, movielens) | "
        "linear (diabetes, csv) | logistic (breast-cancer, csv) | knn (diabetes, breast-cancer, csv: k nearest "
        "neighbours, no gradient descent, so no TracIn: implies --marginal, whose flows are exact leave-one-individual-"
-       "out without refitting; see --neighbours)")
+       "out without refitting; see --neighbours; the options of gradient descent and --seeds other than 1 are "
+       "refused)")
       ("neighbours", po::value(&c.neighbours)->default_value(c.neighbours),
        "--model knn: K, the neighbours averaged (Euclidean distance on features standardised with the training "
        "split, ties to the smaller example id; prediction the mean label, loss the squared error: the Brier score "

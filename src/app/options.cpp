@@ -293,6 +293,9 @@ void choose_knn(Config& c) {
   refuse(c.flow_interval != 1, "--flow-interval");
   refuse(c.entities != "individual", "--entities");
   refuse(c.marginal_step_given && c.marginal_step != "keep", "--marginal-step");
+  if (c.seeds != 1)  // a seed chooses initial parameters and batches: kNN has neither
+    throw ConfigError("option --seeds: " + std::to_string(c.seeds) + " with --model knn would repeat each split's run "
+                      "unchanged (no initialisation, no batches); use --seeds 1 and more --splits");
   c.marginal = true;
   c.steps = 1;
 }

@@ -65,6 +65,7 @@ refused_option "--model knn with --clip" "option --clip" "${reg[@]}" --clip 1 --
 refused_option "--model knn with --batch-fraction" "option --batch-fraction" "${reg[@]}" --batch-fraction 0.5 --out x.h5
 refused_option "--model knn with --entities" "option --entities" "${reg[@]}" --entities occupation --out x.h5
 refused_option "--neighbours 0" "option --neighbours" "${reg[@]}" --neighbours 0 --out x.h5
+refused_option "--model knn with --seeds 2" "option --seeds" "${reg[@]}" --seeds 2 --out x.h5
 # 24 of the 30 individuals train, 3 rows each: 69 rows remain without one of them.
 refused_option "--neighbours above the training rows" "option --neighbours" "${reg[@]}" --neighbours 70 --out big.h5
 if [[ -f big.h5 ]] && /usr/bin/python3 -c '
