@@ -145,7 +145,7 @@ def plot(a, path, plt):
     order = np.argsort(decile, kind="stable")  # the most isolated drawn last, on top
     pts = left.scatter(a["mean_out"][order], a["mean_in"][order], c=decile[order], cmap="viridis", vmin=1, vmax=10,
                        s=10, alpha=0.85)
-    fig.colorbar(pts, ax=left, label="isolation decile (distance to K-th nearest other individual)")
+    fig.colorbar(pts, ax=left, label="isolation decile (10: most isolated)")
     lim = max(np.abs(a["mean_in"]).max(), np.abs(a["mean_out"]).max()) * 1.05 or 1.0
     left.plot([-lim, lim], [-lim, lim], color="grey", lw=0.7, ls="--", label="inflow = outflow")
     left.set_xlabel("mean Marginal outflow")
@@ -160,9 +160,9 @@ def plot(a, path, plt):
     right.set_ylabel("per individual, means over runs")
     right.set_xticks(dec)
     right.legend(fontsize=8)
-    fig.suptitle(f"{a['dataset']}: k nearest neighbours (K = {a['K']}), {a['runs']} runs: Marginal flows "
-                 "against isolation", fontsize=10)
-    fig.tight_layout()
+    fig.suptitle(f"{a['dataset']}: k nearest neighbours (K = {a['K']}), {a['runs']} runs: Marginal flows against "
+                 "isolation (distance to the K-th nearest row of another individual)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
