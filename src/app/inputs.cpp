@@ -11,6 +11,7 @@
 #include "reciprocity/data/loaders.hpp"
 #include "reciprocity/split/split.hpp"
 #include "reciprocity/train/engine.hpp"
+#include "reciprocity/train/knn.hpp"
 
 namespace reciprocity::app {
 
@@ -114,6 +115,21 @@ void check_splits_usable(const Config& c, const data::DatasetScan& ds, const dat
           << ds.size() << " rating(s), --train-fraction " << c.train_fraction << "): a run needs both";
       throw DataError(msg.str());
     }
+  }
+}
+
+void check_neighbours(const Config& c, const ExperimentData& d) {
+  if (c.model != "knn" || !d.whole) return;
+  const data::LocalData all = data::distribute(*d.whole, 0, 1);
+  const int first = c.split_begin, last = c.split_end < 0 ? c.splits : c.split_end;
+  for (int s = first; s < last; ++s) {
+    const auto [limit, largest] =
+        train::knn_neighbours_limit(all, train::training_mask(all, c.train_fraction, {c.seed, s, 0}, d.rule));
+    if (limit < c.neighbours)
+      throw ConfigError("option --neighbours: " + std::to_string(c.neighbours) + " is out of range for split " +
+                        std::to_string(s) + ": at most " + std::to_string(limit) +
+                        ", the training examples left when the individual with the most (" + std::to_string(largest) +
+                        ") is removed");
   }
 }
 

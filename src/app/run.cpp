@@ -91,6 +91,7 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   mpi::agreed(world, [&] { local = local_data(c, d, group.rank(), group.size()); });
   mpi::agreed(world, [&] { d.rule = split_rule(c, local, group); });
   mpi::agreed(world, [&] { check_splits_usable(c, ds, local, d.rule, group); });  // every rank reaches its collective
+  mpi::agreed(world, [&] { check_neighbours(c, d); });
 
   io::ResultsFile file = open_results(c, ds, d.grouping, world, per_run, lock);
   const std::string title = title_of(c, ds.source);

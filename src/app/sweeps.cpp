@@ -199,12 +199,12 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optiona
     mpi::Outcome failure = mpi::capture([&] {
       const auto membership = train::training_mask(all, c.train_fraction, key, rule);
       if (c.model == "knn") {  // exact leave-one-out without refitting: deployment examples over the ranks
-        auto k = train::knn_run(all, membership, c.neighbours, ds.task == data::Task::Classification, true,
-                                world.rank(), world.size(), world);
-        m.inflow = std::move(k.inflow);
-        m.outflow = std::move(k.outflow);
-        m.self = std::move(k.self);
-        m.retrains = k.retrains;
+        auto knn = train::knn_run(all, membership, c.neighbours, ds.task == data::Task::Classification, true,
+                                  world.rank(), world.size(), world);
+        m.inflow = std::move(knn.inflow);
+        m.outflow = std::move(knn.outflow);
+        m.self = std::move(knn.self);
+        m.retrains = knn.retrains;
         return;
       }
       m = train::marginal_flows(*model, all, membership, schedule, key, world, on_progress,

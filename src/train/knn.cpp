@@ -45,6 +45,18 @@ std::vector<double> standardised(const data::LocalData& all, const std::vector<s
 
 }  // namespace
 
+std::pair<std::int64_t, std::int64_t> knn_neighbours_limit(const data::LocalData& all,
+                                                           const std::vector<std::uint8_t>& membership) {
+  std::int64_t train = 0, largest = 0;
+  for (std::size_t i = 0; i < all.local_individuals(); ++i) {
+    std::int64_t mine = 0;
+    for (auto e = all.offsets[i]; e < all.offsets[i + 1]; ++e) mine += membership[static_cast<std::size_t>(e)] == kTraining;
+    train += mine;
+    largest = std::max(largest, mine);
+  }
+  return {train - largest, largest};
+}
+
 KnnRun knn_run(const data::LocalData& all, const std::vector<std::uint8_t>& membership, int neighbours,
                bool classification, bool flows, int rank, int ranks, const Reducer& reducer) {
   const std::size_t N = all.local_individuals();
@@ -65,13 +77,12 @@ KnnRun knn_run(const data::LocalData& all, const std::vector<std::uint8_t>& memb
   KnnRun r;
   r.train_examples = static_cast<std::int64_t>(train.size());
   r.deploy_examples = static_cast<std::int64_t>(deploy.size());
-  const std::int64_t largest = *std::max_element(per_individual.begin(), per_individual.end());
+  const auto [limit, largest] = knn_neighbours_limit(all, membership);
   const auto K = static_cast<std::size_t>(neighbours);
-  if (neighbours < 1 || static_cast<std::int64_t>(train.size()) - largest < neighbours)
+  if (neighbours < 1 || limit < neighbours)
     throw ConfigError("option --neighbours: " + std::to_string(neighbours) + " is out of range (at least 1, and at most " +
-                      std::to_string(static_cast<std::int64_t>(train.size()) - largest) +
-                      ": the training examples left when the individual with the most (" + std::to_string(largest) +
-                      ") is removed)");
+                      std::to_string(limit) + ": the training examples left when the individual with the most (" +
+                      std::to_string(largest) + ") is removed)");
   for (auto m : per_individual) r.retrains += m > 0;
   const std::vector<double> x = standardised(all, membership);
 

@@ -144,7 +144,7 @@ TEST_CASE("knn Marginal flows equal brute-force leave-one-individual-out refits"
         for (const int split : {0, 1}) {
           SECTION("logistic " + std::to_string(logistic) + ", rows per individual " + std::to_string(per) + ", K " +
                   std::to_string(K) + ", split " + std::to_string(split)) {
-            check(ds, K, split::RunKey{split, 0});
+            check(ds, K, RunKey{0, split, 0});
           }
         }
       }
@@ -157,7 +157,7 @@ TEST_CASE("knn ties in distance go to the smaller example id, as in a full sort"
   for (const bool logistic : {false, true}) {
     auto ds = glm_dataset(logistic, 48, 2, 13);
     for (auto& x : ds.features) x = std::round(x);
-    for (const int K : {2, 4}) check(ds, K, split::RunKey{0, 0});
+    for (const int K : {2, 4}) check(ds, K, RunKey{0, 0, 0});
   }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "reciprocity/core/reducer.hpp"
@@ -30,6 +31,11 @@ struct KnnRun {
   std::int64_t train_examples = 0, deploy_examples = 0;
   std::int64_t retrains = 0;  ///< individuals with training examples (the leave-one-out "retrainings")
 };
+
+/// The largest K that knn_run accepts for `membership`: the training examples left when the
+/// individual with the most of them is removed (first), and that individual's count (second).
+std::pair<std::int64_t, std::int64_t> knn_neighbours_limit(const data::LocalData& all,
+                                                           const std::vector<std::uint8_t>& membership);
 
 /// Collective over `reducer`: the kNN run of `membership` (train::Membership per example of
 /// `all`, the whole data set on every rank) with `neighbours` = K. The deployment examples are
