@@ -4,6 +4,7 @@
 # - a csv with several rows per individual, regression and classification: 1 and 3 ranks write
 #   the same file (compare_results.py), TracIn NaN (undefined), config_neighbours recorded;
 # - --resume of a complete file does nothing and exits 0; with another --neighbours it is refused;
+#   two split ranges merged (--merge) equal the direct run;
 # - options of gradient descent, MovieLens data and bad K are refused naming the option (exit 2),
 #   a K too large for a split is refused before any file is created, naming the split;
 # - tools/report reads a knn file (Marginal only) and draws the isolation figure;
@@ -59,6 +60,11 @@ reg=(--dataset csv --csv-individual --data reg.csv --model knn --splits 5 -q)
 if "$bin" "${reg[@]}" --neighbours 4 --resume --out reg.1.h5 > resume.log 2>&1 && compare reg.3.h5 reg.1.h5 > /dev/null; then
   echo "ok   --resume of a complete knn file exits 0 and leaves it as it was"
 else fail "--resume of a complete knn file: $(tail -n 2 resume.log)"; fi
+part=(--dataset csv --csv-individual --data reg.csv --model knn --neighbours 4 --splits 5 -q)
+if "$bin" "${part[@]}" --split-range 0:2 --out p0.h5 > p.log 2>&1 && "$bin" "${part[@]}" --split-range 2:5 --out p1.h5 >> p.log 2>&1 &&
+   "$bin" --merge p0.h5 p1.h5 --out merged.h5 >> p.log 2>&1 && out=$(compare reg.1.h5 merged.h5); then
+  echo "ok   --merge of two knn split ranges equals the direct run ($out)"
+else fail "--merge of knn split ranges: $(tail -n 2 p.log) ${out:-}"; fi
 refused_option "--resume with another --neighbours" "neighbours" "${reg[@]}" --neighbours 5 --resume --out reg.1.h5
 refused_option "--model knn with ratings" "option --model" --dataset synthetic --model knn --out x.h5
 refused_option "--model knn with --clip" "option --clip" "${reg[@]}" --clip 1 --out x.h5
