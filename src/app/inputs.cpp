@@ -123,13 +123,13 @@ void check_neighbours(const Config& c, const ExperimentData& d) {
   const data::LocalData all = data::distribute(*d.whole, 0, 1);
   const int first = c.split_begin, last = c.split_end < 0 ? c.splits : c.split_end;
   for (int s = first; s < last; ++s) {
-    const auto [limit, largest] =
-        train::knn_neighbours_limit(all, train::training_mask(all, c.train_fraction, {c.seed, s, 0}, d.rule));
-    if (limit < c.neighbours)
+    const train::KnnLimits limits =
+        train::knn_limits(all, train::training_mask(all, c.train_fraction, {c.seed, s, 0}, d.rule));
+    if (limits.max_neighbours < c.neighbours)
       throw ConfigError("option --neighbours: " + std::to_string(c.neighbours) + " is out of range for split " +
-                        std::to_string(s) + ": at most " + std::to_string(limit) +
-                        ", the training examples left when the individual with the most (" + std::to_string(largest) +
-                        ") is removed");
+                        std::to_string(s) + ": at most " + std::to_string(limits.max_neighbours) +
+                        ", the training examples left when the individual with the most (" +
+                        std::to_string(limits.largest) + ") is removed");
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "dot.hpp"
+#include "reciprocity/model/features.hpp"
 #include "reciprocity/core/rng.hpp"
 
 namespace reciprocity::model {
@@ -37,34 +38,14 @@ void GeneralizedLinear::setup(const data::LocalData& data, const std::vector<std
   data_ = &data;
   const auto p = static_cast<std::size_t>(data.num_features);
   dim_ = p + 1;
-  // Training statistics, reduced over the run's ranks: [sum x (p), sum x^2 (p), n, sum y].
-  std::vector<double> stats(2 * p + 2, 0.0);
-  for (std::size_t e = 0; e < data.size(); ++e) {
-    if (!is_train[e]) continue;
-    const double* x = &data.features[e * p];
-    for (std::size_t j = 0; j < p; ++j) {
-      stats[j] += x[j];
-      stats[p + j] += x[j] * x[j];
-    }
-    stats[2 * p] += 1;
-    stats[2 * p + 1] += data.label[e];
-  }
-  reducer.sum(stats.data(), static_cast<int>(stats.size()));
-  const double n = std::max(stats[2 * p], 1.0);
-  std::vector<double> mean(p), inv_sd(p);
-  for (std::size_t j = 0; j < p; ++j) {
-    mean[j] = stats[j] / n;
-    const double var = std::max(stats[p + j] / n - mean[j] * mean[j], 0.0);
-    inv_sd[j] = var > 1e-24 ? 1.0 / std::sqrt(var) : 1.0;  // constant feature: centre only
-  }
+  const FeatureScaling scaling = feature_scaling(data, is_train, reducer);
   x_.resize(data.size() * dim_);
   for (std::size_t e = 0; e < data.size(); ++e) {
-    for (std::size_t j = 0; j < p; ++j)
-      x_[e * dim_ + j] = (data.features[e * p + j] - mean[j]) * inv_sd[j];
+    for (std::size_t j = 0; j < p; ++j) x_[e * dim_ + j] = scaling.apply(&data.features[e * p], j);
     x_[e * dim_ + p] = 1.0;
   }
   theta_.assign(dim_, 0.0);
-  const double ybar = stats[2 * p + 1] / n;
+  const double ybar = scaling.label_sum / std::max(scaling.count, 1.0);
   if (logistic_) {
     const double q = std::clamp(ybar, 1e-6, 1.0 - 1e-6);
     theta_[p] = std::log(q / (1.0 - q));

@@ -3,58 +3,25 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <string>
 
 #include "reciprocity/core/error.hpp"
-#include "reciprocity/train/engine.hpp"
+#include "reciprocity/model/features.hpp"
 
 namespace reciprocity::train {
 
-namespace {
-
-/// Features standardised with the training examples' mean and population standard deviation
-/// (a constant feature is only centred), [examples x p].
-std::vector<double> standardised(const data::LocalData& all, const std::vector<std::uint8_t>& membership) {
-  const auto p = static_cast<std::size_t>(all.num_features);
-  std::vector<double> mean(p, 0.0), sq(p, 0.0);
-  double n = 0;
-  for (std::size_t e = 0; e < all.size(); ++e) {
-    if (membership[e] != kTraining) continue;
-    n += 1;
-    for (std::size_t j = 0; j < p; ++j) mean[j] += all.features[e * p + j];
-  }
-  for (auto& m : mean) m /= std::max(n, 1.0);
-  for (std::size_t e = 0; e < all.size(); ++e) {
-    if (membership[e] != kTraining) continue;
-    for (std::size_t j = 0; j < p; ++j) {
-      const double d = all.features[e * p + j] - mean[j];
-      sq[j] += d * d;
-    }
-  }
-  std::vector<double> inv_sd(p);
-  for (std::size_t j = 0; j < p; ++j) {
-    const double var = sq[j] / std::max(n, 1.0);
-    inv_sd[j] = var > 1e-24 ? 1.0 / std::sqrt(var) : 1.0;
-  }
-  std::vector<double> x(all.features.size());
-  for (std::size_t e = 0; e < all.size(); ++e)
-    for (std::size_t j = 0; j < p; ++j) x[e * p + j] = (all.features[e * p + j] - mean[j]) * inv_sd[j];
-  return x;
-}
-
-}  // namespace
-
-std::pair<std::int64_t, std::int64_t> knn_neighbours_limit(const data::LocalData& all,
-                                                           const std::vector<std::uint8_t>& membership) {
-  std::int64_t train = 0, largest = 0;
+KnnLimits knn_limits(const data::LocalData& all, const std::vector<std::uint8_t>& membership) {
+  KnnLimits l;
+  std::int64_t train = 0;
   for (std::size_t i = 0; i < all.local_individuals(); ++i) {
     std::int64_t mine = 0;
     for (auto e = all.offsets[i]; e < all.offsets[i + 1]; ++e) mine += membership[static_cast<std::size_t>(e)] == kTraining;
     train += mine;
-    largest = std::max(largest, mine);
+    l.largest = std::max(l.largest, mine);
+    l.training_individuals += mine > 0;
   }
-  return {train - largest, largest};
+  l.max_neighbours = train - l.largest;
+  return l;
 }
 
 KnnRun knn_run(const data::LocalData& all, const std::vector<std::uint8_t>& membership, int neighbours,
@@ -65,26 +32,28 @@ KnnRun knn_run(const data::LocalData& all, const std::vector<std::uint8_t>& memb
   for (std::size_t i = 0; i < N; ++i)
     for (auto e = all.offsets[i]; e < all.offsets[i + 1]; ++e) owner[static_cast<std::size_t>(e)] = static_cast<std::int64_t>(i);
   std::vector<std::size_t> train, deploy;
-  std::vector<std::int64_t> per_individual(N, 0);
+  std::vector<std::uint8_t> in_training(all.size());
   for (std::size_t e = 0; e < all.size(); ++e) {
-    if (membership[e] == kTraining) {
-      train.push_back(e);
-      ++per_individual[static_cast<std::size_t>(owner[e])];
-    } else if (membership[e] == kDeployment) {
-      deploy.push_back(e);
-    }
+    in_training[e] = membership[e] == kTraining;
+    if (membership[e] == kTraining) train.push_back(e);
+    else if (membership[e] == kDeployment) deploy.push_back(e);
   }
   KnnRun r;
   r.train_examples = static_cast<std::int64_t>(train.size());
   r.deploy_examples = static_cast<std::int64_t>(deploy.size());
-  const auto [limit, largest] = knn_neighbours_limit(all, membership);
+  const KnnLimits limits = knn_limits(all, membership);
   const auto K = static_cast<std::size_t>(neighbours);
-  if (neighbours < 1 || limit < neighbours)
+  if (neighbours < 1 || limits.max_neighbours < neighbours)
     throw ConfigError("option --neighbours: " + std::to_string(neighbours) + " is out of range (at least 1, and at most " +
-                      std::to_string(limit) + ": the training examples left when the individual with the most (" +
-                      std::to_string(largest) + ") is removed)");
-  for (auto m : per_individual) r.retrains += m > 0;
-  const std::vector<double> x = standardised(all, membership);
+                      std::to_string(limits.max_neighbours) + ": the training examples left when the individual with " +
+                      "the most (" + std::to_string(limits.largest) + ") is removed)");
+  r.retrains = limits.training_individuals;
+  // Features standardised with the training rows (the linear models' set-up); `all` is whole
+  // on every rank, so nothing to reduce.
+  const model::FeatureScaling scaling = model::feature_scaling(all, in_training, NoReduction());
+  std::vector<double> x(all.features.size());
+  for (std::size_t e = 0; e < all.size(); ++e)
+    for (std::size_t j = 0; j < p; ++j) x[e * p + j] = scaling.apply(&all.features[e * p], j);
 
   r.inflow.assign(N, 0.0);
   r.outflow.assign(N, 0.0);
@@ -116,7 +85,7 @@ KnnRun knn_run(const data::LocalData& all, const std::vector<std::uint8_t>& memb
         position[t] = t;
       }
       // Enough of the order for any leave-one-out: K plus the largest individual's examples.
-      const std::size_t need = std::min(train.size(), K + static_cast<std::size_t>(largest));
+      const std::size_t need = std::min(train.size(), K + static_cast<std::size_t>(limits.largest));
       const auto less = [&](std::size_t a, std::size_t b) { return order[a] < order[b]; };
       std::partial_sort(position.begin(), position.begin() + static_cast<std::ptrdiff_t>(need), position.end(), less);
       // The mean label of the first K of the order that are not of individual `skip` (-1: none).

@@ -16,7 +16,7 @@
 #include "reciprocity/data/dataset.hpp"
 #include "reciprocity/data/local.hpp"
 #include "reciprocity/split/split.hpp"
-#include "reciprocity/train/engine.hpp"
+#include "reciprocity/train/membership.hpp"
 #include "reciprocity/train/knn.hpp"
 #include "../support/naive.hpp"
 
@@ -24,11 +24,6 @@ namespace {
 
 using namespace reciprocity;
 using namespace reciprocity::testing;
-
-class SerialSum : public Reducer {
- public:
-  void sum(double*, int) const override {}
-};
 
 struct Brute {
   Vec inflow, outflow, self, individual_loss;
@@ -118,7 +113,7 @@ void check(const data::Dataset& ds, int K, const split::RunKey& key) {
   const data::LocalData local = data::distribute(ds, 0, 1);
   const auto membership = train::training_mask(local, 0.6, key);
   const Brute b = brute_force(ds, by_id(local, membership), K, classification);
-  const train::KnnRun r = train::knn_run(local, membership, K, classification, true, 0, 1, SerialSum());
+  const train::KnnRun r = train::knn_run(local, membership, K, classification, true, 0, 1, NoReduction());
   // Local individual i is dense individual first_individual + i (one rank: the same).
   REQUIRE(local.first_individual == 0);
   const double scale = std::max({max_abs(b.inflow), max_abs(b.outflow), 1e-300});
@@ -166,7 +161,7 @@ TEST_CASE("knn refuses K larger than the training rows left after removing the l
   const data::LocalData local = data::distribute(ds, 0, 1);
   std::vector<std::uint8_t> membership(local.size(), train::kDeployment);
   for (std::size_t e = 0; e < 9; ++e) membership[e] = train::kTraining;  // 3 individuals training
-  const auto run = [&](int K) { return train::knn_run(local, membership, K, false, true, 0, 1, SerialSum()); };
+  const auto run = [&](int K) { return train::knn_run(local, membership, K, false, true, 0, 1, NoReduction()); };
   CHECK_NOTHROW(run(6));  // 9 - 3 rows remain
   CHECK_THROWS_WITH(run(7), Catch::Contains("--neighbours") && Catch::Contains("at most 6"));
 }

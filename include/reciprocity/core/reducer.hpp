@@ -12,4 +12,10 @@ class Reducer {
   virtual void sum(double* data, int count) const = 0;
 };
 
+/// The Reducer of one process (or of data every process holds whole): the sum is the value.
+class NoReduction final : public Reducer {
+ public:
+  void sum(double*, int) const override {}
+};
+
 }  // namespace reciprocity

@@ -1,10 +1,10 @@
 #pragma once
 #include <cstdint>
-#include <utility>
 #include <vector>
 
 #include "reciprocity/core/reducer.hpp"
 #include "reciprocity/data/local.hpp"
+#include "reciprocity/train/membership.hpp"
 
 namespace reciprocity::train {
 
@@ -32,10 +32,14 @@ struct KnnRun {
   std::int64_t retrains = 0;  ///< individuals with training examples (the leave-one-out "retrainings")
 };
 
-/// The largest K that knn_run accepts for `membership`: the training examples left when the
-/// individual with the most of them is removed (first), and that individual's count (second).
-std::pair<std::int64_t, std::int64_t> knn_neighbours_limit(const data::LocalData& all,
-                                                           const std::vector<std::uint8_t>& membership);
+/// The sizes that bound K for `membership`: knn_run accepts K up to max_neighbours, the
+/// training examples left when the individual with the most of them (`largest`) is removed.
+struct KnnLimits {
+  std::int64_t max_neighbours = 0;
+  std::int64_t largest = 0;
+  std::int64_t training_individuals = 0;  ///< individuals with training examples
+};
+KnnLimits knn_limits(const data::LocalData& all, const std::vector<std::uint8_t>& membership);
 
 /// Collective over `reducer`: the kNN run of `membership` (train::Membership per example of
 /// `all`, the whole data set on every rank) with `neighbours` = K. The deployment examples are
