@@ -1,15 +1,12 @@
 #include "reciprocity/app/options.hpp"
 #include "reciprocity/data/users.hpp"
 
+#include "config_file.hpp"
 #include "option_table.hpp"
 
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <map>
-#include <set>
 #include <sstream>
 
 #include "reciprocity/core/error.hpp"
@@ -93,62 +90,6 @@ void require(bool ok, const char* option, const T& value, const char* rule) {
   }
 }
 
-/// Where each option read from a --config file was set (those the command line overrides
-/// excluded): later messages about their values name the file and line.
-struct ConfigSource {
-  std::string path;
-  std::map<std::string, int> line_of;
-  std::set<std::string> overridden;  ///< set in the file and on the command line (which wins)
-};
-
-/// Reads a --config file into `vm` one line at a time, so every error names the file and the
-/// line: an unknown option, a malformed line, a bad value (also of an option the command line
-/// overrides), an option set twice. Values already in `vm` (from the command line) win.
-void read_config_file(const std::string& path, const po::options_description& all, po::variables_map& vm,
-                      ConfigSource& source) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw ConfigError("option --config: \"" + path + "\" is a directory, not a file");
-  std::ifstream in(path);
-  if (!in) throw ConfigError("option --config: cannot open \"" + path + "\"");
-  source.path = path;
-  std::string text;
-  for (int n = 1; std::getline(in, text); ++n) {
-    const auto fail = [&](const std::string& what) {
-      throw ConfigError("config file \"" + path + "\" line " + std::to_string(n) + ": " + what);
-    };
-    std::string line = text.substr(0, text.find('#'));  // Boost's syntax: `#` starts a comment
-    line.erase(0, line.find_first_not_of(" \t\r"));
-    line.erase(line.find_last_not_of(" \t\r") + 1);
-    if (line.empty()) continue;
-    if (line.front() == '[') fail("sections (\"" + line + "\") are not supported; write `name = value` lines");
-    if (const auto eq = line.find('='); eq != std::string::npos && line.find_first_not_of(" \t", eq + 1) == std::string::npos) {
-      std::string name = line.substr(0, eq);
-      name.erase(name.find_last_not_of(" \t") + 1);
-      fail("option '" + name + "' has no value (a switch takes true or false)");
-    }
-    po::parsed_options parsed(&all);
-    try {
-      std::istringstream one(text);
-      parsed = po::parse_config_file(one, all);
-      po::variables_map scratch;  // checks the value even where the command line overrides it
-      po::store(parsed, scratch);
-    } catch (const po::error& e) {
-      fail(std::string(e.what()) + " (see --help)");
-    }
-    for (const auto& o : parsed.options) {
-      const std::string& name = o.string_key;
-      if (name == "config" || name == "help" || name == "version") fail("option '" + name + "' cannot be set in a config file");
-      if (const auto it = source.line_of.find(name); it != source.line_of.end())
-        fail("option '" + name + "' is also set on line " + std::to_string(it->second));
-      source.line_of[name] = n;
-    }
-    for (const auto& o : parsed.options)
-      if (vm.count(o.string_key) && !vm[o.string_key].defaulted()) source.overridden.insert(o.string_key);
-    po::store(parsed, vm);
-  }
-}
-
 /// Stray arguments (not an option, nor an option's value) are an error: a forgotten option name
 /// (`--out all.h5 p0.h5 p1.h5` for `--merge p0.h5 p1.h5 --out all.h5`) must not run the default job.
 void refuse_positional(const po::parsed_options& parsed) {
@@ -169,15 +110,7 @@ Parsed parse_options(int argc, const char* const argv[]) {
   try {
     return parse_checked(argc, argv, source);
   } catch (const ConfigError& e) {
-    // A bad value set in the config file: say where it was set.
-    const std::string what = e.what(), prefix = "option --";
-    if (what.rfind(prefix, 0) == 0) {
-      const std::string name = what.substr(prefix.size(), what.find(':') - prefix.size());
-      const auto it = source.line_of.find(name);
-      if (it != source.line_of.end() && !source.overridden.count(name))
-        throw ConfigError(what + " (set in config file \"" + source.path + "\" line " + std::to_string(it->second) + ")");
-    }
-    throw;
+    throw ConfigError(source.where_set(e.what()));  // a bad value set in the config file: say where
   }
 }
 
