@@ -25,8 +25,9 @@ export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-
 unset SLURM_JOB_ID SLURM_RESTART_COUNT SLURM_ARRAY_JOB_ID SLURM_ARRAY_TASK_ID
 host=$(hostname)
 
-# About 1.5 s alone on 2 ranks (24 runs); much longer while other jobs share the cores.
-long=(--synthetic-users 200 --synthetic-items 100 --synthetic-ratings 20000 --steps 300 --learning-rate 2
+# About 3 s alone on 2 ranks (24 runs); much longer while other jobs share the cores. (At 1.5 s
+# a quiet machine sometimes finished it before the SIGKILL below, 0.5 s after its lock appeared.)
+long=(--synthetic-users 200 --synthetic-items 100 --synthetic-ratings 20000 --steps 600 --learning-rate 2
       --splits 12 --seeds 2 -q)
 tiny=(--synthetic-users 30 --synthetic-items 20 --synthetic-ratings 300 --splits 2 --seeds 1 --steps 5 -q)
 
