@@ -54,6 +54,15 @@ print("; ".join(bad) if bad else "TracIn NaN, Marginal finite, options recorded,
 sys.exit(1 if bad else 0)
 EOF
   ); then echo "ok   $set: $out"; else fail "$set: $out"; fi
+  # The summary's count of individuals whose mean flows are both 0, against the file's flows.
+  printed=$(sed -n 's/^individuals with both mean flows 0 .*: \([0-9]*\) of .*/\1/p' "$set.1.log")
+  counted=$(/usr/bin/python3 -c '
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+i, o = (f[f"flows/marginal/{s}"][...].reshape(-1, f["individuals/id"].shape[0]).mean(axis=0) for s in ("inflow", "outflow"))
+print(int(((i == 0) & (o == 0)).sum()))' "$set.1.h5")
+  if [[ ${printed:-0} == "$counted" ]]; then echo "ok   $set: the summary counts ${printed:-0} individuals with both mean flows 0, as the file's flows"
+  else fail "$set: the summary counts '${printed}' individuals with both mean flows 0, the file's flows $counted"; fi
 done
 
 reg=(--dataset csv --csv-individual --data reg.csv --model knn --splits 5 -q)
