@@ -58,9 +58,6 @@ ranks_exit() {
 no_crash() { ! grep -Eq 'Segmentation|core dumped|MPI_ABORT|Signal:|internal error|terminate called' "$1"; }
 
 
-# compare <reference.h5> <file.h5> [partial]: tests/cli/compare_results.py.
-compare() { /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/compare_results.py" "$@"; }
-
 # reference: the uninterrupted sweep on 1 rank, in ref.h5.
 make_reference() {
   run_job 1 120 ref.log --out ref.h5

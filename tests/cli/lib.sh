@@ -1,8 +1,9 @@
 # Shared set-up of the CLI tests: `source "$(dirname "$0")/lib.sh" "$@"` in a test script called as
 #   test_x.sh <reciprocity binary> <shared data dir> <source dir>
 # sets bin, data and src, runs the test in a fresh temporary directory (removed on exit), and
-# provides fail / check / refused_option / finish: count failures, print "ok"/"FAIL" lines, exit 1 if any failed.
+# provides fail / check / refused_option / compare / finish: count failures, print "ok"/"FAIL" lines, exit 1 if any failed.
 set -u
+cli_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bin=$(realpath "$1")
 data=$2
 src=${3:-}
@@ -24,4 +25,6 @@ refused_option() {  # refused_option <name> <pattern> <args...>: "$bin" <args> m
   if [[ $rc -eq 2 ]] && grep -q -- "$pattern" r.log; then echo "ok   refused: $name"
   else fail "$name: exit $rc, $(head -2 r.log)"; fi
 }
+# compare <reference.h5> <file.h5> [partial]: tests/cli/compare_results.py.
+compare() { /usr/bin/python3 "$cli_dir/compare_results.py" "$@"; }
 finish() { echo "$fails failure(s)"; exit $((fails > 0)); }

@@ -16,7 +16,6 @@
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh" "$@"
 /usr/bin/python3 -c 'import h5py, numpy' 2> /dev/null || { echo "h5py or numpy missing"; exit 77; }
-compare() { /usr/bin/python3 "$here/compare_results.py" "$@"; }
 
 /usr/bin/python3 - <<'EOF'
 import random

@@ -12,7 +12,6 @@
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh" "$@"
 /usr/bin/python3 -c 'import h5py, numpy' 2> /dev/null || { echo "h5py or numpy missing"; exit 77; }
-compare() { /usr/bin/python3 "$here/compare_results.py" "$@"; }
 
 # 15 users, 10 items, 6 to 12 ratings each, timestamps with ties; users arrive in waves.
 /usr/bin/python3 - <<'EOF'
