@@ -1,11 +1,13 @@
 // reciprocity: parse options, run the experiment collectively, report errors with a status
 // that names their kind (README "Exit status").
 #include <cstdio>
+#include <cstdlib>
 
 #include "reciprocity/app/options.hpp"
 #include "reciprocity/app/run.hpp"
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/core/stop.hpp"
+#include "reciprocity/h5/faults.hpp"
 #include "reciprocity/mpi/comm.hpp"
 
 
@@ -33,7 +35,16 @@ int main(int argc, char* argv[]) {
     // Every rank reaches here with the same error (inputs are read, and failures agreed,
     // collectively), so rank 0 alone reports it.
     if (world.rank() == 0) std::fprintf(stderr, "reciprocity: error: %s\n", e.what());
-    return reciprocity::exit_status_of(e);
+    const int status = reciprocity::exit_status_of(e);
+    if (reciprocity::h5::library_write_failed()) {
+      // HDF5 failed a write here: its clean-up in MPI_Finalize would try to close the file
+      // again and may crash (h5/faults.hpp). Every rank agreed on the error, so none is left
+      // in a collective: end without MPI_Finalize. The completed runs are in the journal.
+      std::fflush(stdout);
+      std::fflush(stderr);
+      std::_Exit(status);
+    }
+    return status;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "reciprocity: internal error on rank %d: %s\n", world.rank(), e.what());
     reciprocity::mpi::abort_job(1);

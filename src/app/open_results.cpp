@@ -5,9 +5,12 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "reciprocity/app/entities.hpp"
 #include "reciprocity/core/error.hpp"
@@ -197,14 +200,62 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::
   int exists = 0;
   if (world.rank() == 0) exists = ::access(c.out.c_str(), F_OK) == 0;
   world.broadcast(exists, 0);
+  auto attributes = new_file_attributes(c, ds, world, per_run);
+  add_entities_to_file(grouping, layout, attributes);
+  const std::string identity = io::journal_identity(attributes);
+  const io::Journal journal(c.out);
+  // Whether the journal beside `c.out` holds runs of this very sweep (decided on rank 0).
+  const auto journal_matches = [&] {
+    int same = world.rank() == 0 && journal.identity() == identity;
+    world.broadcast(same, 0);
+    return same != 0;
+  };
+  // A new file, refilled from the journal when --resume finds one of this sweep.
+  const auto start = [&](bool from_journal) {
+    auto f = io::ResultsFile::create(c.out, layout, ds.individual_ids, attributes, world, ds.first_time);
+    if (from_journal) {
+      const auto [runs, marginal] = f.replay(world.rank() == 0 ? journal.read() : io::JournalContents{});
+      if (world.rank() == 0 && !c.quiet)
+        std::fprintf(stderr, "reciprocity: --resume: %zu run(s) and %zu Marginal run(s) restored from the journal \"%s\"\n",
+                     runs, marginal, journal.directory().c_str());
+    }
+    f.attach_journal(identity, !from_journal);
+    return f;
+  };
   if (!c.resume || !exists) {
+    const bool from_journal = c.resume && journal_matches();
     if (c.resume && world.rank() == 0 && !c.quiet)
-      std::fprintf(stderr, "reciprocity: --resume: \"%s\" does not exist yet; starting it\n", c.out.c_str());
-    auto attributes = new_file_attributes(c, ds, world, per_run);
-    add_entities_to_file(grouping, layout, attributes);
-    return io::ResultsFile::create(c.out, layout, ds.individual_ids, attributes, world, ds.first_time);
+      std::fprintf(stderr, "reciprocity: --resume: \"%s\" does not exist yet; starting it%s\n", c.out.c_str(),
+                   from_journal ? " from its journal" : "");
+    return start(from_journal);
   }
-  auto f = io::ResultsFile::open(c.out, world, true);
+  std::optional<io::ResultsFile> opened;
+  std::string damaged;
+  try {
+    mpi::agreed(world, [&] { opened = io::ResultsFile::open(c.out, world, true); });
+  } catch (const IoError& e) {
+    // A file HDF5 cannot open (a write of its metadata failed: a full disk on a file system
+    // that cannot reserve space) is rebuilt from its journal, where every completed run is.
+    damaged = e.what();
+    if (damaged.rfind("opening results file", 0) != 0 || !journal_matches()) {
+      if (world.rank() == 0 && !journal.identity().empty() && damaged.rfind("opening results file", 0) == 0)
+        damaged += "; its journal \"" + journal.directory() + "\" is of another configuration or data, so it cannot be rebuilt";
+      throw IoError(damaged);
+    }
+  }
+  if (!damaged.empty()) {
+    const std::string kept = c.out + ".damaged";
+    mpi::agreed(world, [&] {
+      if (world.rank() == 0 && std::rename(c.out.c_str(), kept.c_str()) != 0)
+        throw IoError("--resume: moving the damaged \"" + c.out + "\" aside to \"" + kept + "\": " + std::strerror(errno));
+    });
+    if (world.rank() == 0)  // also with --quiet: the file was replaced
+      std::fprintf(stderr, "reciprocity: --resume: %s\nreciprocity: --resume: rebuilding \"%s\" from its journal \"%s\" "
+                   "(the damaged file is kept as \"%s\")\n", damaged.c_str(), c.out.c_str(),
+                   journal.directory().c_str(), kept.c_str());
+    return start(true);
+  }
+  auto f = std::move(*opened);
   if (c.marginal && !c.marginal_step_given) {  // continue the file as what it is
     const auto found = file_options(f);
     const auto it = found.find("marginal-step");
@@ -226,6 +277,7 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::
     throw ConfigError("--resume: \"" + c.out + "\" holds " + std::to_string(f.layout().splits) + " splits, requested " +
                       std::to_string(c.splits) + " (a sweep can grow, not shrink; use --split-range for a subset)");
   f.grow(c.splits);
+  f.attach_journal(identity, false);
   f.set_attribute("status", "running");
   f.set_attribute("resumed_at", now_iso());
   f.set_attribute("command_line_resume", c.command_line);

@@ -18,6 +18,7 @@
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/core/stop.hpp"
 #include "reciprocity/core/version.hpp"
+#include "reciprocity/h5/faults.hpp"
 #include "reciprocity/mpi/agree.hpp"
 
 namespace reciprocity::app {
@@ -55,6 +56,7 @@ std::string title_of(const Config& c, const std::string& source) {
 /// its own.
 void record_failure(io::ResultsFile& file, const Error& e, const mpi::Comm& world, const JobLock& lock) {
   if (dynamic_cast<const LockError*>(&e)) return;
+  if (h5::library_write_failed()) return;  // HDF5 holds the file in a state no write should touch
   try {
     lock.verify(world);
     file.set_attribute("status", std::string("failed: ") + e.what());
@@ -118,6 +120,8 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
 
 void summarize_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) {
   auto file = io::ResultsFile::open(c.summarize, world, true);
+  // Rewriting the summary must not risk the runs (a failed metadata write): journal them first.
+  file.attach_journal(io::journal_identity(file.text_attributes()), false);
   std::string title = "reciprocity " + std::string(version()) + ": summary of \"" + c.summarize + "\"";
   const auto contents = file.read();
   lock.verify(world);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -25,6 +26,7 @@ std::string& pending() {
 struct FaultPlan {
   bool trace = false;
   bool malformed = false;
+  bool pause = false;  ///< h5-pause: stop the process (SIGSTOP) before the call instead of failing it
   long long nth = 0;  ///< 0: no fault
   int rank = 0;
   std::string text;
@@ -44,6 +46,10 @@ const FaultPlan& plan() {
     else if (std::sscanf(env, "h5-write:%lld:%d%c", &n, &r, &tail) == 2 && n > 0 && r >= 0) {
       f.nth = n;
       f.rank = r;
+    } else if (std::sscanf(env, "h5-pause:%lld:%d%c", &n, &r, &tail) == 2 && n > 0 && r >= 0) {
+      f.nth = n;
+      f.rank = r;
+      f.pause = true;
     } else {
       f.malformed = true;  // check_fault_switch() says so (this runs in destructors too: no throw)
     }
@@ -58,7 +64,15 @@ int world_rank() {
   if (initialized) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   return rank;
 }
+
+bool& library_failed() {
+  static bool failed = false;
+  return failed;
+}
 }  // namespace
+
+bool library_write_failed() { return library_failed(); }
+void note_library_write_failure() { library_failed() = true; }
 
 void record_write_failure(const std::string& message) {
   if (pending().empty()) pending() = message;
@@ -72,7 +86,7 @@ std::string take_write_failure() {
 
 void check_fault_switch() {
   if (plan().malformed)
-    throw ConfigError("RECIPROCITY_FAULT=\"" + plan().text + "\": expected h5-write:N:RANK or h5-write:trace (test only)");
+    throw ConfigError("RECIPROCITY_FAULT=\"" + plan().text + "\": expected h5-write:N:RANK, h5-pause:N:RANK or h5-write:trace (test only)");
 }
 
 bool injected_fault(const std::string& what) {
@@ -82,7 +96,15 @@ bool injected_fault(const std::string& what) {
   ++count;
   const int rank = world_rank();
   if (p.trace) std::fprintf(stderr, "h5-write %lld rank %d: %s\n", count, rank, what.c_str());
-  return p.nth == count && p.rank == rank;
+  if (p.nth != count || p.rank != rank) return false;
+  if (p.pause) {  // a test fills the disk meanwhile, then sends SIGCONT
+    std::fprintf(stderr, "h5-pause: rank %d (pid %ld) stopped before write call %lld: %s\n", rank,
+                 static_cast<long>(::getpid()), count, what.c_str());
+    std::fflush(stderr);
+    std::raise(SIGSTOP);
+    return false;
+  }
+  return true;
 }
 
 std::string reserve_space(const std::string& path, std::uint64_t bytes) {

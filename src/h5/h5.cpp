@@ -40,7 +40,10 @@ std::string error_detail() {
 /// A write call's outcome: a failure (`status` < 0) or an injected fault is recorded, not thrown
 /// (h5/faults.hpp: the rank must go on with the phase's collective calls).
 void written(herr_t status, bool fault, const std::string& what) {
-  if (status < 0) record_write_failure(what + error_detail());
+  if (status < 0) {
+    note_library_write_failure();
+    record_write_failure(what + error_detail());
+  }
   if (fault) record_write_failure(what + ": injected fault (RECIPROCITY_FAULT, test only)");
 }
 
@@ -121,8 +124,9 @@ Dataset create_dataset(hid_t file, const std::string& name, hid_t type, const st
   Plist lcpl(check(H5Pcreate(H5P_LINK_CREATE), "creating link property list"));
   check(H5Pset_create_intermediate_group(lcpl.get(), 1), "intermediate groups");
   const bool fault = injected_fault("creating dataset " + name);
-  Dataset ds(check(H5Dcreate2(file, name.c_str(), type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
-                   "creating dataset " + name));
+  const hid_t created = H5Dcreate2(file, name.c_str(), type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT);
+  if (created < 0) note_library_write_failure();  // its metadata may be half written
+  Dataset ds(check(created, "creating dataset " + name));
   written(0, fault, "creating dataset " + name);
   return ds;
 }

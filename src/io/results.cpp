@@ -74,7 +74,9 @@ ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
     // are given back first (it is discarded), so that closing, which writes the metadata still
     // in memory, cannot fail on a full disk and leave HDF5 holding a broken file until
     // MPI_Finalize.
-    if (f.file_.valid()) {
+    if (f.file_.valid() && h5::library_write_failed()) {
+      f.file_.release();  // closing could crash (h5/faults.hpp); the file is removed below
+    } else if (f.file_.valid()) {
       if (f.rank_ == 0) h5::discard_contents(f.disk_path_);
       comm.barrier();
       h5::close_file(f.file_, "closing \"" + f.disk_path_ + "\"");
@@ -127,6 +129,11 @@ void ResultsFile::create_layout(const std::vector<std::int64_t>& individual_ids,
 
 ResultsFile::~ResultsFile() {
   if (!file_.valid()) return;
+  if (h5::library_write_failed()) {  // closing could crash (h5/faults.hpp): the handle is left
+    file_.release();
+    if (writable_ && rank_ == 0) h5::release_space(disk_path_);
+    return;
+  }
   h5::close_file(file_, "closing");
   const std::string failure = h5::take_write_failure();
   if (!failure.empty()) std::fprintf(stderr, "reciprocity: closing \"%s\" failed: %s\n", path_.c_str(), failure.c_str());
@@ -140,7 +147,7 @@ void ResultsFile::close() {
 }
 
 void ResultsFile::phase(const std::string& what, const std::function<void()>& body) {
-  mpi::agreed(comm_, [&] {
+  const mpi::Outcome outcome = mpi::capture([&] {
     std::string error;
     try {
       body();
@@ -154,6 +161,14 @@ void ResultsFile::phase(const std::string& what, const std::function<void()>& bo
     if (error.empty()) error = failed;
     if (!error.empty()) throw IoError("writing results file \"" + path_ + "\" (" + what + "): " + error);
   });
+  try {
+    mpi::agree(outcome, comm_);
+  } catch (const Error&) {
+    // Every rank is here. Where HDF5 itself failed a write on any rank, no rank may close the
+    // file (a collective call the others would skip): the state is made the same everywhere.
+    if (comm_.allreduce_max(h5::library_write_failed() ? 1 : 0) != 0) h5::note_library_write_failure();
+    throw;
+  }
 }
 
 void ResultsFile::reserve(std::uint64_t bytes, const std::string& what) {

@@ -2,6 +2,7 @@
 // holds which field of a run is declared here once, for writing and reading alike; the datasets
 // themselves (shape, type, presence) come from the schema (io/schema.hpp).
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "reciprocity/core/error.hpp"
@@ -89,6 +90,11 @@ void ResultsFile::write_round(const RunRecord* record) {
   const std::string run = record ? "run (split " + std::to_string(record->split) + ", seed " +
                                        std::to_string(record->seed) + ")"
                                  : "a round of runs";
+  // In the journal first: a run flagged complete below is always there (io/journal.hpp).
+  if (journal_.active())
+    phase("keeping the " + run + " in its journal \"" + journal_.directory() + "\"", [&] {
+      if (record) journal_.put(*record);
+    });
   // The rows must be on disk before the flag that declares them complete: two phases, each
   // agreed, so a failed write of the rows never lets any rank write the flag.
   phase("the rows of " + run, [&] {
@@ -156,6 +162,12 @@ void ResultsFile::write_marginal(int split, int seed, const std::vector<double>*
                                  const EntityRows* entities) {
   const hsize_t N = u(layout_.individuals), n = inflow ? 1 : 0;
   const std::string run = "Marginal run (split " + std::to_string(split) + ", seed " + std::to_string(seed) + ")";
+  if (journal_.active())
+    phase("keeping the " + run + " in its journal \"" + journal_.directory() + "\"", [&] {
+      if (!n) return;
+      MarginalRecord m{split, seed, *inflow, *outflow, *self, entities != nullptr, entities ? *entities : EntityRows{}};
+      journal_.put(m);
+    });
   phase("the rows of " + run, [&] {
     upgrade();
     const std::vector<hsize_t> at = {u(split), u(seed), 0}, count = {n, n, n * N};
@@ -186,6 +198,73 @@ void ResultsFile::write_marginal(int split, int seed, const std::vector<double>*
     h5::write_block(flag.get(), H5T_NATIVE_UINT8, {u(split), u(seed)}, {n, n}, &one);
     h5::flush(file_.get(), "flushing");
   });
+}
+
+void ResultsFile::attach_journal(const std::string& identity, bool fresh) {
+  Journal journal(path_);
+  phase("keeping its completed runs in its journal \"" + journal.directory() + "\"", [&] {
+    if (rank_ != 0) return;
+    if (fresh || journal.identity() != identity) journal.start(identity);
+    // Runs completed before the journal existed (a file of an earlier version, a journal
+    // removed): copied from the file, so that every run flagged complete is in the journal.
+    const auto done = complete();
+    const auto diverged = diverged_steps();
+    const auto mdone = marginal_complete();
+    for (int s = 0; s < layout_.splits; ++s)
+      for (int q = 0; q < layout_.seeds; ++q) {
+        const std::size_t at = static_cast<std::size_t>(s) * layout_.seeds + q;
+        if ((done[at] || diverged[at] >= 0) && !journal.has_run(s, q)) {
+          RunRecord r = done[at] ? read_run(s, q) : RunRecord{};
+          r.split = s;
+          r.seed = q;
+          if (!done[at]) r.diverged_step = static_cast<int>(diverged[at]);
+          journal.put(r);
+        }
+        if (mdone[at] && !journal.has_marginal(s, q)) {
+          const auto m = read_marginal(s, q);
+          const std::size_t N = m.size() / 3;
+          MarginalRecord rec{s, q, {m.begin(), m.begin() + N}, {m.begin() + N, m.begin() + 2 * N},
+                             {m.begin() + 2 * N, m.end()}, layout_.entities > 0, {}};
+          if (rec.has_entities) rec.entities = read_entity_marginal(s, q);
+          journal.put(rec);
+        }
+      }
+  });
+  journal_ = journal;
+}
+
+std::pair<std::size_t, std::size_t> ResultsFile::replay(const JournalContents& journal) {
+  // Rank 0 decides which entries fit this layout; every rank then makes the same calls.
+  std::vector<const RunRecord*> runs;
+  std::vector<const MarginalRecord*> marginal;
+  auto fits = [&](int s, int q) { return s >= 0 && q >= 0 && s < layout_.splits && q < layout_.seeds; };
+  if (rank_ == 0) {
+    for (const auto& r : journal.runs)
+      if (fits(r.split, r.seed)) runs.push_back(&r);
+    for (const auto& m : journal.marginal)
+      if (fits(m.split, m.seed) && layout_.marginal) marginal.push_back(&m);
+  }
+  int counts[2] = {static_cast<int>(runs.size()), static_cast<int>(marginal.size())};
+  comm_.broadcast(counts[0], 0);
+  comm_.broadcast(counts[1], 0);
+  const Journal keep = journal_;
+  journal_ = Journal();  // the entries are in the journal already
+  try {
+    for (int k = 0; k < counts[0]; ++k) write_round(rank_ == 0 ? runs[static_cast<std::size_t>(k)] : nullptr);
+    for (int k = 0; k < counts[1]; ++k) {
+      const MarginalRecord* m = rank_ == 0 ? marginal[static_cast<std::size_t>(k)] : nullptr;
+      int key[2] = {m ? m->split : 0, m ? m->seed : 0};
+      comm_.broadcast(key[0], 0);
+      comm_.broadcast(key[1], 0);
+      write_marginal(key[0], key[1], m ? &m->inflow : nullptr, m ? &m->outflow : nullptr, m ? &m->self : nullptr,
+                     m && m->has_entities ? &m->entities : nullptr);
+    }
+  } catch (...) {
+    journal_ = keep;
+    throw;
+  }
+  journal_ = keep;
+  return {static_cast<std::size_t>(counts[0]), static_cast<std::size_t>(counts[1])};
 }
 
 std::vector<std::uint8_t> ResultsFile::complete() const {

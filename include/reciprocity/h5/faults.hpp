@@ -17,9 +17,21 @@ namespace reciprocity::h5 {
 void record_write_failure(const std::string& message);
 /// The first write failure recorded since the last call ("" if none), forgotten (rank-local).
 std::string take_write_failure();
+/// Whether the HDF5 library itself failed a write on this rank (an injected fault does not
+/// count). HDF5 1.10 cannot promise a consistent file, nor even a clean close, after that:
+/// closing the file again, or HDF5's own clean-up in MPI_Finalize, may crash ("slist already
+/// enabled?", then a segmentation fault). A process in this state must not close the file and
+/// must end without MPI_Finalize (main.cpp); its completed runs are kept by the journal
+/// (io/journal.hpp).
+bool library_write_failed();
+/// Called by the write calls of h5.hpp when the library fails one (sets library_write_failed).
+void note_library_write_failure();
 
 /// Test-only fault injection, from the environment variable RECIPROCITY_FAULT (read once):
 ///   h5-write:N:R   the N-th write call (1-based) on MPI_COMM_WORLD rank R fails;
+///   h5-pause:N:R   the N-th write call on rank R first stops the process (SIGSTOP), after
+///                  printing "h5-pause: rank R (pid P) stopped ..." on stderr: a test fills the
+///                  disk at that exact point, then continues it with SIGCONT;
 ///   h5-write:trace every rank prints "h5-write <n> rank <r>: <what>" on stderr for each write.
 /// Called by each write call of h5.hpp with what it writes; true when this one must fail (the
 /// call then writes nothing of its own data where it can, and records the failure).

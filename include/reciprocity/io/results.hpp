@@ -6,30 +6,12 @@
 #include <vector>
 
 #include "reciprocity/h5/h5.hpp"
+#include "reciprocity/io/journal.hpp"
+#include "reciprocity/io/records.hpp"
 #include "reciprocity/io/schema.hpp"
 #include "reciprocity/mpi/comm.hpp"
 
 namespace reciprocity::io {
-
-/// Everything one run contributes to the file; flows cover all N individuals in dense order.
-struct RunRecord {
-  int split = 0, seed = 0;
-  std::vector<double> inflow, outflow, self;          ///< [N]
-  std::vector<double> train_loss, discrepancy;        ///< [steps]
-  std::vector<double> deploy_loss;                    ///< [steps + 1]
-  std::vector<double> individual_deploy_loss;         ///< [N] summed loss of each individual's deployment examples
-  double deploy_rmse = 0, deploy_loss_final = 0, deploy_accuracy = 0;
-  double train_examples = 0, deploy_examples = 0;
-  std::vector<std::uint8_t> train_mask;               ///< [M] when the layout saves masks
-  std::vector<double> entity_inflow, entity_outflow, entity_self;  ///< [E] when the layout has entities
-  std::vector<double> entity_matrix;                  ///< [E x E] row-major
-  int diverged_step = -1;  ///< >= 0: the run diverged at this step; only that is recorded
-};
-
-/// One run's entity flows (inflow, outflow, self: [E]; matrix: [E x E] row-major).
-struct EntityRows {
-  std::vector<double> inflow, outflow, self, matrix;
-};
 
 /// The per-run arrays of a file, read back for summaries: flows are [S * R * N] in
 /// (split, seed, individual) order, series [S * R * steps].
@@ -127,6 +109,16 @@ class ResultsFile {
   /// single-run figures use), before the datasets along it (removed first when the number
   /// changes, so they are rewritten whole).
   void write_summary_coordinate(const std::string& name, const std::vector<std::int64_t>& values);
+  /// Collective: keep every run written from now on also in the journal `<path>.journal`
+  /// (io/journal.hpp) of sweep `identity` (io::journal_identity), before it is flagged complete.
+  /// A journal of another identity, or `fresh`, is started anew; the completed runs of the file
+  /// that the journal lacks are copied into it (rank 0), so that every run flagged complete is
+  /// in the journal from here on. Agreed: IoError on every rank when the journal cannot be written.
+  void attach_journal(const std::string& identity, bool fresh);
+  /// Collective: write the runs of `journal` (read on rank 0; ignored elsewhere) into this file,
+  /// as the sweep wrote them, without journaling them again. Returns the numbers of TracIn and
+  /// Marginal runs written (on every rank).
+  std::pair<std::size_t, std::size_t> replay(const JournalContents& journal);
   /// Collective: flush to disk.
   void flush();
   /// Collective: close the file (agreed: every rank throws IoError if closing failed on one).
@@ -159,6 +151,7 @@ class ResultsFile {
   int rank_ = 0;
   Layout layout_;
   bool described_ = false;  ///< the file follows the current schema version
+  Journal journal_;         ///< where runs are kept before they are flagged (inactive: nowhere)
   h5::File file_;
 };
 

@@ -21,7 +21,10 @@ struct Outcome {
 Outcome capture(const std::function<void()>& body);
 
 /// Collective over `comm`: every rank learns whether any rank failed; if one did, every rank
-/// throws the same exception type with the message of the lowest failing rank.
+/// throws the same exception type with the message of the lowest failing rank. A failing rank
+/// waits at most RECIPROCITY_AGREE_TIMEOUT seconds (default 20) for the others: where they do
+/// not come (left waiting in a collective call of a library that the failing rank abandoned,
+/// such as HDF5's), it prints its error and ends the job with MPI_Abort and the error's status.
 void agree(const Outcome& local, const Comm& comm);
 
 /// capture + agree in one call: `agreed(comm, [&] { ... })`.

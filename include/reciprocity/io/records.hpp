@@ -1,0 +1,29 @@
+#pragma once
+// What one run contributes to a results file: the rows the sweeps produce, the results file
+// writes (io/results.hpp) and the journal keeps (io/journal.hpp).
+#include <cstdint>
+#include <vector>
+
+namespace reciprocity::io {
+
+/// Everything one run contributes to the file; flows cover all N individuals in dense order.
+struct RunRecord {
+  int split = 0, seed = 0;
+  std::vector<double> inflow, outflow, self;          ///< [N]
+  std::vector<double> train_loss, discrepancy;        ///< [steps]
+  std::vector<double> deploy_loss;                    ///< [steps + 1]
+  std::vector<double> individual_deploy_loss;         ///< [N] summed loss of each individual's deployment examples
+  double deploy_rmse = 0, deploy_loss_final = 0, deploy_accuracy = 0;
+  double train_examples = 0, deploy_examples = 0;
+  std::vector<std::uint8_t> train_mask;               ///< [M] when the layout saves masks
+  std::vector<double> entity_inflow, entity_outflow, entity_self;  ///< [E] when the layout has entities
+  std::vector<double> entity_matrix;                  ///< [E x E] row-major
+  int diverged_step = -1;  ///< >= 0: the run diverged at this step; only that is recorded
+};
+
+/// One run's entity flows (inflow, outflow, self: [E]; matrix: [E x E] row-major).
+struct EntityRows {
+  std::vector<double> inflow, outflow, self, matrix;
+};
+
+}  // namespace reciprocity::io
