@@ -23,6 +23,7 @@ Needs numpy and h5py; xarray only for to_xarray().
 """
 
 import os
+import zlib
 
 import h5py
 import numpy as np
@@ -69,7 +70,7 @@ DIMENSIONS = {
 class DatasetSchema:
     """One declared dataset: path (no leading /), element type, dimension names, units,
     description, and when it is present (always, individual_loss, save_mask, marginal, summary,
-    summary_marginal, entities)."""
+    summary_marginal, entities, entity_marginal, arrival, digest, marginal_digest)."""
 
     def __init__(self, path, element, dims, units, description, when, fill=0.0):
         self.path, self.element, self.dims = path.lstrip("/"), element, tuple(dims)
@@ -190,7 +191,14 @@ DATASETS = (
                      "data) - l(w) of each run (rows: the entity removed; row sums minus the diagonal: outflows; column "
                      "sums minus the diagonal: inflows)", "entity_marginal")]
     + [DatasetSchema("runs/marginal_complete", "uint8", RUN, "1", "1 once the run's Marginal flows are written",
-                     "marginal")]
+                     "marginal"),
+       DatasetSchema("runs/digest", "int64", RUN, "",
+                     "CRC-32 (zlib) of the run's rows: the datasets named in this dataset's attribute rows, in that "
+                     "order, each run's row as little-endian float64, one after the other; -1 where not recorded (a "
+                     "run not complete)", "digest", -1.0),
+       DatasetSchema("runs/marginal_digest", "int64", RUN, "",
+                     "CRC-32 (zlib) of the run's Marginal rows, as /runs/digest (the datasets named in its attribute "
+                     "rows)", "marginal_digest", -1.0)]
     + _summary("", "TracIn", "summary")
     + _summary("marginal_", "Marginal", "summary_marginal")
     + [
@@ -355,9 +363,33 @@ class Labelled:
 # The file
 # ------------------------------------------------------------------------------------------
 
-def open_results(path):
-    """Open `path` read-only after checking it exists, is HDF5 and is a reciprocity results file
-    (raises NotResults with a message naming the path otherwise)."""
+def verify_digests(h5file, path="results file"):
+    """Check every complete run's rows against its digest (/runs/digest, /runs/marginal_digest:
+    the CRC-32 of the rows the dataset's attribute `rows` names, as little-endian float64, one
+    after the other). Raises NotResults naming the first run that does not match: its file is
+    damaged (a chunk damaged with its own checksum passes HDF5's Fletcher32 check, not this).
+    Files without digests (before version 0.4) pass unchecked."""
+    for digest, flag in (("runs/digest", "runs/complete"), ("runs/marginal_digest", "runs/marginal_complete")):
+        if digest not in h5file or flag not in h5file:
+            continue
+        rows = [r.lstrip("/") for r in as_text(h5file[digest].attrs.get("rows", "")).split("\n") if r]
+        stored = h5file[digest][...]
+        done = h5file[flag][...].astype(bool)
+        data = [h5file[r][...].astype("<f8") for r in rows]
+        for s, q in zip(*np.nonzero(done & (stored != -1))):
+            crc = 0
+            for values in data:
+                crc = zlib.crc32(np.ascontiguousarray(values[s, q]).tobytes(), crc)
+            if crc != stored[s, q]:
+                kind = "Marginal run" if "marginal" in digest else "run"
+                raise NotResults(f'"{path}": {kind} (split {s}, seed {q}) does not match its digest (CRC-32 {crc} '
+                                 f'of its rows, {stored[s, q]} recorded): the file is damaged')
+
+
+def open_results(path, verify=True):
+    """Open `path` read-only after checking it exists, is HDF5 and is a reciprocity results file,
+    and (`verify`) that every complete run matches its digest (raises NotResults with a message
+    naming the path otherwise)."""
     if not os.path.exists(path):
         raise NotResults(f'"{path}": no such file')
     if os.path.isdir(path):
@@ -375,6 +407,15 @@ def open_results(path):
     if as_text(f.attrs.get("format", "")) != FORMAT_MARKER:
         f.close()
         raise NotResults(f'"{path}": not a reciprocity results file (no format = "{FORMAT_MARKER}" attribute)')
+    if verify:
+        try:
+            verify_digests(f, path)
+        except OSError as e:  # a Fletcher32 checksum that fails
+            f.close()
+            raise NotResults(f'"{path}": reading its runs: {e}') from None
+        except NotResults:
+            f.close()
+            raise
     return Results(path, f)
 
 

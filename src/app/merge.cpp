@@ -1,23 +1,42 @@
 // --merge: several results files of one configuration and one data set into one.
 #include <algorithm>
+#include <functional>
 #include <memory>
 
 #include "finish.hpp"
 #include "open_results.hpp"
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/core/version.hpp"
+#include "reciprocity/h5/faults.hpp"
+#include "reciprocity/mpi/agree.hpp"
 
 namespace reciprocity::app {
 namespace {
 
+/// Runs `read` (reads of run (s, r) of input `in`), naming the input in its error.
+void read_input(const io::ResultsFile& in, const char* what, int s, int r, const std::function<void()>& read) {
+  try {
+    read();
+  } catch (const Error& e) {
+    throw IoError("--merge: reading " + std::string(what) + " (split " + std::to_string(s) + ", seed " +
+                  std::to_string(r) + ") of input \"" + in.path() + "\": " + e.what());
+  }
+}
+
 /// Collective: run (s, r)'s Marginal flows (and leave-one-entity-out flows, --entities) from
 /// `in` to `out`.
 void copy_marginal(const io::ResultsFile& in, io::ResultsFile& out, int s, int r, const mpi::Comm& world) {
-  const std::vector<double> m = in.read_marginal(s, r);
+  std::vector<double> m;
+  const bool entities = out.layout().entities > 0;
+  io::EntityRows e;
+  mpi::agreed(world, [&] {  // a damaged input fails every rank, naming it, not only the rank that saw it
+    read_input(in, "Marginal run", s, r, [&] {
+      m = in.read_marginal(s, r);
+      if (entities) e = in.read_entity_marginal(s, r);
+    });
+  });
   const std::size_t N = static_cast<std::size_t>(out.layout().individuals);
   const std::vector<double> a(m.begin(), m.begin() + N), b(m.begin() + N, m.begin() + 2 * N), d(m.begin() + 2 * N, m.end());
-  const bool entities = out.layout().entities > 0;
-  const io::EntityRows e = entities ? in.read_entity_marginal(s, r) : io::EntityRows{};
   const bool root = world.rank() == 0;
   out.write_marginal(s, r, root ? &a : nullptr, root ? &b : nullptr, root ? &d : nullptr,
                      root && entities ? &e : nullptr);
@@ -35,6 +54,9 @@ void check_same_grouping(const io::ResultsFile& a, const io::ResultsFile& b) {
 }
 
 }  // namespace
+
+static void copy_runs(const Config& c, const std::vector<io::ResultsFile>& inputs, io::ResultsFile& out, int splits,
+               const mpi::Comm& world, const JobLock& lock);
 
 void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) {
   check_out_replaceable(c, world);
@@ -79,13 +101,35 @@ void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) 
       std::all_of(inputs.begin(), inputs.end(), [](const auto& f) { return f.layout().individual_loss; });
   const auto first_contents = first.read();
   const auto& ids = first_contents.individual_ids;
+  layout.digest = true;  // the output records its runs' digests, whatever the inputs did
   layout.arrival = first.layout().arrival;  // the same split order in every input (config_split-order)
   auto attrs = first.text_attributes();
   std::string sources;
   for (const auto& p : c.merge) sources += (sources.empty() ? "" : " ") + p;
   attrs.emplace_back("merged_from", sources);
+  for (auto& [name, value] : attrs)  // the inputs' own status is not the merge's
+    if (name == "status") value = "running";
   lock.verify(world);
   io::ResultsFile out = io::ResultsFile::create(c.out, layout, ids, attrs, world, first_contents.arrival);
+  try {
+    copy_runs(c, inputs, out, splits, world, lock);
+  } catch (const Error& e) {
+    // The output says it failed (never complete); nothing is recorded where HDF5 itself failed.
+    if (!dynamic_cast<const LockError*>(&e) && !h5::library_write_failed()) {
+      try {
+        out.set_attribute("status", std::string("failed: ") + e.what());
+        out.flush();
+      } catch (const Error&) {
+      }
+    }
+    throw;
+  }
+  out.close();
+}
+
+static void copy_runs(const Config& c, const std::vector<io::ResultsFile>& inputs, io::ResultsFile& out, int splits,
+                      const mpi::Comm& world, const JobLock& lock) {
+  const io::Layout& layout = out.layout();
   const int seeds = layout.seeds;
   std::vector<std::uint8_t> have(static_cast<std::size_t>(splits) * seeds, 0), have_m(have);
   std::size_t copied = 0, copied_m = 0;
@@ -97,7 +141,11 @@ void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) 
         const std::size_t at = static_cast<std::size_t>(s) * seeds + r;
         if (done[at] && !have[at]) {
           lock.verify(world);
-          const auto record = world.rank() == 0 ? std::make_unique<io::RunRecord>(f.read_run(s, r)) : nullptr;
+          std::unique_ptr<io::RunRecord> record;
+          mpi::agreed(world, [&] {  // rank 0 reads: its failure is every rank's
+            if (world.rank() == 0)
+              read_input(f, "run", s, r, [&] { record = std::make_unique<io::RunRecord>(f.read_run(s, r)); });
+          });
           out.write_round(record.get());
           have[at] = 1;
           ++copied;
@@ -114,6 +162,5 @@ void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) 
   finish(out, c, "reciprocity " + std::string(version()) + ": merge of " + std::to_string(inputs.size()) +
                       " file(s): " + std::to_string(copied) + " run(s), " + std::to_string(copied_m) + " Marginal run(s)",
          world, copied == total ? "complete" : "incomplete: " + std::to_string(total - copied) + " run(s) missing", lock);
-  out.close();
 }
 }  // namespace reciprocity::app

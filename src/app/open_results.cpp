@@ -15,6 +15,7 @@
 #include "reciprocity/app/entities.hpp"
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/core/version.hpp"
+#include "reciprocity/h5/faults.hpp"
 #include "reciprocity/mpi/agree.hpp"
 
 namespace reciprocity::app {
@@ -277,7 +278,19 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::
     throw ConfigError("--resume: \"" + c.out + "\" holds " + std::to_string(f.layout().splits) + " splits, requested " +
                       std::to_string(c.splits) + " (a sweep can grow, not shrink; use --split-range for a subset)");
   f.grow(c.splits);
-  f.attach_journal(identity, false);
+  try {
+    f.attach_journal(identity, false);
+  } catch (const Error& e) {
+    // (a damaged run found while copying it into the journal, a full disk): the file says so
+    if (!h5::library_write_failed()) {
+      try {
+        f.set_attribute("status", std::string("failed: ") + e.what());
+        f.flush();
+      } catch (const Error&) {
+      }
+    }
+    throw;
+  }
   f.set_attribute("status", "running");
   f.set_attribute("resumed_at", now_iso());
   f.set_attribute("command_line_resume", c.command_line);

@@ -105,8 +105,9 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
                (!c.marginal || marginal_sweep(c, *d.whole, d.grouping, d.rule, file, world, progress, lock));
     if (!finished) {
       finish(file, c, title, world, "stopped", lock);
-      throw StopRequested("stopped on signal " + std::to_string(stop_signal()) + " after the runs in flight; \"" +
-                          c.out + "\" holds every completed run: rerun with --resume to continue");
+      throw StopRequested("stopped on signal " + std::to_string(stop_signal()) +
+                          " (the runs in flight abandoned at their next step); \"" + c.out +
+                          "\" holds every completed run: rerun with --resume to continue");
     }
     finish(file, c, title, world, final_status(c, file.complete(), file.diverged_steps()), lock);
   } catch (const StopRequested&) {

@@ -84,7 +84,9 @@ std::unique_ptr<io::RunRecord> tracin_run(const Config& c, const ExperimentData&
       if (t == 0 || !reports.due()) return;
       progress.step(key, t, c.steps, train_loss, deploy_loss, reports.eta(t, c.steps));
     };
-  const auto out = train::train_with_flows(model, local, mask, schedule_of(c), key, group, entities.tracking(), on_step);
+  train::Schedule schedule = schedule_of(c);
+  schedule.stop_on_request = true;  // a stop abandons the run at its next step (tracin_sweep)
+  const auto out = train::train_with_flows(model, local, mask, schedule, key, group, entities.tracking(), on_step);
   auto in = group.gather_concat(out.inflow, 0);
   auto o = group.gather_concat(out.outflow, 0);
   auto self = group.gather_concat(out.self, 0);
@@ -154,6 +156,10 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
       const auto key = plan.runs[*idx];
       try {
         record = knn ? knn_record(c, d, *knn, key, group) : tracin_run(c, d, local, key, *model, group, progress, entities);
+      } catch (const StopRequested&) {
+        // A stop seen by the run's own reduction: every rank of its group is here, the run is
+        // abandoned (not written); the sweep stops at the next agreement below.
+        record.reset();
       } catch (const NumericError& e) {
         // Every rank of the group throws at the same step (the check follows a reduction).
         if (!c.continue_on_divergence) failure = {exit_status_of(e), e.what()};
@@ -174,7 +180,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
     file.write_round(record.get());
     progress.runs_done("tracin", std::min(plan.runs.size(), (k + 1) * groups), plan.runs.size());
   }
-  return true;
+  return !agree_on_stop(world);  // a stop in the last round's runs: not complete
 }
 
 bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optional<data::Grouping>& grouping,

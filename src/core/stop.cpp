@@ -16,6 +16,7 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGHUP, &action, nullptr);  // a closed terminal or session: stop as cleanly
+  sigaction(SIGUSR1, &action, nullptr);  // Slurm's --signal=USR1@T, a common time-limit warning
   ignore_file_size_signal();
 }
 

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -150,11 +151,13 @@ Parsed parse(const std::string& s) {
 /// renamed into place, and the directory synced.
 void write_whole(const std::string& dir, const std::string& name, const std::string& contents) {
   const std::string path = dir + "/" + name, tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // The temporary name may be a placeholder whose blocks were reserved (Journal::reserve): it
+  // is written in place, then cut to the record's size.
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) fail(tmp, "creating");
   std::size_t done = 0;
   while (done < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    const ssize_t n = ::pwrite(fd, contents.data() + done, contents.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       const int e = errno;
@@ -165,7 +168,7 @@ void write_whole(const std::string& dir, const std::string& name, const std::str
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0) {
+  if (::ftruncate(fd, static_cast<off_t>(contents.size())) != 0 || ::fsync(fd) != 0) {
     const int e = errno;
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -235,6 +238,29 @@ std::vector<std::string> entries(const std::string& dir) {
   return names;
 }
 
+std::string encode(const RunRecord& r) {
+  Writer w(kRun, r.split, r.seed);
+  for (const auto& f : kVectors) w.field(f.name, r.*f.row);
+  for (const auto& f : kScalars) w.field(f.name, std::vector<double>{r.*f.value});
+  w.field("diverged_step", std::vector<double>{static_cast<double>(r.diverged_step)});
+  w.field("train_mask", r.train_mask);
+  return w.finish();
+}
+
+std::string encode(const MarginalRecord& m) {
+  Writer w(kMarginal, m.split, m.seed);
+  w.field("inflow", m.inflow);
+  w.field("outflow", m.outflow);
+  w.field("self", m.self);
+  if (m.has_entities) {
+    w.field("entity_inflow", m.entities.inflow);
+    w.field("entity_outflow", m.entities.outflow);
+    w.field("entity_self", m.entities.self);
+    w.field("entity_matrix", m.entities.matrix);
+  }
+  return w.finish();
+}
+
 }  // namespace
 
 Journal::Journal(std::string results_path) : dir_(directory_of(results_path)) {}
@@ -260,33 +286,54 @@ void Journal::start(const std::string& identity) const {
   write_whole(dir_, "header", identity);
 }
 
+std::size_t Journal::size_of(const RunRecord& r) { return encode(r).size(); }
+std::size_t Journal::size_of(const MarginalRecord& m) { return encode(m).size(); }
+
+std::string Journal::reserve(const std::vector<std::pair<std::string, std::size_t>>& files) const {
+  std::uint64_t total = 0;
+  for (const auto& [name, bytes] : files) {
+    const std::string tmp = dir_ + "/" + name + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return "creating \"" + tmp + "\": " + std::strerror(errno);
+    const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+    ::close(fd);
+    if (rc == EOPNOTSUPP || rc == ENOSYS || rc == EINVAL) {
+      // A file system that cannot reserve: at least the space must be free now.
+      release();
+      for (const auto& f : files) total += f.second + 4096;
+      struct statvfs vfs {};
+      if (::statvfs(dir_.c_str(), &vfs) == 0 && static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize < total)
+        return std::string(std::strerror(ENOSPC)) + " (" + std::to_string(total / 1024) + " KiB needed)";
+      return "";
+    }
+    if (rc != 0) {
+      release();
+      return "reserving " + std::to_string(bytes) + " bytes for \"" + tmp + "\": " + std::strerror(rc);
+    }
+  }
+  return "";
+}
+
+void Journal::release() const {
+  if (!active()) return;
+  for (const auto& name : entries(dir_))
+    if (ours(name) && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0)
+      ::unlink((dir_ + "/" + name).c_str());
+}
+
 bool Journal::has_run(int split, int seed) const { return exists(dir_ + "/" + run_name("run", split, seed)); }
 bool Journal::has_marginal(int split, int seed) const {
   return exists(dir_ + "/" + run_name("marginal", split, seed));
 }
 
-void Journal::put(const RunRecord& r) const {
-  Writer w(kRun, r.split, r.seed);
-  for (const auto& f : kVectors) w.field(f.name, r.*f.row);
-  for (const auto& f : kScalars) w.field(f.name, std::vector<double>{r.*f.value});
-  w.field("diverged_step", std::vector<double>{static_cast<double>(r.diverged_step)});
-  w.field("train_mask", r.train_mask);
-  write_whole(dir_, run_name("run", r.split, r.seed), w.finish());
-}
+void Journal::put(const RunRecord& r) const { write_whole(dir_, run_file(r.split, r.seed), encode(r)); }
 
 void Journal::put(const MarginalRecord& m) const {
-  Writer w(kMarginal, m.split, m.seed);
-  w.field("inflow", m.inflow);
-  w.field("outflow", m.outflow);
-  w.field("self", m.self);
-  if (m.has_entities) {
-    w.field("entity_inflow", m.entities.inflow);
-    w.field("entity_outflow", m.entities.outflow);
-    w.field("entity_self", m.entities.self);
-    w.field("entity_matrix", m.entities.matrix);
-  }
-  write_whole(dir_, run_name("marginal", m.split, m.seed), w.finish());
+  write_whole(dir_, marginal_file(m.split, m.seed), encode(m));
 }
+
+std::string Journal::run_file(int split, int seed) { return run_name("run", split, seed); }
+std::string Journal::marginal_file(int split, int seed) { return run_name("marginal", split, seed); }
 
 JournalContents Journal::read() const {
   JournalContents out;

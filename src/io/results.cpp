@@ -113,6 +113,15 @@ void ResultsFile::create_layout(const std::vector<std::int64_t>& individual_ids,
     h5::write_block(times.get(), H5T_NATIVE_INT64, {0}, {rank_ == 0 ? N : 0}, arrival.data());
   }
 
+  if (layout_.digest)  // what each digest covers, for readers (tools/reciprocity_results.py)
+    for (const bool marginal : {false, true}) {
+      const char* name = marginal ? "/runs/marginal_digest" : "/runs/digest";
+      if (!h5::exists(id, name)) continue;
+      std::string rows;
+      for (const auto& path : digest_rows(marginal)) rows += (rows.empty() ? "" : "\n") + path;
+      auto ds = h5::open_dataset(id, name);
+      h5::set_attribute(ds.get(), "rows", rows);
+    }
   h5::set_attribute(id, "format", std::string(kMarker));
   h5::set_attribute(id, "splits", static_cast<long long>(layout_.splits));
   h5::set_attribute(id, "seeds", static_cast<long long>(layout_.seeds));
@@ -129,6 +138,7 @@ void ResultsFile::create_layout(const std::vector<std::int64_t>& individual_ids,
 
 ResultsFile::~ResultsFile() {
   if (!file_.valid()) return;
+  if (rank_ == 0) journal_.release();  // the room reserved for runs not written
   if (h5::library_write_failed()) {  // closing could crash (h5/faults.hpp): the handle is left
     file_.release();
     if (writable_ && rank_ == 0) h5::release_space(disk_path_);
@@ -142,6 +152,7 @@ ResultsFile::~ResultsFile() {
 
 void ResultsFile::close() {
   if (!file_.valid()) return;
+  if (rank_ == 0) journal_.release();
   phase("closing", [&] { h5::close_file(file_, "closing"); });
   if (writable_ && rank_ == 0) h5::release_space(disk_path_);
 }
@@ -215,6 +226,7 @@ ResultsFile ResultsFile::open(const std::string& path, const mpi::Comm& comm, bo
     f.layout_.marginal = h5::exists(id, "/runs/marginal_complete");
     f.layout_.individual_loss = h5::exists(id, "/runs/individual_deploy_loss");  // absent before 0.2
     f.layout_.arrival = h5::exists(id, "/individuals/arrival");  // time-ordered splits (0.4)
+    f.layout_.digest = h5::exists(id, "/runs/digest");            // run digests (0.4)
     if (h5::exists(id, "/flows/entity/matrix"))  // --entities
       f.layout_.entities = static_cast<std::int64_t>(h5::dims(h5::open_dataset(id, "/flows/entity/matrix").get())[2]);
     if (f.layout_.save_mask)

@@ -1,6 +1,9 @@
 // The rows of a results file: writing a run's rows and flags, reading them back. Which dataset
 // holds which field of a run is declared here once, for writing and reading alike; the datasets
 // themselves (shape, type, presence) come from the schema (io/schema.hpp).
+#include <zlib.h>
+
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -84,7 +87,79 @@ std::vector<std::uint8_t> read_flags(hid_t file, const char* name, std::size_t n
   h5::read_all(ds.get(), H5T_NATIVE_UINT8, out.data());
   return out;
 }
+/// The per-run datasets a run's digest covers, in order (those of the layout).
+std::vector<std::string> digest_rows(const Layout& L) {
+  std::vector<std::string> out;
+  for (const auto& field : kRunFields)
+    if (in_layout(spec(field.path), L)) out.push_back(field.path);
+  return out;
+}
+std::vector<std::string> marginal_digest_rows(const Layout& L) {
+  std::vector<std::string> out(std::begin(kMarginalSets), std::end(kMarginalSets));
+  if (L.entities > 0)
+    for (const char* p : {"/flows/entity_marginal/inflow", "/flows/entity_marginal/outflow",
+                          "/flows/entity_marginal/self", "/flows/entity_marginal/matrix"})
+      out.push_back(p);
+  return out;
+}
+
+/// CRC-32 over rows of doubles, one after the other (little-endian hosts: as stored).
+std::int64_t crc_of(const std::vector<const double*>& rows, const std::vector<std::size_t>& sizes) {
+  static_assert(sizeof(double) == 8, "float64 rows");
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (std::size_t k = 0; k < rows.size(); ++k)
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(rows[k]), static_cast<uInt>(sizes[k] * sizeof(double)));
+  return static_cast<std::int64_t>(crc);
+}
+
+/// The digest of a run's rows (/runs/digest).
+std::int64_t run_digest(const RunRecord& r, const Layout& L) {
+  std::vector<const double*> rows;
+  std::vector<std::size_t> sizes;
+  for (const auto& field : kRunFields) {
+    if (!in_layout(spec(field.path), L)) continue;
+    if (field.row) {
+      rows.push_back((r.*field.row).data());
+      sizes.push_back((r.*field.row).size());
+    } else {
+      rows.push_back(&(r.*field.value));
+      sizes.push_back(1);
+    }
+  }
+  return crc_of(rows, sizes);
+}
+
+std::int64_t marginal_digest(const std::vector<double>& in, const std::vector<double>& out,
+                             const std::vector<double>& self, const EntityRows* e, const Layout& L) {
+  std::vector<const double*> rows = {in.data(), out.data(), self.data()};
+  std::vector<std::size_t> sizes = {in.size(), out.size(), self.size()};
+  if (L.entities > 0 && e)
+    for (const auto* v : {&e->inflow, &e->outflow, &e->self, &e->matrix}) {
+      rows.push_back(v->data());
+      sizes.push_back(v->size());
+    }
+  return crc_of(rows, sizes);
+}
+
+/// The digest recorded for run (s, q) in `name` (-1: none).
+std::int64_t stored_digest(hid_t file, const char* name, hsize_t s, hsize_t q) {
+  std::int64_t v = -1;
+  auto ds = h5::open_dataset(file, name);
+  h5::read_block(ds.get(), H5T_NATIVE_INT64, {s, q}, {1, 1}, &v);
+  return v;
+}
+
+void check_digest(std::int64_t stored, std::int64_t computed, const char* what, int s, int q) {
+  if (stored == -1 || stored == computed) return;
+  throw IoError(std::string(what) + " (split " + std::to_string(s) + ", seed " + std::to_string(q) +
+                ") does not match its digest (CRC-32 " + std::to_string(computed) + " of its rows, " +
+                std::to_string(stored) + " recorded): the file is damaged");
+}
 }  // namespace
+
+std::vector<std::string> ResultsFile::digest_rows(bool marginal) const {
+  return marginal ? marginal_digest_rows(layout_) : io::digest_rows(layout_);
+}
 
 void ResultsFile::write_round(const RunRecord* record) {
   const std::string run = record ? "run (split " + std::to_string(record->split) + ", seed " +
@@ -149,6 +224,11 @@ void ResultsFile::write_rows(const RunRecord* record) {
     }
     put(d.path, H5T_NATIVE_DOUBLE, row, data);
   }
+  if (layout_.digest) {  // with the rows, before the flag
+    const std::int64_t digest = r ? run_digest(*r, layout_) : -1;
+    auto ds = h5::open_dataset(id, "/runs/digest");
+    h5::write_block(ds.get(), H5T_NATIVE_INT64, {s, q}, {n, n}, &digest);
+  }
   if (layout_.save_mask) {
     const bool has = r && !r->train_mask.empty();
     auto ds = h5::open_dataset(id, "/splits/train_mask");
@@ -190,6 +270,11 @@ void ResultsFile::write_marginal(int split, int seed, const std::vector<double>*
       h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, {u(split), u(seed), 0, 0}, {m, m, m * E, m * E},
                       m ? entities->matrix.data() : nullptr);
     }
+    if (layout_.digest) {
+      const std::int64_t digest = n ? marginal_digest(*inflow, *outflow, *self, entities, layout_) : -1;
+      auto ds = h5::open_dataset(file_.get(), "/runs/marginal_digest");
+      h5::write_block(ds.get(), H5T_NATIVE_INT64, {u(split), u(seed)}, {n, n}, &digest);
+    }
     h5::flush(file_.get(), "flushing");
   });
   phase("the completion flag of " + run, [&] {  // rows before the flag, as in write_round
@@ -229,6 +314,40 @@ void ResultsFile::attach_journal(const std::string& identity, bool fresh) {
           journal.put(rec);
         }
       }
+    // Room for every run still to do, reserved now (a disk that fills up later cannot fail
+    // the journal, where the file system can reserve).
+    const std::size_t N = static_cast<std::size_t>(layout_.individuals), T = static_cast<std::size_t>(layout_.steps);
+    const std::size_t E = static_cast<std::size_t>(layout_.entities);
+    RunRecord shape;
+    shape.inflow.resize(N);
+    shape.outflow.resize(N);
+    shape.self.resize(N);
+    shape.train_loss.resize(T);
+    shape.discrepancy.resize(T);
+    shape.deploy_loss.resize(T + 1);
+    if (layout_.individual_loss) shape.individual_deploy_loss.resize(N);
+    shape.entity_inflow.resize(E);
+    shape.entity_outflow.resize(E);
+    shape.entity_self.resize(E);
+    shape.entity_matrix.resize(E * E);
+    const std::size_t run_bytes = Journal::size_of(shape);
+    const std::size_t mask_bytes = layout_.save_mask ? static_cast<std::size_t>(layout_.examples) : 0;
+    MarginalRecord mshape;
+    mshape.inflow.resize(N);
+    mshape.outflow.resize(N);
+    mshape.self.resize(N);
+    mshape.has_entities = E > 0;
+    mshape.entities = {std::vector<double>(E), std::vector<double>(E), std::vector<double>(E), std::vector<double>(E * E)};
+    const std::size_t marginal_bytes = Journal::size_of(mshape);
+    std::vector<std::pair<std::string, std::size_t>> room;
+    for (int s = 0; s < layout_.splits; ++s)
+      for (int q = 0; q < layout_.seeds; ++q) {
+        const std::size_t at = static_cast<std::size_t>(s) * layout_.seeds + q;
+        if (!done[at] && diverged[at] < 0) room.emplace_back(Journal::run_file(s, q), run_bytes + (q == 0 ? mask_bytes : 0));
+        if (layout_.marginal && !mdone[at]) room.emplace_back(Journal::marginal_file(s, q), marginal_bytes);
+      }
+    if (const std::string why = journal.reserve(room); !why.empty())
+      throw IoError("reserving room for " + std::to_string(room.size()) + " run(s): " + why);
   });
   journal_ = journal;
 }
@@ -306,6 +425,7 @@ RunRecord ResultsFile::read_run(int split, int seed) const {
     auto ds = h5::open_dataset(file_.get(), d.path);
     h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, off, cnt, out);
   }
+  if (layout_.digest) check_digest(stored_digest(file_.get(), "/runs/digest", s, q), run_digest(r, layout_), "run", split, seed);
   if (layout_.save_mask && seed == 0) {
     r.train_mask.resize(static_cast<std::size_t>(layout_.examples));
     auto ds = h5::open_dataset(file_.get(), "/splits/train_mask");
@@ -320,6 +440,14 @@ std::vector<double> ResultsFile::read_marginal(int split, int seed) const {
   for (int k = 0; k < 3; ++k) {
     auto ds = h5::open_dataset(file_.get(), kMarginalSets[k]);
     h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, {u(split), u(seed), 0}, {1, 1, N}, out.data() + k * N);
+  }
+  if (layout_.digest) {
+    const std::vector<double> a(out.begin(), out.begin() + N), b(out.begin() + N, out.begin() + 2 * N),
+        c(out.begin() + 2 * N, out.end());
+    EntityRows e;
+    if (layout_.entities > 0) e = read_entity_marginal(split, seed);
+    check_digest(stored_digest(file_.get(), "/runs/marginal_digest", u(split), u(seed)),
+                 marginal_digest(a, b, c, &e, layout_), "Marginal run", split, seed);
   }
   return out;
 }
@@ -371,6 +499,15 @@ Contents ResultsFile::read_contents() const {
     h5::read_all(h5::open_dataset(file_.get(), "/individuals/arrival").get(), H5T_NATIVE_INT64, c.arrival.data());
   }
   c.attributes = text_attributes();
+  // Every complete run against its digest: a damaged chunk whose checksum was damaged with it
+  // (Fletcher32 then passes) is an error, never numbers.
+  if (layout_.digest)
+    for (int s = 0; s < layout_.splits; ++s)
+      for (int q = 0; q < layout_.seeds; ++q) {
+        const std::size_t at = static_cast<std::size_t>(s) * layout_.seeds + q;
+        if (c.complete[at]) read_run(s, q);
+        if (layout_.marginal && c.marginal_complete[at]) read_marginal(s, q);
+      }
   return c;
 }
 

@@ -38,6 +38,8 @@ const char* presence_name(Presence p) {
     case Presence::entities: return "entities";
     case Presence::entity_marginal: return "entity_marginal";
     case Presence::arrival: return "arrival";
+    case Presence::digest: return "digest";
+    case Presence::marginal_digest: return "marginal_digest";
   }
   return "?";
 }
@@ -208,6 +210,14 @@ std::vector<DatasetSchema> make_datasets() {
                    P::entity_marginal);
   d.push_back({"/runs/marginal_complete", Element::u8, kRun, "1", "1 once the run's Marginal flows are written",
                P::marginal});
+  d.push_back({"/runs/digest", Element::i64, kRun, "",
+               "CRC-32 (zlib) of the run's rows: the datasets named in this dataset's attribute rows, in that order, "
+               "each run's row as little-endian float64, one after the other; -1 where not recorded (a run not "
+               "complete)",
+               P::digest, -1});
+  d.push_back({"/runs/marginal_digest", Element::i64, kRun, "",
+               "CRC-32 (zlib) of the run's Marginal rows, as /runs/digest (the datasets named in its attribute rows)",
+               P::marginal_digest, -1});
   add_summary(d, "", "TracIn", P::summary);
   add_summary(d, "marginal_", "Marginal", P::summary_marginal);
   const std::vector<DatasetSchema> common = {
@@ -303,6 +313,8 @@ bool in_layout(const DatasetSchema& d, const Layout& L) {
     case P::entities: return L.entities > 0;
     case P::entity_marginal: return L.entities > 0 && L.marginal;
     case P::arrival: return L.arrival;
+    case P::digest: return L.digest;
+    case P::marginal_digest: return L.digest && L.marginal;
     default: return false;
   }
 }

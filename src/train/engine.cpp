@@ -8,6 +8,7 @@
 #include <string>
 
 #include "reciprocity/core/error.hpp"
+#include "reciprocity/core/stop.hpp"
 #include "reciprocity/train/entities.hpp"
 
 namespace reciprocity::train {
@@ -15,6 +16,9 @@ namespace reciprocity::train {
 namespace {
 /// A loss this many times its initial value means the training diverges (engine.hpp).
 constexpr double kDivergenceGrowth = 1e4;
+/// The scalars of each step's reduction: the model's pass sums, then the stop request.
+constexpr int kStopSlot = model::PassSums::kCount;
+constexpr int kScalars = model::PassSums::kCount + 1;
 
 std::string fmt(double v) {
   char buf[32];
@@ -59,7 +63,7 @@ class Run {
     if (two_kinds_) fill_roles(1, next_role_);  // step 1 is not a checkpoint
     current_ = &role_;
     model::PassSums sums;
-    model_.gradient_pass(role_, cur_.data(), cur_.data() + P_ + model::PassSums::kCount, sums);
+    model_.gradient_pass(role_, cur_.data(), cur_.data() + P_ + kScalars, sums);
     pack_and_reduce(cur_, sums, 0);
     for (int t = 0; t <= steps_; ++t) {
       check(t);
@@ -117,7 +121,7 @@ class Run {
     out_.deploy_loss.assign(steps_ + 1, 0.0);
     out_.discrepancy.assign(steps_, 0.0);
     out_.step_tracin.assign(steps_, 0.0);
-    cur_.assign(2 * P_ + model::PassSums::kCount, 0.0);
+    cur_.assign(2 * P_ + kScalars, 0.0);
     nxt_.assign(cur_.size(), 0.0);
     role_.assign(data_.size(), 0);
     next_role_.assign(data_.size(), 0);
@@ -172,12 +176,15 @@ class Run {
     s[2] = sums.deploy_loss;
     s[3] = sums.deploy_sq_error;
     s[4] = sums.deploy_correct;
-    comm_.allreduce_sum(buf.data(), static_cast<int>(P_ + model::PassSums::kCount + (flow_step(t) ? P_ : 0)));
+    s[kStopSlot] = schedule_.stop_on_request && stop_requested() ? 1.0 : 0.0;
+    comm_.allreduce_sum(buf.data(), static_cast<int>(P_ + kScalars + (flow_step(t) ? P_ : 0)));
   }
 
   /// The losses at w_t (reduced): recorded, and checked to be finite and not diverging.
   void check(int t) {
     const double* s = cur_.data() + P_;
+    if (s[kStopSlot] > 0)  // reduced: every rank of the run stops at this step
+      throw StopRequested(where(key_, t) + ": stopped on request, the run abandoned");
     const double batch = s[1];
     deploy_sum_[t] = s[2];
     out_.deploy_loss[t] = n_deploy_ > 0 ? s[2] / n_deploy_ : 0.0;
@@ -246,9 +253,9 @@ class Run {
     std::fill(nxt_.begin(), nxt_.end(), 0.0);
     model::PassSums sums;
     double* gB_next = nxt_.data();
-    double* gD_next = nxt_.data() + P_ + model::PassSums::kCount;
+    double* gD_next = nxt_.data() + P_ + kScalars;
     const double* GB = cur_.data();
-    const double* GD = cur_.data() + P_ + model::PassSums::kCount;
+    const double* GD = cur_.data() + P_ + kScalars;
     if (batch == 0) {  // an empty mini-batch: no update, no flow
       model_.gradient_pass(upcoming, gB_next, gD_next, sums);
     } else if (!flow_step(t)) {

@@ -61,6 +61,19 @@ class Journal {
   void put(const MarginalRecord& m) const;
   /// Every run file that checks (and the names of those that do not).
   JournalContents read() const;
+  /// The names of the run files (`run-S-R`, `marginal-S-R`).
+  static std::string run_file(int split, int seed);
+  static std::string marginal_file(int split, int seed);
+  /// Bytes of a run file of this record.
+  static std::size_t size_of(const RunRecord& r);
+  static std::size_t size_of(const MarginalRecord& m);
+  /// Room for the runs still to be written, so that a disk that fills up later cannot fail
+  /// them: a placeholder `<name>.tmp` per (name, bytes), its blocks allocated (posix_fallocate);
+  /// put() writes the run into it in place. Where the file system cannot reserve, only checks
+  /// that the space is free now. Returns "" or why not ("No space left on device").
+  std::string reserve(const std::vector<std::pair<std::string, std::size_t>>& files) const;
+  /// Remove the placeholders left (runs not written): their space is given back.
+  void release() const;
   /// Remove the journal directory and what it holds (only its own files).
   void remove() const;
 

@@ -119,6 +119,11 @@ class ResultsFile {
   /// as the sweep wrote them, without journaling them again. Returns the numbers of TracIn and
   /// Marginal runs written (on every rank).
   std::pair<std::size_t, std::size_t> replay(const JournalContents& journal);
+  /// The per-run datasets whose rows /runs/digest (or, `marginal`, /runs/marginal_digest)
+  /// covers, in order: the digest is the CRC-32 (zlib) of those rows, as float64, one after the
+  /// other. Read back with every complete run (read_run, read_marginal, read): a run whose rows
+  /// do not match it is an IoError naming the run ("the file is damaged").
+  std::vector<std::string> digest_rows(bool marginal) const;
   /// Collective: flush to disk.
   void flush();
   /// Collective: close the file (agreed: every rank throws IoError if closing failed on one).

@@ -26,6 +26,7 @@ struct Layout {
   bool individual_loss = true;  ///< the file has /runs/individual_deploy_loss (files from 0.2 on)
   std::int64_t entities = 0;    ///< E > 0: the file has the entity flows /flows/entity (--entities)
   bool arrival = false;         ///< the file has /individuals/arrival (--split-order time or time-per-user)
+  bool digest = true;           ///< the file has /runs/digest (files from 0.4 on: each run's CRC-32)
 };
 
 /// Version of the layout a file follows (root attribute `schema_version`; files without it are
@@ -48,6 +49,8 @@ enum class Presence {
   entities,          ///< Layout::entities > 0 (--entities other than individual)
   entity_marginal,   ///< Layout::entities > 0 and Layout::marginal (--entities with --marginal)
   arrival,           ///< Layout::arrival (a time-ordered split)
+  digest,            ///< Layout::digest (files from 0.4 on)
+  marginal_digest,   ///< Layout::digest and Layout::marginal
 };
 const char* presence_name(Presence p);  ///< "always", "individual_loss", ...
 

@@ -45,6 +45,11 @@ struct Schedule {
   /// from the run key and step). 0: none. The noise is credited to no one: the flows use the
   /// clipped gradient sums only.
   double noise_std = 0.0;
+  /// A stop request (SIGTERM, SIGINT, SIGHUP, SIGUSR1: core/stop.hpp) on any rank of the run
+  /// travels with the step's one reduction, so every rank of the run sees it at the same step
+  /// and throws StopRequested there: the run is abandoned within one step (for the TracIn sweep,
+  /// whose driver handles it; off elsewhere).
+  bool stop_on_request = false;
 };
 
 /// What a training computes besides the parameters. Flows need the deployment gradients of
