@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "reciprocity/data/local.hpp"
@@ -45,6 +46,9 @@ struct Schedule {
   /// from the run key and step). 0: none. The noise is credited to no one: the flows use the
   /// clipped gradient sums only.
   double noise_std = 0.0;
+  /// What probably made a diverging training diverge, for its message (e.g. "--lambda 1e+05 is
+  /// probably too large"); empty: the learning rate is named.
+  std::string divergence_cause = {};
 };
 
 /// What a training computes besides the parameters. Flows need the deployment gradients of
