@@ -30,6 +30,7 @@ void read_config_file(const std::string& path, const po::options_description& al
   source.path = path;
   std::string text;
   for (int n = 1; std::getline(in, text); ++n) {
+    if (n == 1 && text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte order mark (some editors)
     const auto fail = [&](const std::string& what) {
       throw ConfigError("config file \"" + path + "\" line " + std::to_string(n) + ": " + what);
     };

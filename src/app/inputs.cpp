@@ -4,6 +4,9 @@
 
 #include "reciprocity/app/entities.hpp"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <sstream>
 
 #include "reciprocity/app/run.hpp"
@@ -30,7 +33,61 @@ data::SyntheticSpec synthetic_spec(const Config& c) {
 }
 }  // namespace
 
+namespace {
+
+/// Bytes of memory of this machine (0 when unknown).
+double physical_memory() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), size = ::sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && size > 0 ? static_cast<double>(pages) * static_cast<double>(size) : 0.0;
+}
+
+std::string gigabytes(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g GB", bytes / 1e9);
+  return buf;
+}
+
+/// Refuses (ConfigError, exit 2, before allocating) a size whose memory alone, a lower bound of
+/// what one rank holds, exceeds this machine's: `option` names it, `what` says how it is counted.
+void require_memory(double bytes, const std::string& option, const std::string& what) {
+  const double have = physical_memory();
+  if (have <= 0 || bytes <= have) return;
+  throw ConfigError("option " + option + " needs at least " + gigabytes(bytes) + " of memory (" + what +
+                    "), more than this machine's " + gigabytes(have));
+}
+
+/// Sizes known from the options alone (the synthetic population), before it is generated.
+void check_synthetic_sizes(const Config& c) {
+  if (!is_synthetic(c)) return;
+  const auto users = static_cast<double>(c.synthetic_users), items = static_cast<double>(c.synthetic_items);
+  require_memory(users * 32, "--synthetic-users " + std::to_string(c.synthetic_users), "32 bytes a user");
+  require_memory(items * 8 * (c.synthetic_rank + 1), "--synthetic-items " + std::to_string(c.synthetic_items),
+                 "the planted model: 8 bytes x (--synthetic-rank + 1) an item");
+  require_memory(static_cast<double>(c.synthetic_ratings) * 24,
+                 "--synthetic-ratings " + std::to_string(c.synthetic_ratings), "24 bytes a rating");
+}
+
+/// Sizes known once the data are scanned: the model's parameters and the summary, which holds
+/// the inflow and outflow of every run.
+void check_sizes(const Config& c, const data::DatasetScan& scan) {
+  const auto n = static_cast<double>(scan.num_individuals());
+  if (c.model == "mf") {
+    const double rows = n + static_cast<double>(scan.num_items);
+    require_memory(rows * c.rank * 8 * 3, "--embedding-dim " + std::to_string(c.rank),
+                   "3 vectors of k x (users + items) = " + std::to_string(c.rank) + " x " +
+                       std::to_string(static_cast<long long>(rows)) + " parameters, 8 bytes each");
+  }
+  const double runs = static_cast<double>(c.splits) * c.seeds;
+  require_memory(runs * n * 17, "--splits " + std::to_string(c.splits) + " (x --seeds " + std::to_string(c.seeds) + ")",
+                 "the summary reads the inflow and outflow of every run: 17 bytes x " +
+                     std::to_string(static_cast<long long>(runs)) + " runs x " + std::to_string(scan.num_individuals()) +
+                     " individuals");
+}
+
+}  // namespace
+
 ExperimentData open_data(const Config& c) {
+  check_synthetic_sizes(c);
   ExperimentData d;
   if (c.marginal || !(is_synthetic(c) || is_movielens(c))) {
     d.whole = load_dataset(c);
@@ -40,6 +97,7 @@ ExperimentData open_data(const Config& c) {
   } else {
     d.scan = data::scan_movielens(c.data);
   }
+  check_sizes(c, d.scan);
   d.grouping = load_grouping(c, d.scan);
   return d;
 }

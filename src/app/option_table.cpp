@@ -21,8 +21,9 @@ po::options_description data_options(Config& c) {
        "synthetic | movielens-100k | movielens (1M/10M `::` or 20M/25M csv) | diabetes | breast-cancer | csv; "
        "the presets of version 0.1: movielens-100k-long | diabetes-long | breast-cancer-long")
       ("data", po::value(&c.data), "data directory or file (movielens: dir with u.data / ratings.dat / ratings.csv; "
-       "diabetes, breast-cancer: dir as shipped by scikit-learn; csv: the file). Numbers must be finite, ratings "
-       "within +-1e6, features and labels within +-1e15")
+       "diabetes, breast-cancer: dir as shipped by scikit-learn; csv: the file, plain or .gz). Numbers must be finite, "
+       "ratings within +-1e6, features and labels within +-1e15; MovieLens ids positive, each (user, item) rated "
+       "once; a classification's labels of both classes")
       ("model", po::value(&c.model)->default_value(c.model), "auto (from the dataset) | mf (synthetic, movielens) | "
        "linear (diabetes, csv) | logistic (breast-cancer, csv) | knn (diabetes, breast-cancer, csv: k nearest "
        "neighbours, no gradient descent, so no TracIn: implies --marginal, whose flows are exact leave-one-individual-"
@@ -46,12 +47,13 @@ po::options_description data_options(Config& c) {
   return group;
 }
 
-po::options_description run_options(Config& c) {
+po::options_description run_options(Config& c, TextOptions& t) {
   po::options_description group("Runs", kWidth, kWidth / 2);
   group.add_options()
       ("splits", po::value(&c.splits), "random train/deployment splits [preset]")
       ("seeds", po::value(&c.seeds), "initialisations (seeds) per split [preset]")
-      ("seed", po::value(&c.seed)->default_value(c.seed), "base seed of splits, batches and initialisations")
+      ("seed", po::value(&t.seed)->default_value(t.seed), "base seed of splits, batches and initialisations: an "
+       "integer from 0 to 2^64 - 1")
       ("train-fraction", po::value(&c.train_fraction)->default_value(c.train_fraction, "0.8"),
        "fraction of ratings (recommender) or individuals (regression) in training, in (0, 1)")
       ("split-order", po::value(&c.split_order)->default_value(c.split_order),
@@ -69,8 +71,8 @@ po::options_description model_options(Config& c) {
       ("embedding-dim,k", po::value(&c.rank), "matrix factorisation: embedding dimension k [preset]")
       ("rank", po::value(&c.rank), "alias of --embedding-dim (its name before 0.2; recorded in results files as "
        "config_rank); not the MPI rank")
-      ("lambda", po::value(&c.lambda), "matrix factorisation: regularisation strength [preset]")
-      ("init-scale", po::value(&c.init_scale), "matrix factorisation: std of the initial embeddings [preset]")
+      ("lambda", po::value(&c.lambda), "matrix factorisation: regularisation strength, 0 to 1e6 [preset]")
+      ("init-scale", po::value(&c.init_scale), "matrix factorisation: std of the initial embeddings, at most 1e3 [preset]")
       ("steps", po::value(&c.steps), "gradient-descent steps [preset]")
       ("learning-rate", po::value(&c.learning_rate), "step size eta (the update is eta times the batch-mean gradient) [preset]")
       ("batch-fraction", po::value(&c.batch_fraction)->default_value(c.batch_fraction),
@@ -89,7 +91,7 @@ po::options_description model_options(Config& c) {
        "the update and G^B; deployment gradients stay raw, so TracIn credits clip_C(g_z) . g_z' (DESIGN.md "
        "section 9). Marginal retrains with the same clipping. Examples at or under C are untouched")
       ("noise-multiplier", po::value(&c.noise_multiplier)->default_value(c.noise_multiplier),
-       "sigma >= 0, with --clip C: Gaussian noise of standard deviation sigma C added to every coordinate of the "
+       "sigma from 0 to 1e6, with --clip C: Gaussian noise of standard deviation sigma C added to every coordinate of the "
        "summed (clipped) batch gradient of every step, drawn from the run and the step (the same on any number of "
        "ranks, and in the Marginal retrainings); credited to no one in the flows");
   return group;

@@ -5,6 +5,7 @@
 #include "option_table.hpp"
 
 #include <boost/program_options.hpp>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -51,6 +52,10 @@ const Preset* find_preset(const std::string& name) {
     if (name == p.name) return &p;
   return nullptr;
 }
+
+/// Upper bounds of the model options: beyond them no training gives a result (the update or
+/// the initial loss alone overflows), so such a value is a typing error, refused (exit 2).
+constexpr double kMaxLambda = 1e6, kMaxInitScale = 1e3, kMaxNoiseMultiplier = 1e6;
 
 /// Shortest text that reads back as exactly `v` (0.8, not 0.80000000000000004).
 std::string fmt(double v) { return shortest_text(v); }
@@ -158,11 +163,37 @@ std::vector<std::pair<std::string, std::string>> Config::later_result_options(bo
   return o;
 }
 
+std::string Config::divergence_cause() const {
+  const Preset* p = find_preset(dataset);
+  if (!p) return "";
+  std::vector<std::string> raised;
+  const auto check = [&](const char* option, double value, double preset) {
+    if (value > preset) raised.push_back(std::string("--") + option + " " + fmt(value) + " (the preset's is " + fmt(preset) + ")");
+  };
+  check("learning-rate", learning_rate, p->learning_rate);
+  if (model == "mf") {
+    check("lambda", lambda, p->lambda);
+    check("init-scale", init_scale, p->init_scale);
+  }
+  check("noise-multiplier", noise_multiplier, 0.0);
+  if (raised.empty()) return "";
+  std::string list;
+  for (std::size_t k = 0; k < raised.size(); ++k)
+    list += (k == 0 ? "" : k + 1 == raised.size() ? " or " : ", ") + raised[k];
+  return list + (raised.size() == 1 ? " is" : " are") + " probably too large";
+}
+
 namespace {
 
 /// The options that name a choice (--on-divergence, --progress-format, --marginal-step,
 /// --split-range) and the combinations that are refused.
 void apply_choices(Config& c, const TextOptions& t, const po::variables_map& vm) {
+  {
+    const std::string& s = t.seed;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), c.seed);
+    if (s.empty() || s.front() == '-' || s.front() == '+' || ec != std::errc() || end != s.data() + s.size())
+      throw ConfigError("option --seed: \"" + s + "\" is not an integer from 0 to 18446744073709551615 (2^64 - 1)");
+  }
   if (t.on_divergence != "stop" && t.on_divergence != "continue")
     throw ConfigError("option --on-divergence: \"" + t.on_divergence + "\" is neither stop nor continue");
   c.continue_on_divergence = t.on_divergence == "continue";
@@ -276,8 +307,8 @@ void check_ranges(const Config& c, const po::variables_map& vm) {
   require(c.flow_interval >= 1, "flow-interval", c.flow_interval, "at least 1");
   require(c.neighbours >= 1, "neighbours", c.neighbours, "at least 1");
   require(std::isfinite(c.clip) && c.clip >= 0, "clip", c.clip, "0 (off) or a positive norm");
-  require(std::isfinite(c.noise_multiplier) && c.noise_multiplier >= 0, "noise-multiplier", c.noise_multiplier,
-          "0 or positive");
+  require(std::isfinite(c.noise_multiplier) && c.noise_multiplier >= 0 && c.noise_multiplier <= kMaxNoiseMultiplier,
+          "noise-multiplier", c.noise_multiplier, "from 0 to 1e6");
   if (c.noise_multiplier > 0 && c.clip == 0)
     throw ConfigError("option --noise-multiplier " + fmt(c.noise_multiplier) +
                       ": the noise's scale is sigma times the clipping norm; give --clip C as well");
@@ -301,10 +332,14 @@ void check_ranges(const Config& c, const po::variables_map& vm) {
           "non-negative seconds");
   require(c.marginal_splits >= 0, "marginal-splits", c.marginal_splits, "0 (all) or positive");
   require(c.ranks_per_run >= 0, "ranks-per-run", c.ranks_per_run, "0 (automatic) or positive");
+  // Finite and within bounds no training survives (refused for every model: they are recorded).
+  require(std::isfinite(c.lambda) && c.lambda >= 0 && c.lambda <= kMaxLambda, "lambda", c.lambda,
+          "from 0 to 1e6");
+  require(std::isfinite(c.init_scale) && c.init_scale >= 0 && c.init_scale <= kMaxInitScale, "init-scale",
+          c.init_scale, c.model == "mf" ? "positive, at most 1e3" : "from 0 to 1e3");
   if (c.model == "mf") {
     require(c.rank >= 1 && c.rank <= 4096, vm.count("rank") ? "rank" : "embedding-dim", c.rank, "1 to 4096");
-    require(c.lambda >= 0, "lambda", c.lambda, "non-negative");
-    require(c.init_scale > 0, "init-scale", c.init_scale, "positive");
+    require(c.init_scale > 0, "init-scale", c.init_scale, "positive, at most 1e3");
   }
   if (c.family == "synthetic") {
     require(c.synthetic_users >= 2, "synthetic-users", c.synthetic_users, "at least 2");
@@ -316,13 +351,63 @@ void check_ranges(const Config& c, const po::variables_map& vm) {
 
 }  // namespace
 
+namespace {
+
+/// Every option, bound to `c` and `t`.
+po::options_description all_options(Config& c, TextOptions& t) {
+  po::options_description all(kWidth, kWidth / 2);
+  all.add(general_options(t)).add(data_options(c)).add(run_options(c, t)).add(model_options(c)).add(marginal_options(c))
+      .add(output_options(c, t));
+  return all;
+}
+
+/// The checks after parsing, on the options in `vm` (bound to `c` and `t`); false when only
+/// --merge or --summarize follow (no training options needed).
+bool check_config(Config& c, const TextOptions& t, const po::variables_map& vm) {
+  apply_choices(c, t, vm);
+  apply_preset(c, vm);
+  if (!c.merge.empty() || !c.summarize.empty()) return false;
+  choose_model(c);
+  check_ranges(c, vm);
+  return true;
+}
+
+/// A value of the config file that the command line overrides is still checked (README
+/// "Options"): its type by read_config_file, its range here, by checking the options again with
+/// the file's values winning. An error about an overridden option names the file and the line;
+/// any other error of this second check is left to the values actually used (already checked).
+void check_overridden(int argc, const char* const argv[], const std::string& path, const ConfigSource& source) {
+  if (source.overridden.empty()) return;
+  Config c;
+  TextOptions t;
+  const po::options_description all = all_options(c, t);
+  po::variables_map vm;
+  ConfigSource scratch;
+  try {
+    read_config_file(path, all, vm, scratch);  // stored first, so the file's values win
+    po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+    po::notify(vm);
+    check_config(c, t, vm);
+  } catch (const ConfigError& e) {
+    const std::string message = e.what(), prefix = "option --";
+    if (message.rfind(prefix, 0) != 0) return;
+    const std::string name = message.substr(prefix.size(), message.find_first_of(": ", prefix.size()) - prefix.size());
+    const auto line = source.line_of.find(name);
+    if (!source.overridden.count(name) || line == source.line_of.end()) return;
+    throw ConfigError(message + " (set in config file \"" + path + "\" line " + std::to_string(line->second) +
+                      "; the command line overrides it, but the file's value must be valid too)");
+  } catch (const po::error&) {
+    // reported by the first parse
+  }
+}
+
+}  // namespace
+
 Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
   Parsed parsed;
   Config& c = parsed.config;
   TextOptions t;
-  po::options_description all(kWidth, kWidth / 2);
-  all.add(general_options(t)).add(data_options(c)).add(run_options(c)).add(model_options(c)).add(marginal_options(c))
-      .add(output_options(c, t));
+  const po::options_description all = all_options(c, t);
 
   po::variables_map vm;
   try {
@@ -346,14 +431,12 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
                      (model::avx2_kernels_available() ? "avx2" : "portable") + ")\n";
     return parsed;
   }
-  apply_choices(c, t, vm);
-  apply_preset(c, vm);
   std::ostringstream cmd;
   for (int i = 0; i < argc; ++i) cmd << (i ? " " : "") << argv[i];
   c.command_line = cmd.str();
-  if (!c.merge.empty() || !c.summarize.empty()) return parsed;  // no training options needed
-  choose_model(c);
-  check_ranges(c, vm);
+  const bool training = check_config(c, t, vm);
+  if (vm.count("config")) check_overridden(argc, argv, vm["config"].as<std::string>(), source);
+  if (!training) return parsed;  // --merge or --summarize: no training options needed
   data::check_grouping_spec(c.entities, c.family, c.dataset, c.marginal);
   if (c.out.empty()) throw ConfigError("option --out: empty file name");
   return parsed;

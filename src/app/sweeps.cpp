@@ -30,6 +30,7 @@ train::Schedule schedule_of(const Config& c) {
   train::Schedule s{c.steps, c.learning_rate, c.batch_fraction, c.flow_interval};
   if (c.batches == "single-pass") s.batches = train::Schedule::Batches::kSinglePass;
   s.noise_std = c.noise_multiplier * c.clip;
+  s.divergence_cause = c.divergence_cause();  // names the option in a divergence's message
   return s;
 }
 
@@ -168,6 +169,8 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
           record->split = key.split;
           record->seed = key.seed;
           record->diverged_step = e.step;
+          // The split's training mask does not depend on the seed: written even when seed 0 diverged.
+          if (c.save_split_mask && key.seed == 0) record->train_mask = global_mask(d, c.train_fraction, key);
           if (!c.quiet) std::fprintf(stderr, "reciprocity: warning: %s; continuing (--on-divergence continue)\n", e.what());
         }
       } catch (const Error& e) {

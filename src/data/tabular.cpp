@@ -15,6 +15,21 @@ namespace reciprocity::data {
 namespace fs = std::filesystem;
 using namespace text;
 
+namespace {
+
+/// A classification set whose labels are all one class is refused: a logistic model trained on
+/// it only learns to push every score further out, so its flows are noise.
+void require_both_classes(const Dataset& d, const std::string& file) {
+  if (d.task != Task::Classification || d.label.empty()) return;
+  std::size_t ones = 0;
+  for (const double y : d.label) ones += y == 1.0;
+  if (ones == 0 || ones == d.label.size())
+    throw DataError(file + ": every label is " + (ones == 0 ? "0" : "1") + " (" + std::to_string(d.label.size()) +
+                    " rows): a classification needs both classes (with one, the flows are noise)");
+}
+
+}  // namespace
+
 // -----------------------------------------------------------------------------------------------
 // Diabetes and breast cancer (scikit-learn's copies)
 
@@ -99,6 +114,7 @@ Dataset load_breast_cancer(const std::string& dir) {
                    std::to_string(d.label.size()) + " (\"" + header.text + "\")");
   }
   if (d.label.empty()) no_examples(file);
+  require_both_classes(d, file);
   one_individual_per_row(d);
   d.validate();
   return d;
@@ -118,8 +134,9 @@ Dataset load_csv(const std::string& path, Task task, bool has_individual) {
   const std::size_t extra = has_individual ? 2 : 1;  // label [, individual]
   DenseIndex individuals(d.individual_ids);
   std::size_t columns = 0;
+  const bool gzip = ends_with(path, ".gz");  // `data.csv.gz`: decompressed (zlib)
   d.fingerprint.files.push_back(
-      read_records(path, false, Separator::Comma, [&](const Line& line, const std::vector<std::string_view>& fields) {
+      read_records(path, gzip, Separator::Comma, [&](const Line& line, const std::vector<std::string_view>& fields) {
         if (columns == 0) {
           columns = fields.size();
           if (columns < extra + 1) {
@@ -141,6 +158,7 @@ Dataset load_csv(const std::string& path, Task task, bool has_individual) {
         }
       }));
   if (d.label.empty()) no_examples(path);
+  require_both_classes(d, path);
   if (!has_individual) one_individual_per_row(d);
   d.validate();
   return d;

@@ -277,6 +277,12 @@ std::int64_t Line::integer(std::string_view field, const std::string& what) cons
   return value;
 }
 
+std::int64_t Line::positive_id(std::string_view field, const std::string& what) const {
+  const std::int64_t value = integer(field, what);
+  if (value < 1) fail(what + " " + quoted(field) + " is not positive (ids start at 1)");
+  return value;
+}
+
 double Line::class_label(std::string_view field, const std::string& what) const {
   const double value = number(field, what);
   if (value != 0.0 && value != 1.0) fail(what + " " + quoted(field) + " is not 0 or 1");

@@ -147,6 +147,8 @@ struct Line {
   /// A finite number of magnitude at most `limit` (kMaxValue, or kMaxRating for ratings).
   double number(std::string_view field, const std::string& what, double limit = kMaxValue) const;
   std::int64_t integer(std::string_view field, const std::string& what) const;
+  /// An integer id of at least 1 (MovieLens user and item ids).
+  std::int64_t positive_id(std::string_view field, const std::string& what) const;
   /// 0 or 1.
   double class_label(std::string_view field, const std::string& what) const;
 };

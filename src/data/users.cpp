@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "reciprocity/core/error.hpp"
+#include "text_input.hpp"
 
 namespace reciprocity::data {
 
@@ -98,15 +99,17 @@ Grouping movielens_grouping(const std::string& spec, const std::vector<std::int6
 
 Grouping column_grouping(const std::string& spec, const std::string& column, const std::vector<std::int64_t>& ids,
                          const std::string& file, bool has_individual) {
-  auto in = open(file);
-  std::string text;
-  std::int64_t line = 0, row = 0;
+  std::int64_t row = 0;
   std::size_t col = 0, columns = 0;
   const auto where = index_of(ids);
   std::vector<std::string> name_of(ids.size());
   std::vector<std::int64_t> first_line(ids.size(), 0);
-  while (std::getline(in, text)) {
-    ++line;
+  // Read as the data were (text_input.hpp): gzip decompressed, a byte order mark dropped.
+  text::read_lines(file, text::ends_with(file, ".gz"), [&](text::LineReader& reader) {
+  std::string_view view;
+  while (reader.next(view)) {
+    const std::string text(view);
+    const std::int64_t line = reader.line_number();
     if (trim(text).empty()) continue;
     const auto fields = split_on(text, ',');
     if (columns == 0) {
@@ -131,12 +134,16 @@ Grouping column_grouping(const std::string& spec, const std::string& column, con
     if (mine.empty()) first_line[it->second] = line;
     mine = name;
   }
+  });
   if (columns == 0) throw DataError(file + ": empty file (--entities " + spec + ")");
   require_all(name_of, ids, file);
   return group_by_name(name_of, spec, file);
 }
 
 Grouping map_grouping(const std::string& spec, const std::string& file, const std::vector<std::int64_t>& ids) {
+  if (is_directory(file))
+    throw ConfigError("option --entities " + spec + ": \"" + file + "\" is a directory, not a file of lines "
+                      "`individual id,entity name`");
   auto in = open(file);
   std::string text;
   std::int64_t line = 0;
@@ -145,7 +152,7 @@ Grouping map_grouping(const std::string& spec, const std::string& file, const st
   std::vector<std::string> name_of(ids.size());
   std::vector<std::int64_t> first_line(ids.size(), 0);
   while (std::getline(in, text)) {
-    ++line;
+    if (++line == 1 && text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte order mark
     const std::string t = trim(text);
     if (t.empty() || t[0] == '#') continue;
     const auto fields = split_on(t, t.find('\t') != std::string::npos ? '\t' : ',');

@@ -230,10 +230,11 @@ void ResultsFile::write_rows(const RunRecord* record) {
     h5::write_block(ds.get(), H5T_NATIVE_INT64, {s, q}, {n, n}, &digest);
   }
   if (layout_.save_mask) {
-    const bool has = r && !r->train_mask.empty();
+    // Also from a diverged run (seed 0 carries it): the mask is its split's, whatever the seed.
+    const bool has = record && !record->train_mask.empty();
     auto ds = h5::open_dataset(id, "/splits/train_mask");
     h5::write_block(ds.get(), H5T_NATIVE_UINT8, {s, 0}, {has ? 1u : 0u, has ? M : 0u},
-                    has ? r->train_mask.data() : nullptr);
+                    has ? record->train_mask.data() : nullptr);
   }
 }
 

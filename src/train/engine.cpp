@@ -25,6 +25,12 @@ std::string fmt(double v) {
   std::snprintf(buf, sizeof buf, "%g", v);
   return buf;
 }
+/// What probably made a training diverge, for its message: Schedule::divergence_cause, else the
+/// learning rate.
+std::string cause(const Schedule& s) {
+  if (!s.divergence_cause.empty()) return s.divergence_cause;
+  return "the learning rate " + fmt(s.learning_rate) + " is probably too large";
+}
 std::string where(const split::RunKey& key, int step) {
   return "split " + std::to_string(key.split) + ", seed " + std::to_string(key.seed) + ", step " +
          std::to_string(step);
@@ -190,22 +196,25 @@ class Run {
     out_.deploy_loss[t] = n_deploy_ > 0 ? s[2] / n_deploy_ : 0.0;
     if (!std::isfinite(s[0]) || !std::isfinite(s[2]))
       throw NumericError(where(key_, t) + ": the " + (std::isfinite(s[0]) ? "deployment" : "training") +
-                         " loss is not finite (the learning rate " + fmt(schedule_.learning_rate) +
-                         " is probably too large)", t);
+                         " loss is not finite (" + cause(schedule_) + ")", t);
     // Divergence that stays finite (a loss of 1e36 is no result either): gradient descent from
     // the initialisation does not multiply a loss by kDivergenceGrowth unless it diverges.
-    if (t == 0) {
-      if (batch > 0) start_train_ = s[0] / batch;
-      return;
+    // The training reference is the first non-empty batch's mean loss: a step whose batch is
+    // empty (single pass, small data) has no training loss, and its 0 is no reference.
+    const bool reference_now = !have_start_ && batch > 0;
+    if (reference_now) {
+      start_train_ = s[0] / batch;
+      have_start_ = true;
     }
-    const bool train_grew = tracking_.train_loss && t < steps_ && batch > 0 && s[0] / batch > kDivergenceGrowth * start_train_;
+    if (t == 0) return;
+    const bool train_grew = tracking_.train_loss && t < steps_ && batch > 0 && !reference_now &&
+                            s[0] / batch > kDivergenceGrowth * start_train_;
     const bool deploy_grew = track_ && n_deploy_ > 0 && s[2] > kDivergenceGrowth * deploy_sum_[0];
     if (train_grew || deploy_grew)
       throw NumericError(where(key_, t) + ": the " + (train_grew ? "training" : "deployment") + " loss grew from " +
                          fmt(train_grew ? start_train_ : deploy_sum_[0] / n_deploy_) + " to " +
                          fmt(train_grew ? s[0] / batch : s[2] / n_deploy_) + " (more than " +
-                         fmt(kDivergenceGrowth) + " times its initial value): training diverges (the learning rate " +
-                         fmt(schedule_.learning_rate) + " is probably too large)", t);
+                         fmt(kDivergenceGrowth) + " times its initial value): training diverges (" + cause(schedule_) + ")", t);
   }
 
   /// The final evaluation at w_T: per-individual and per-example deployment losses, RMSE, accuracy.
@@ -238,8 +247,7 @@ class Run {
     double gsum = 0;
     for (std::size_t j = 0; j < P_; ++j) gsum += cur_[j];
     if (!std::isfinite(gsum))
-      throw NumericError(where(key_, t) + ": the gradient is not finite (the learning rate " +
-                         fmt(schedule_.learning_rate) + " is probably too large)", t);
+      throw NumericError(where(key_, t) + ": the gradient is not finite (" + cause(schedule_) + ")", t);
 
     std::vector<std::uint8_t>* spare = current_ == &role_ ? &next_role_ : &role_;
     const std::vector<std::uint8_t>* next_roles = current_;
@@ -336,7 +344,8 @@ class Run {
   bool two_kinds_ = false, count_excluded_ = false;
   std::int64_t excluded_local_ = 0;
   std::size_t P_ = 0, n_local_ = 0;
-  double n_deploy_ = 0, start_train_ = 0;  // start_train_: the mean training loss at w_0
+  double n_deploy_ = 0, start_train_ = 0;  // start_train_: the mean loss of the first non-empty batch
+  bool have_start_ = false;
   RunOutput out_;
   std::vector<double> cur_, nxt_, bD_, dB_, bd_, deploy_sum_;
   std::vector<std::uint8_t> role_, next_role_;

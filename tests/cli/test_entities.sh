@@ -34,6 +34,9 @@ with open("ml/u.data", "w") as f:
     for u in range(1, 31):  # every user rates a few items
         for _ in range(6 + u % 7):
             i = random.randint(1, 20)
+            while (u, i) in seen:  # a (user, item) pair is rated once (a repeat is refused)
+                i = random.randint(1, 20)
+            seen.add((u, i))
             f.write(f"{u}\t{i}\t{random.randint(1, 5)}\t88125{u:04d}\n")
 PY
 cp ml/u.data bad/ && cp ml/u.data nouser/ && cp ml/u.data nofile/

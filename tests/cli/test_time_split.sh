@@ -13,15 +13,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh" "$@"
 /usr/bin/python3 -c 'import h5py, numpy' 2> /dev/null || { echo "h5py or numpy missing"; exit 77; }
 
-# 15 users, 10 items, 6 to 12 ratings each, timestamps with ties; users arrive in waves.
+# 15 users, 12 items, 6 to 12 ratings each (no pair twice), timestamps with ties; users arrive in waves.
 /usr/bin/python3 - <<'EOF'
 import random
 rng = random.Random(7)
 with open("u.data", "w") as f:
     for u in range(1, 16):
         start = 880000000 + (u % 5) * 86400
-        for k in range(6 + u % 7):
-            f.write(f"{u}\t{rng.randint(1, 10)}\t{rng.randint(1, 5)}\t{start + 3600 * rng.randint(0, 40)}\n")
+        items = rng.sample(range(1, 13), 6 + u % 7)  # a (user, item) pair is rated once (a repeat is refused)
+        for i in items:
+            f.write(f"{u}\t{i}\t{rng.randint(1, 5)}\t{start + 3600 * rng.randint(0, 40)}\n")
 EOF
 sweep=(--dataset movielens --data u.data --seeds 2 --steps 20 --learning-rate 1 --embedding-dim 3 --init-scale 0.3 -q)
 

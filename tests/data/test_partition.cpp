@@ -125,8 +125,9 @@ void check_movielens(const std::string& path) {
 struct Rating {
   int user, item, rating;
 };
-const std::vector<Rating> small_ratings = {{10, 100, 4}, {20, 200, 3}, {10, 200, 5}, {10, 100, 2},
-                                           {30, 100, 1}, {20, 300, 4}, {40, 300, 3}, {10, 300, 1}};
+// Each (user, item) once (a repeat is refused); user 10 rates item 200 last, so its block is reordered.
+const std::vector<Rating> small_ratings = {{10, 100, 4}, {20, 200, 3}, {10, 400, 5}, {10, 300, 2},
+                                           {30, 100, 1}, {20, 300, 4}, {40, 300, 3}, {10, 200, 1}};
 
 std::string small_file(const std::string& separator, const std::string& header, const std::string& eol) {
   std::string text = header.empty() ? "" : header + eol;
@@ -243,29 +244,29 @@ TEST_CASE("partition: small MovieLens files in the three formats give the same p
   const DatasetScan scan = scan_movielens(path);
   CHECK(scan.individual_ids == std::vector<std::int64_t>{10, 20, 30, 40});
   CHECK(scan.per_individual == std::vector<std::int64_t>{4, 2, 1, 1});
-  CHECK(scan.num_items == 3);
+  CHECK(scan.num_items == 4);
   CHECK(scan.num_examples == 8);
 
   // Two ranks, worked out by hand: 8 ratings, so rank 0 takes user 10 (4 ratings) alone.
-  // Dense users 10, 20, 30, 40 -> 0..3; items 100, 200, 300 -> 0..2; example = line order.
+  // Dense users 10, 20, 30, 40 -> 0..3; items 100, 200, 400, 300 -> 0..3; example = line order.
   const LocalData r0 = load_movielens_part(scan, 0, 2);
   CHECK(r0.first_individual == 0);
   CHECK(r0.last_individual == 1);
   CHECK(r0.offsets == std::vector<std::int64_t>{0, 4});
-  CHECK(r0.example == std::vector<std::int64_t>{0, 3, 2, 7});  // by (item, example id)
-  CHECK(r0.item == std::vector<std::int32_t>{0, 0, 1, 2});
-  CHECK(r0.label == std::vector<double>{4, 2, 5, 1});
+  CHECK(r0.example == std::vector<std::int64_t>{0, 7, 2, 3});  // by item
+  CHECK(r0.item == std::vector<std::int32_t>{0, 1, 2, 3});
+  CHECK(r0.label == std::vector<double>{4, 1, 5, 2});
   const LocalData r1 = load_movielens_part(scan, 1, 2);
   CHECK(r1.first_individual == 1);
   CHECK(r1.last_individual == 4);
   CHECK(r1.offsets == std::vector<std::int64_t>{0, 2, 3, 4});
   CHECK(r1.example == std::vector<std::int64_t>{1, 5, 4, 6});
-  CHECK(r1.item == std::vector<std::int32_t>{1, 2, 0, 2});
+  CHECK(r1.item == std::vector<std::int32_t>{1, 3, 0, 3});
   CHECK(r1.label == std::vector<double>{3, 4, 1, 3});
   for (const auto* p : {&r0, &r1}) {
     CHECK(p->num_examples == 8);
     CHECK(p->num_individuals == 4);
-    CHECK(p->num_items == 3);
+    CHECK(p->num_items == 4);
   }
 }
 

@@ -23,7 +23,7 @@ namespace {
 
 using namespace reciprocity;
 
-// Line k of the file is example k. user, item, rating, timestamp.
+// Line k of the file is example k. user, item, rating, timestamp; each (user, item) once.
 const char* const kRatings =
     "7\t1\t5\t300\n"   // 0  user 7
     "7\t2\t3\t100\n"   // 1  user 7 (its first)
@@ -32,8 +32,8 @@ const char* const kRatings =
     "9\t2\t1\t900\n"   // 4  user 9 (its last)
     "4\t3\t5\t500\n"   // 5  user 4: one rating only
     "7\t3\t2\t700\n"   // 6  user 7
-    "9\t1\t3\t600\n"   // 7  user 9
-    "7\t1\t4\t800\n"   // 8  user 7 (its last)
+    "9\t4\t3\t600\n"   // 7  user 9
+    "7\t4\t4\t800\n"   // 8  user 7 (its last)
     "2\t2\t3\t200\n";  // 9  user 2, time tie with examples 2 and 3
 
 std::string write_file() {

@@ -63,6 +63,11 @@ struct Config {
   /// reproduces the behaviour of files without them (a file lacking one counts as having it),
   /// given the file's other options (`marginal-step` applies only to files with Marginal flows).
   static std::vector<std::pair<std::string, std::string>> later_result_options(bool file_has_marginal);
+  /// For the message of a diverging training: the options raised above the dataset's preset
+  /// among --learning-rate, --lambda, --init-scale and --noise-multiplier, named with their values
+  /// ("--lambda 1e+05 is probably too large (the preset's is 0.5)"); empty when none is (the
+  /// learning rate is then named).
+  std::string divergence_cause() const;
 };
 
 /// Outcome of parsing: run with `config`, or exit with `exit_code` after printing `message`.

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "reciprocity/data/local.hpp"
@@ -50,6 +51,9 @@ struct Schedule {
   /// and throws StopRequested there: the run is abandoned within one step (for the TracIn sweep,
   /// whose driver handles it; off elsewhere).
   bool stop_on_request = false;
+  /// What probably made a diverging training diverge, for its message (e.g. "--lambda 1e+05 is
+  /// probably too large"); empty: the learning rate is named.
+  std::string divergence_cause = {};
 };
 
 /// What a training computes besides the parameters. Flows need the deployment gradients of
