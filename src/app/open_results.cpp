@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -32,6 +33,18 @@ std::string now_iso() {
 /// completed runs and --force is not given. Only reads the file, on the calling rank alone.
 static std::string refusal_to_replace(const Config& c) {
   std::error_code ec;
+  // A new file is built under OUT.partial (io::ResultsFile::create): only a results file left
+  // there by a creation that was stopped may be replaced, never a file of the user's.
+  const std::string partial = c.out + ".partial";
+  if (std::filesystem::exists(std::filesystem::symlink_status(partial, ec))) {
+    char magic[8] = {};
+    std::FILE* f = std::fopen(partial.c_str(), "rb");
+    const bool hdf5 = f && std::fread(magic, 1, 8, f) == 8 && std::memcmp(magic, "\x89HDF\r\n\x1a\n", 8) == 0;
+    if (f) std::fclose(f);
+    if (!hdf5 || std::filesystem::is_symlink(std::filesystem::symlink_status(partial, ec)))
+      return "option --out: \"" + partial + "\" exists and is not a results file left by a stopped creation (a new "
+             "\"" + c.out + "\" is built under that name, which would replace it): move it away or choose another --out";
+  }
   const auto status = std::filesystem::status(c.out, ec);
   if (!std::filesystem::exists(status)) return "";
   const std::string name = "\"" + c.out + "\"";

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <utility>
 
 #include "finish.hpp"
@@ -28,6 +29,7 @@ void finish(io::ResultsFile& file, const Config& c, const std::string& title, co
   lock.verify(world);
   const auto contents = file.read();
   const std::string text = summarize(contents, c.beta, title, &file);
+  file.set_attribute("beta", c.beta);  // the beta of the summary it holds (--beta on --resume)
   file.set_attribute("end_time", now_iso());
   file.set_attribute("status", status);
   file.flush();
@@ -68,6 +70,13 @@ void record_failure(io::ResultsFile& file, const Error& e, const mpi::Comm& worl
 
 /// run_experiment holding the lock of `c.out`; the results file is closed on return.
 void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
+  // --out through a symbolic link: the file it names is the one written (and, with --force,
+  // replaced), never the link itself, whose target would keep stale results.
+  std::error_code ec;
+  if (std::filesystem::is_symlink(std::filesystem::symlink_status(c.out, ec))) {
+    const auto target = std::filesystem::weakly_canonical(c.out, ec);
+    if (!ec) c.out = target.string();
+  }
   if (!c.resume) check_out_replaceable(c, world);  // before the data are read: fail fast
   ExperimentData d = open_data(c);
   const data::DatasetScan& ds = d.scan;
@@ -127,6 +136,7 @@ void summarize_locked(const Config& c, const mpi::Comm& world, const JobLock& lo
   const auto contents = file.read();
   lock.verify(world);
   const std::string text = summarize(contents, c.beta, title, &file);
+  file.set_attribute("beta", c.beta);  // the beta of the summary it now holds
   file.flush();
   file.close();
   if (world.rank() == 0) std::printf("%s", text.c_str());

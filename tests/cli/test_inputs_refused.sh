@@ -183,4 +183,35 @@ PY
   else echo "ok   split mask written for a split whose seed 0 diverged ($got)"; fi
 fi
 
+# --- OUT.partial of the user's, --force through a symlink, --beta on --resume/--summarize -------
+echo "my notes" > notes.h5.partial
+"$bin" -q --splits 1 --steps 5 --out notes.h5 > partial.log 2>&1
+rc=$?
+if [[ $rc -eq 2 ]] && grep -q 'notes.h5.partial" exists and is not a results file left by a stopped creation' partial.log &&
+   [[ $(cat notes.h5.partial) == "my notes" && ! -e notes.h5 ]]; then
+  echo "ok   a file of the user's named OUT.partial: refused (exit 2), kept"
+else
+  fail "OUT.partial: exit $rc, $(head -2 partial.log), contents $(head -c 20 notes.h5.partial)"
+fi
+mkdir -p store
+"$bin" -q --splits 1 --steps 5 --out store/real.h5 > /dev/null 2>&1 || fail "the symlink's target run"
+ln -s store/real.h5 link.h5
+"$bin" -q --splits 2 --steps 5 --out link.h5 --force > force.log 2>&1
+rc=$?
+splits=$($py -c 'import h5py; print(h5py.File("store/real.h5","r").attrs["splits"])' 2>&1)
+if [[ $rc -eq 0 && -L link.h5 && $splits == 2 ]]; then
+  echo "ok   --force through a symlink replaces its target (2 splits), the link stays a link"
+else
+  fail "--force through a symlink: exit $rc, link $(stat -c %F link.h5), target splits $splits"; tail -2 force.log
+fi
+"$bin" -q --splits 2 --steps 5 --out beta.h5 > /dev/null 2>&1 || fail "the --beta run"
+for mode in resume summarize; do
+  if [[ $mode == resume ]]; then args=(--splits 2 --steps 5 --out beta.h5 --resume --beta 0.5); else args=(--summarize beta.h5 --beta 0.25); fi
+  "$bin" -q "${args[@]}" > beta.log 2>&1 || fail "--beta on --$mode: $(tail -2 beta.log)"
+  want=$([[ $mode == resume ]] && echo 0.5 || echo 0.25)
+  got=$($py -c 'import h5py; f=h5py.File("beta.h5","r"); print(float(f.attrs["beta"]), float(f["summary/beta"][0]))' 2>&1)
+  [[ $got == "$want $want" ]] && echo "ok   --beta $want on --$mode: the root attribute and /summary/beta say $want" ||
+    fail "--beta on --$mode: root attribute and summary: $got, expected $want"
+done
+
 finish
