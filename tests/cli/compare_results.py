@@ -19,6 +19,10 @@ def per_run(o):  # the run datasets, not the coordinates (dimension scales) link
     return isinstance(o, h5py.Dataset) and o.attrs.get("CLASS") != b"DIMENSION_SCALE"
 for group in ("flows", "runs"):
     ref[group].visititems(lambda n, o, g=group: names.append(g + "/" + n) if per_run(o) else None)
+# The run digests (/runs/digest, /runs/marginal_digest) are CRCs of the rows compared here: rows
+# equal to 1e-12 but not bit for bit (another rank count) have other digests. Each file's digests
+# are checked against its own rows by the program and the Python reader instead.
+names = [n for n in names if not n.endswith("digest")]
 bad = []
 try:
     done = f["runs/complete"][...].astype(bool)

@@ -2,6 +2,7 @@
 # Checksums: every written dataset has HDF5's Fletcher32 filter, so a damaged byte inside a raw
 # chunk (a run's flows) is detected on read: --summarize and --resume exit 4 naming the file and
 # the checksum (--summarize leaves the file as it was; --resume records the failure in its status), h5py refuses the chunk too, and an undamaged copy still summarises.
+# A chunk zeroed with its checksum is caught by the run digests (program and Python reader).
 # Usage: test_checksums.sh <reciprocity binary> <shared data dir> <source dir>
 source "$(dirname "$0")/lib.sh" "$@"
 py=/usr/bin/python3
@@ -69,4 +70,46 @@ import h5py
 f = h5py.File("bad.h5", "r")
 f["/flows/tracin/inflow"][0, 0, :]; f["/flows/tracin/inflow"][2, 0, :]'
 timeout 60 mpirun -n 2 --oversubscribe "$bin" --summarize ok.h5 >/dev/null 2>&1 && echo "ok   the undamaged file summarises" || fail "--summarize ok.h5"
+
+# A chunk zeroed together with its Fletcher32 checksum (the checksum of zeros is zero: HDF5's
+# check passes) is caught by the run's digest (/runs/digest): --summarize, --resume and --merge
+# (2 ranks: every rank ends within 30 s, naming the input; no output marked complete) and the
+# Python reader all refuse it.
+cp ok.h5 zero.h5
+"$py" - <<'PY' || fail "zeroing the chunk"
+import h5py
+with h5py.File('zero.h5', 'r') as f:
+    info = f['/flows/tracin/inflow'].id.get_chunk_info_by_coord((1, 0, 0))
+with open('zero.h5', 'r+b') as g:
+    g.seek(info.byte_offset)
+    g.write(bytes(info.size))
+with h5py.File('zero.h5', 'r') as f:   # the premise: HDF5 reads the zeroed chunk without complaint
+    assert not f['/flows/tracin/inflow'][1, 0, :].any()
+PY
+for mode in summarize resume merge; do
+  case $mode in
+    summarize) args=(--summarize zero.h5) ;;
+    resume) args=("${tiny[@]}" --out zero.h5 --resume) ;;
+    merge) args=(--merge zero.h5 --out merged.h5) ;;
+  esac
+  t0=$(date +%s)
+  out=$(timeout 30 mpirun -n 2 --oversubscribe "$bin" "${args[@]}" 2>&1)
+  rc=$?
+  if [[ $rc -eq 4 ]] && grep -q 'reciprocity: error: .*run (split 1, seed 0) does not match its digest' <<<"$out" &&
+     { [[ $mode != merge ]] || grep -q '"zero.h5"' <<<"$out"; }; then
+    echo "ok   --$mode of a chunk zeroed with its checksum: exit 4 in $(( $(date +%s) - t0 )) s, the run named as damaged"
+  else
+    fail "--$mode of a zeroed chunk: exit $rc"; echo "$out" | grep -v '^\s*$' | head -3
+  fi
+done
+st=$("$py" -c 'import h5py; s=h5py.File("merged.h5","r").attrs["status"]; print(s.decode() if isinstance(s,bytes) else s)' 2>&1)
+[[ $st != complete* ]] && echo "ok   the failed merge's output is not marked complete ($st)" || fail "the failed merge's output says $st"
+check "the Python reader refuses the zeroed chunk" "$py" -c '
+import sys; sys.path.insert(0, sys.argv[1])
+import reciprocity_results as rr
+try:
+    rr.open_results("zero.h5")
+except rr.NotResults as e:
+    print("    " + str(e)); sys.exit(0 if "does not match its digest" in str(e) else 1)
+sys.exit(1)' "$src/tools"
 finish

@@ -23,6 +23,9 @@ import sys, h5py, numpy as np
 ref = h5py.File(sys.argv[1], "r")
 names = []
 ref.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+# Run digests are CRCs of rows that agree to 1e-9, not bit for bit: each file's own are checked
+# against its rows by the program and the Python reader.
+names = [n for n in names if not n.endswith("digest")]
 bad = 0
 for path in sys.argv[2:]:
     f = h5py.File(path, "r")
