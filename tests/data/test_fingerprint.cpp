@@ -13,6 +13,7 @@
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/data/fingerprint.hpp"
 #include "reciprocity/data/loaders.hpp"
+#include "../support/skip.hpp"
 #include "../support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -86,8 +87,7 @@ TEST_CASE("fingerprint: CSV by content, not path; a changed byte changes it") {
 
 TEST_CASE("fingerprint: health sets, gzip or plain, every file in a fixed order") {
   if (!fs::exists(test_data + "/health/diabetes_data_raw.csv.gz")) {
-    WARN("skipping: " << test_data << "/health is absent");
-    return;
+    SKIP_CASE(test_data << "/health is absent");
   }
   const Dataset gz = load_diabetes(test_data + "/health");
   REQUIRE(gz.fingerprint.files.size() == 2);
