@@ -68,7 +68,7 @@ TEST_CASE("fingerprint: CRC-32 of a stream in pieces, and the value and listing 
   CHECK(gen.listing() == "synthetic(users=3)");
 }
 
-TEST_CASE("fingerprint: CSV by content, not path; a changed byte changes it") {
+TEST_CASE("fingerprint: CSV by content, not path, and a changed byte changes it") {
   TempDir a, b;
   const std::string text = "x1,x2,y\n1,2,3\n4,5,6.5\n7,8,9\n";
   const std::string pa = a.write("d.csv", text), pb = b.write("copy.csv", text);
@@ -107,7 +107,7 @@ TEST_CASE("fingerprint: health sets, gzip or plain, every file in a fixed order"
   CHECK(bc.fingerprint.value() == expected_value(test_data + "/health/breast_cancer.csv"));
 }
 
-TEST_CASE("fingerprint: MovieLens whole load and scan agree; the part load detects a change since the scan") {
+TEST_CASE("fingerprint: MovieLens whole load and scan agree, and the part load detects a change since the scan") {
   TempDir dir;
   const std::string ratings = "1\t10\t5\t881250949\n2\t10\t3\t881250949\n1\t11\t4\t881250950\n3\t12\t2\t881250951\n";
   const std::string file = dir.write("u.data", ratings);
