@@ -5,8 +5,8 @@
 set -u
 cli_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bin=$(realpath "$1")
-data=$2
-src=${3:-}
+data=$(realpath -m "$2")
+src=${3:+$(realpath -m "$3")}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1

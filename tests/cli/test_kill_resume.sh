@@ -12,6 +12,7 @@
 # Set KILL_SEED=<n> to replay the random kill moments of an earlier run (printed at the start).
 set -u
 bin=$(realpath "$1")
+here=$(cd "$(dirname "$0")" && pwd)  # before the cd below: $0 may be relative
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -82,7 +83,7 @@ hard_kill() {
 sleep_ms() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 
 # compare <reference.h5> <file.h5> [partial]: tests/cli/compare_results.py.
-compare() { /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/compare_results.py" "$@"; }
+compare() { /usr/bin/python3 "$here/compare_results.py" "$@"; }
 
 status_of() { /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs['status'])" "$1" 2>/dev/null; }
 

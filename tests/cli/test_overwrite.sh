@@ -5,7 +5,6 @@
 # with --force; one with no completed runs is replaced without it. --merge follows the same rule.
 # Usage: test_overwrite.sh <reciprocity binary> <shared data dir> <source dir>
 source "$(dirname "$0")/lib.sh" "$@"
-data=$2
 export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
 
 tiny=(--synthetic-users 30 --synthetic-items 20 --synthetic-ratings 300 --splits 2 --seeds 1 --steps 5 --learning-rate 1)

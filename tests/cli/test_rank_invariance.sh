@@ -6,7 +6,7 @@
 # Usage: test_rank_invariance.sh <reciprocity binary> <shared data dir> <source dir>
 set -eu
 bin=$(realpath "$1")
-data=$2
+data=$(realpath -m "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"

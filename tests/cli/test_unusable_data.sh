@@ -5,7 +5,6 @@
 # dataset (exit 2 naming --model and saying which model fits which data).
 # Usage: test_unusable_data.sh <reciprocity binary> <shared data dir> <source dir>
 source "$(dirname "$0")/lib.sh" "$@"
-data=$2
 export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
 
 # expect <name> <status> <message regex> -- args...: 2 ranks; exit status, a matching error
