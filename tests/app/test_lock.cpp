@@ -75,7 +75,7 @@ std::string lock_error_of(const std::function<void()>& f) {
 
 }  // namespace
 
-TEST_CASE("lock: the record reads back as written; incomplete or foreign text is no record") {
+TEST_CASE("lock: the record reads back as written, and incomplete or foreign text is no record") {
   const LockRecord r = sample();
   const auto back = LockRecord::parse(r.to_text());
   REQUIRE(back);

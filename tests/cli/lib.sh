@@ -1,12 +1,13 @@
 # Shared set-up of the CLI tests: `source "$(dirname "$0")/lib.sh" "$@"` in a test script called as
 #   test_x.sh <reciprocity binary> <shared data dir> <source dir>
 # sets bin, data and src, runs the test in a fresh temporary directory (removed on exit), and
-# provides fail / check / refused_option / compare / finish: count failures, print "ok"/"FAIL" lines, exit 1 if any failed.
+# provides fail / check / refused_option / compare / skip / finish: count failures, print "ok"/"FAIL" lines,
+# exit 1 if any failed, else 77 (CTest: Skipped) if a part was skipped, else 0.
 set -u
 cli_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bin=$(realpath "$1")
-data=$2
-src=${3:-}
+data=$(realpath -m "$2")
+src=${3:+$(realpath -m "$3")}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
@@ -27,4 +28,11 @@ refused_option() {  # refused_option <name> <pattern> <args...>: "$bin" <args> m
 }
 # compare <reference.h5> <file.h5> [partial]: tests/cli/compare_results.py.
 compare() { /usr/bin/python3 "$cli_dir/compare_results.py" "$@"; }
-finish() { echo "$fails failure(s)"; exit $((fails > 0)); }
+skipped=()
+skip() { echo "skip $*"; skipped+=("$*"); }  # skip <what and why>: a part that cannot run here
+finish() {
+  echo "$fails failure(s)"
+  ((fails > 0)) && exit 1
+  ((${#skipped[@]} > 0)) && { echo "not all checked, so Skipped: ${#skipped[@]} part(s) skipped"; exit 77; }
+  exit 0
+}

@@ -154,6 +154,8 @@ if [[ -f $data/health/diabetes_data_raw.csv.gz ]]; then
   refused "diabetes: a changed target file" D.h5 "data fingerprint $(re "$dfp") .* in the file, .*h3/diabetes_target\.csv: .* now"
   run "${diab[@]}" --splits 2 --data h2 --resume --out D.h5
   accepted "diabetes: resume from the uncompressed copy" D2.h5 D.h5 "same contents"
+else
+  skip "health gzip or plain: no $data/health/diabetes_data_raw.csv.gz"
 fi
 
 # --- MovieLens: the partitioned load (each rank reads its users), fingerprint from the scan ---
@@ -176,6 +178,8 @@ if [[ -f $data/ml-100k/u.data ]]; then
   [[ $rc -eq 0 ]] && echo "ok   MovieLens: resume from a copy" || fail "MovieLens copy: exit $rc"
   run "${ml[@]}" --splits 3 --data m3 --resume --out ML.h5
   accepted "MovieLens: resume through a symlinked directory" ML3.h5 ML.h5 "same contents"
+else
+  skip "MovieLens partitioned load: no $data/ml-100k/u.data"
 fi
 
 # --- synthetic data: the generator's specification ---

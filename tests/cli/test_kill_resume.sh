@@ -12,6 +12,7 @@
 # Set KILL_SEED=<n> to replay the random kill moments of an earlier run (printed at the start).
 set -u
 bin=$(realpath "$1")
+here=$(cd "$(dirname "$0")" && pwd)  # before the cd below: $0 may be relative
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -82,7 +83,7 @@ hard_kill() {
 sleep_ms() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 
 # compare <reference.h5> <file.h5> [partial]: tests/cli/compare_results.py.
-compare() { /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/compare_results.py" "$@"; }
+compare() { /usr/bin/python3 "$here/compare_results.py" "$@"; }
 
 status_of() { /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs['status'])" "$1" 2>/dev/null; }
 
@@ -176,16 +177,27 @@ done
 
 # --- SIGTERM: a clean stop, then --resume completes it ---
 # Signal the ranks, as srun does for a Slurm job step (Open MPI's mpirun does not forward
-# SIGTERM to its ranks). Wait until the sweep has started (handlers are installed before the
-# first run), then signal within the first part of the sweep so runs remain to be done.
-quiet=()  # the per-run lines show when the sweep has started
+# SIGTERM to its ranks). The moment is counted in runs, not time, so that it falls while runs
+# remain whatever the machine's load: wait for the per-run lines (flushed as each run completes;
+# the handlers are installed before the first run) of $term_after runs, then signal at once.
+term_after=2
+quiet=()  # the per-run lines
 start term.log --out term.h5
 quiet=(-q)
-for _ in $(seq 300); do grep -qs '^run split' term.log && break; sleep 0.1; done
-sleep_ms $((RANDOM * duration / 4 / 32768))
+t_end=$((SECONDS + 300))
+seen=0
+while ((SECONDS < t_end)) && kill -0 "$job" 2>/dev/null; do
+  seen=$(grep -c '^run split' term.log 2>/dev/null); seen=${seen:-0}
+  ((seen >= term_after)) && break
+  sleep 0.05
+done
 mapfile -t ranks < <(pgrep -P "$job")
+if ((seen < term_after)) || ! kill -0 "$job" 2>/dev/null; then
+  fail "SIGTERM: the sweep ended or never reached $term_after runs ($seen seen) before the signal"
+fi
 kill -TERM "${ranks[@]}" 2>/dev/null
 finish
+echo "SIGTERM sent after $seen of 24 per-run lines"
 st=$(status_of term.h5)
 done_runs=$(/usr/bin/python3 -c "import h5py,sys; print(int(h5py.File(sys.argv[1],'r')['runs/complete'][...].sum()))" term.h5 2>/dev/null)
 echo "SIGTERM to the ranks: exit $rc, status \"$st\", $done_runs of 24 runs complete"

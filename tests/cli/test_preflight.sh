@@ -5,8 +5,6 @@
 # N single-rank copies started by srun without its MPI plugin.
 # Usage: test_preflight.sh <reciprocity binary> <shared data dir> <source dir>
 source "$(dirname "$0")/lib.sh" "$@"
-data=$(realpath -m "$2")
-src=$(realpath "$3")
 [[ -d $data/health ]] || { echo "skip: no health data in $data"; exit 77; }
 export RECIPROCITY=$bin OUT=$work/out
 

@@ -9,7 +9,7 @@
 # Usage: test_summary_snr.sh <reciprocity binary> <shared data dir> <source dir>
 set -u
 bin=$(realpath "$1")
-data=$2
+data=$(realpath -m "$2")
 src=$(realpath "$3")
 py=/usr/bin/python3
 [[ -d "$data/health" ]] || { echo "skip: no health data in $data"; exit 77; }

@@ -13,6 +13,7 @@
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/data/fingerprint.hpp"
 #include "reciprocity/data/loaders.hpp"
+#include "../support/skip.hpp"
 #include "../support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -67,7 +68,7 @@ TEST_CASE("fingerprint: CRC-32 of a stream in pieces, and the value and listing 
   CHECK(gen.listing() == "synthetic(users=3)");
 }
 
-TEST_CASE("fingerprint: CSV by content, not path; a changed byte changes it") {
+TEST_CASE("fingerprint: CSV by content, not path, and a changed byte changes it") {
   TempDir a, b;
   const std::string text = "x1,x2,y\n1,2,3\n4,5,6.5\n7,8,9\n";
   const std::string pa = a.write("d.csv", text), pb = b.write("copy.csv", text);
@@ -86,8 +87,7 @@ TEST_CASE("fingerprint: CSV by content, not path; a changed byte changes it") {
 
 TEST_CASE("fingerprint: health sets, gzip or plain, every file in a fixed order") {
   if (!fs::exists(test_data + "/health/diabetes_data_raw.csv.gz")) {
-    WARN("skipping: " << test_data << "/health is absent");
-    return;
+    SKIP_CASE(test_data << "/health is absent");
   }
   const Dataset gz = load_diabetes(test_data + "/health");
   REQUIRE(gz.fingerprint.files.size() == 2);
@@ -107,7 +107,7 @@ TEST_CASE("fingerprint: health sets, gzip or plain, every file in a fixed order"
   CHECK(bc.fingerprint.value() == expected_value(test_data + "/health/breast_cancer.csv"));
 }
 
-TEST_CASE("fingerprint: MovieLens whole load and scan agree; the part load detects a change since the scan") {
+TEST_CASE("fingerprint: MovieLens whole load and scan agree, and the part load detects a change since the scan") {
   TempDir dir;
   const std::string ratings = "1\t10\t5\t881250949\n2\t10\t3\t881250949\n1\t11\t4\t881250950\n3\t12\t2\t881250951\n";
   const std::string file = dir.write("u.data", ratings);

@@ -17,6 +17,7 @@
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/data/dataset.hpp"
 #include "reciprocity/data/loaders.hpp"
+#include "../support/skip.hpp"
 #include "../support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -77,8 +78,7 @@ std::vector<double> numbers_in(const std::string& text, char separator) {
 TEST_CASE("data: MovieLens 100K loads with dense users and items in file order") {
   const std::string file = test_data + "/ml-100k/u.data";
   if (!fs::exists(file)) {
-    WARN("skipping: " << file << " is absent");
-    return;
+    SKIP_CASE(file << " is absent");
   }
   const Dataset d = load_movielens(test_data + "/ml-100k");
   CHECK(d.task == Task::Recommender);
@@ -121,8 +121,7 @@ TEST_CASE("data: MovieLens 100K loads with dense users and items in file order")
 TEST_CASE("data: diabetes loads 442 x 10 matching the gzip files") {
   const std::string dir = test_data + "/health";
   if (!fs::exists(dir + "/diabetes_data_raw.csv.gz")) {
-    WARN("skipping: " << dir << "/diabetes_data_raw.csv.gz is absent");
-    return;
+    SKIP_CASE(dir << "/diabetes_data_raw.csv.gz is absent");
   }
   const Dataset d = load_diabetes(dir);
   CHECK(d.task == Task::Regression);
@@ -159,8 +158,7 @@ TEST_CASE("data: breast cancer loads 569 x 30 with 357 benign and 212 malignant"
   const std::string dir = test_data + "/health";
   const std::string file = dir + "/breast_cancer.csv";
   if (!fs::exists(file)) {
-    WARN("skipping: " << file << " is absent");
-    return;
+    SKIP_CASE(file << " is absent");
   }
   const Dataset d = load_breast_cancer(dir);
   CHECK(d.task == Task::Classification);

@@ -14,6 +14,7 @@
 #include "reciprocity/data/dataset.hpp"
 #include "reciprocity/data/loaders.hpp"
 #include "reciprocity/data/local.hpp"
+#include "../support/skip.hpp"
 #include "../support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -217,8 +218,7 @@ TEST_CASE("partition: a synthetic part needs the scan of its own spec") {
 TEST_CASE("partition: MovieLens 100K parts equal distribute of the whole set on 1-4 ranks") {
   const std::string file = test_data + "/ml-100k/u.data";
   if (!fs::exists(file)) {
-    WARN("skipping: " << file << " is absent");
-    return;
+    SKIP_CASE(file << " is absent");
   }
   const DatasetScan scan = scan_movielens(test_data + "/ml-100k");
   CHECK(scan.source == file);

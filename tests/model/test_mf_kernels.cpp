@@ -18,6 +18,8 @@
 #include "reciprocity/mpi/comm.hpp"
 #include "reciprocity/train/engine.hpp"
 
+#include "../support/skip.hpp"
+
 namespace {
 using namespace reciprocity;
 
@@ -35,8 +37,7 @@ train::RunOutput run(const data::LocalData& local, const std::vector<std::uint8_
 
 TEST_CASE("model: AVX2 and portable matrix-factorisation kernels give bit-identical runs", "[model][kernels]") {
   if (!model::avx2_kernels_available()) {
-    WARN("no AVX2 kernels on this build or CPU: nothing to compare");
-    return;
+    SKIP_CASE("no AVX2 kernels on this build or CPU: nothing to compare");
   }
   data::SyntheticSpec spec;
   spec.users = 60;
