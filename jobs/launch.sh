@@ -80,7 +80,12 @@ run_step() {
 # ending (SIGTERM to this shell), else tell the user how to continue.
 after_step() {
   local rc=$1 file=$2
-  ((rc == 0)) && return 0
+  if ((rc == 0)); then
+    [[ -e $file ]] && return 0
+    # srun exits 0 also when the step could not be launched ("task 0 launch failed").
+    echo "the step ended with status 0 but $file does not exist: it did not run (see the messages above)" >&2
+    exit 1
+  fi
   if ((rc == 7)) || { command -v h5dump > /dev/null && h5dump -a /status "$file" 2> /dev/null | grep -q '"stopped"'; }; then
     if [[ -n ${SLURM_JOB_ID:-} ]] && command -v scontrol > /dev/null; then
       if [[ $stop_kind == end ]]; then
