@@ -8,13 +8,14 @@
 #    its splits sized from a 2-split run) ends COMPLETED after one or more requeues, its file
 #    equal run by run to a direct mpirun run, no lock left;
 # 2. `scancel` of a running job leaves it CANCELLED and not requeued (still so after the
-#    requeue delay), the file `stopped` with its completed runs, no lock left;
+#    requeue delay), the file `stopped` with its completed runs, no lock left; `scontrol
+#    requeue` of it then resumes it (only the runs not done) to the end, equal to the direct run;
 # 3. SLURM_MPI_TYPE=none and pmi2 (which Open MPI 4 cannot use): the job exits 2 with the
 #    README's message, before anything is written (not even $OUT); jobs/submit.sh refuses
 #    them before queueing, and a request for more tasks than the partition has;
 # Skipped (77) where Slurm cannot start (not root, packages missing, daemons failing).
-# Time: about 4 min, on an idle or a busy machine (the direct run ~60 s; the time-limited job
-# about 4 starts, 30 s apart; the rest ~40 s).
+# Time: about 4 to 5 min, on an idle or a busy machine (the direct run ~60 s; the time-limited
+# job 2 to 4 starts, 30 s apart; the cancelled job's rest ~60 s; the rest ~40 s).
 # Usage: test_slurm.sh <reciprocity binary> <shared data dir> <source dir>
 source "$(dirname "$0")/lib.sh" "$@"
 data=$(realpath -m "$data")
@@ -128,6 +129,22 @@ else
   tail -n 15 "$log"
 fi
 echo "     sacct -c: $(sacct -c -j "$id" -n -o state,exitcode,elapsed 2>&1 | tr -s ' ' | tr '\n' ';')"
+# ... and `scontrol requeue` of the cancelled job resumes it to the end, equal to the direct run.
+if (($(date +%s) - t_start < 400)); then
+  t=$(date +%s)
+  as_user scontrol requeue "$id"
+  for _ in $(seq 60); do [[ $(field "$id" JobState) != CANCELLED ]] && break; sleep 0.5; done
+  st=$(wait_end "$id" $((540 - ($(date +%s) - t_start))))
+  restarts=$(field "$id" Restarts)
+  if [[ $st == COMPLETED && $restarts == 1 ]] && r=$(compare direct.h5 "$repo/cancel/breast_cancer.h5") &&
+     grep -q "^Marginal: $((splits - ${fs##* })) run(s) to do" "$log"; then
+    echo "ok   scontrol requeue of cancelled job $id: resumed ($(grep -c '^Marginal:' "$log") starts), $st after $(($(date +%s) - t)) s; equal to the direct run: $r"
+  else
+    fail "scontrol requeue of job $id: $st, restarts $restarts, ${r:-}"; grep '^Marginal:\|^TracIn:' "$log"
+  fi
+else
+  echo "skip scontrol requeue of the cancelled job: $(($(date +%s) - t_start)) s used of the test's budget"
+fi
 
 # --- 3. an MPI plugin Open MPI cannot use; a request larger than the partition ---
 for mpi in none pmi2; do
