@@ -18,6 +18,10 @@ cd "$jobs_dir/.."
 tasks=$(((SPLITS + CHUNK - 1) / CHUNK))
 # The inputs are checked before anything is queued (jobs/preflight.sh).
 CHECK_ONLY=1 SLURM_ARRAY_TASK_ID=0 bash "$jobs_dir/array_sweep.sbatch"
+# ... and that each task's ranks fit in the partition (jobs/fits.sh).
+# shellcheck source=fits.sh
+source "$jobs_dir/fits.sh"
+fits "$jobs_dir/array_sweep.sbatch" "$@" || exit 2
 
 # --parsable prints "<job id>" or "<job id>;<cluster>".
 array_id=$(sbatch --parsable --array="0-$((tasks - 1))" "$@" "$jobs_dir/array_sweep.sbatch")

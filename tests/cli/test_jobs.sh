@@ -6,8 +6,10 @@
 # - each experiment script writes a complete file (MovieLens skipped without ml-100k/);
 # - jobs/submit_sweep.sh submits the array, then the merge with afterok:<array id>, and the
 #   merged file equals one direct run of the whole sweep;
-# - a script stopped by SIGTERM (Slurm's time-limit warning) exits 7 and calls
-#   `scontrol requeue`; run again, it resumes (not starts over) and ends equal to a direct run.
+# - a script warned by SIGUSR1 (Slurm's time-limit warning) stops its step through `scancel
+#   --signal=TERM <job>`, exits 7 and calls `scontrol requeue`; run again, it resumes (not
+#   starts over) and ends equal to a direct run; one ended by SIGTERM (scancel) exits 7 without
+#   a requeue. tests/cli/test_slurm.sh runs the same on a real Slurm.
 # Usage: test_jobs.sh <reciprocity binary> <shared data dir> <source dir>
 set -u
 bin=$(realpath "$1")
@@ -31,7 +33,7 @@ for s in "${scripts[@]}"; do
 done
 for s in movielens diabetes breast_cancer array_sweep regimes; do
   f=$src/jobs/$s.sbatch
-  for h in '--signal=B:TERM@120' '--requeue' '--open-mode=append'; do
+  for h in '--signal=B:USR1@120' '--requeue' '--open-mode=append'; do
     grep -q "^#SBATCH $h" "$f" || fail "$s.sbatch: no '#SBATCH $h' header"
   done
   grep -q '^source "$repo/jobs/launch.sh"' "$f" || fail "$s.sbatch: does not source jobs/launch.sh"
@@ -105,16 +107,22 @@ echo "$status" > "$SHIM_DIR/job_$id"
 EOF
 cat > "$shims/srun" <<'EOF'
 #!/bin/bash
-# Fake srun: log, run the step with mpirun, and (like srun) forward SIGTERM to the tasks.
+# Fake srun: `--mpi=list` lists pmix; else log, drop --mpi=, run the step with mpirun (its pid
+# in step.pid, for the fake scancel).
+if [[ $1 == --mpi=list ]]; then printf 'MPI plugin types are...\n\tpmix\n\tnone\n'; exit 0; fi
 echo "srun $*" >> "$SHIM_DIR/calls.log"
+[[ $1 == --mpi=* ]] && shift
 mpirun -n "${SLURM_NTASKS:-2}" --oversubscribe "$@" &
 p=$!
-forwarded=0
-trap 'forwarded=1; pkill -TERM -P $p' TERM INT
+echo "$p" > "$SHIM_DIR/step.pid"
 wait $p
-rc=$?
-if ((rc > 128 && forwarded)); then wait $p; rc=$?; fi
-exit $rc
+EOF
+cat > "$shims/scancel" <<'EOF'
+#!/bin/bash
+# Fake scancel: log; --signal=TERM <job> (the steps' tasks): SIGTERM to the ranks of the step.
+echo "scancel $*" >> "$SHIM_DIR/calls.log"
+[[ $1 == --signal=TERM && -s $SHIM_DIR/step.pid ]] && pkill -TERM -P "$(cat "$SHIM_DIR/step.pid")"
+exit 0
 EOF
 cat > "$shims/scontrol" <<'EOF'
 #!/bin/bash
@@ -201,11 +209,15 @@ else
 fi
 
 # --- submitted from outside the repository: a clear refusal, not a job without its checks ---
-SLURM_SUBMIT_DIR=$work bash "$src/jobs/diabetes.sbatch" > outside.log 2>&1
-rc=$?
-if [[ $rc -eq 2 ]] && grep -q "submit from the repository" outside.log; then
-  ok "a job submitted outside the repository is refused (exit 2) naming jobs/preflight.sh"
-else fail "a job submitted outside the repository: exit $rc, $(head -n 2 outside.log)"; fi
+# (every script: one message, exit 2, nothing created there: no results/)
+mkdir -p outside
+for s in "$src"/jobs/*.sbatch; do
+  (cd outside && SLURM_SUBMIT_DIR=$work/outside OUT= bash "$s" > ../outside.log 2>&1)
+  rc=$?
+  if [[ $rc -eq 2 && $(wc -l < outside.log) -eq 1 && -z $(ls outside) ]] && grep -q "submit from the repository" outside.log; then :
+  else fail "${s##*/} submitted outside the repository: exit $rc, $(head -n 3 outside.log), created: $(ls outside)"; fi
+done
+ok "a job submitted outside the repository is refused (exit 2) with one message naming jobs/preflight.sh, nothing created"
 
 # --- the array sweep and its merge, through submit_sweep.sh ---
 export OUT=$work/sweep
@@ -232,23 +244,24 @@ else
   fail "submit_sweep.sh exited $?"; cat submit.log; tail -5 "$shims"/job_*.out
 fi
 
-# --- SIGTERM (Slurm's warning before the time limit), requeue, rerun: resumes ---
+# --- SIGUSR1 (Slurm's warning before the time limit): stop, requeue, rerun: resumes ---
 export OUT=$work/stop
 : > "$shims/calls.log"
 stop_args="--splits 8 --steps 200"
 SLURM_JOB_ID=4242 EXTRA_ARGS="$stop_args" bash "$src/jobs/diabetes.sbatch" > stop1.log 2>&1 &
 bg=$!
 for _ in $(seq 300); do grep -qs '^run split' stop1.log && break; sleep 0.1; done
-kill -TERM "$bg"
+kill -USR1 "$bg"
 for _ in $(seq 600); do kill -0 "$bg" 2> /dev/null || break; sleep 0.1; done
 wait "$bg"
 rc=$?
 bg=
 st=$(/usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(f.attrs['status'], int(f['runs/complete'][...].sum()), int(f['runs/marginal_complete'][...].sum()))" "$OUT/diabetes.h5" 2>&1)
-if [[ $rc -eq 7 ]] && grep -q '^scontrol requeue 4242' "$shims/calls.log" && [[ $st == "stopped "* ]] && [[ $st != "stopped 8 8" ]]; then
-  ok "SIGTERM: exit 7, scontrol requeue 4242, file status/runs/Marginal runs: $st"
+if [[ $rc -eq 7 ]] && grep -q '^scancel --signal=TERM 4242' "$shims/calls.log" && grep -q '^scontrol requeue 4242' "$shims/calls.log" &&
+   [[ $st == "stopped "* ]] && [[ $st != "stopped 8 8" ]]; then
+  ok "SIGUSR1: scancel --signal=TERM 4242, exit 7, scontrol requeue 4242, file status/runs/Marginal runs: $st"
 else
-  fail "SIGTERM: exit $rc, file: $st, calls: $(tr '\n' '|' < "$shims/calls.log")"; tail -5 stop1.log
+  fail "SIGUSR1: exit $rc, file: $st, calls: $(tr '\n' '|' < "$shims/calls.log")"; tail -5 stop1.log
 fi
 # The requeued job runs the script again.
 if SLURM_JOB_ID=4242 EXTRA_ARGS="$stop_args" bash "$src/jobs/diabetes.sbatch" > stop2.log 2>&1; then
@@ -267,6 +280,24 @@ if SLURM_JOB_ID=4242 EXTRA_ARGS="$stop_args" bash "$src/jobs/diabetes.sbatch" > 
   fi
 else
   fail "rerun after the stop exited $?"; tail -5 stop2.log
+fi
+
+# --- SIGTERM to the batch shell (scancel: the job is ending): stop, no requeue ---
+export OUT=$work/cancel
+: > "$shims/calls.log"
+SLURM_JOB_ID=4343 EXTRA_ARGS="$stop_args" bash "$src/jobs/diabetes.sbatch" > cancel.log 2>&1 &
+bg=$!
+for _ in $(seq 300); do grep -qs '^run split' cancel.log && break; sleep 0.1; done
+kill -TERM "$bg"
+for _ in $(seq 600); do kill -0 "$bg" 2> /dev/null || break; sleep 0.1; done
+wait "$bg"
+rc=$?
+bg=
+st=$(/usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(f.attrs['status'])" "$OUT/diabetes.h5" 2>&1)
+if [[ $rc -eq 7 && $st == stopped ]] && ! grep -q '^scontrol requeue' "$shims/calls.log" && [[ ! -e $OUT/diabetes.h5.lock ]]; then
+  ok "SIGTERM (a cancel): exit 7, file $st, no scontrol requeue, no lock"
+else
+  fail "SIGTERM: exit $rc, file: $st, calls: $(tr '\n' '|' < "$shims/calls.log")"; tail -5 cancel.log
 fi
 
 echo "$fails failure(s)"
