@@ -80,8 +80,7 @@ std::string usage(const po::options_description& all) {
   }
   s << "\nExit status: 0 done; 2 bad option (also: an --out that may not be replaced, a --resume or --merge on\n"
        "other data); 3 bad data; 4 file error; 5 MPI error; 6 training diverged (a non-finite loss, or one grown\n"
-       "1e4-fold); 7 stopped by SIGTERM/SIGINT/SIGHUP/SIGUSR1 (completed runs kept: rerun with --resume); 8 the\n"
-       "results file is "
+       "1e4-fold); 7 stopped by SIGTERM, SIGINT, SIGHUP or SIGUSR1 (completed runs kept: --resume); 8 the results file is\n"
        "in use by another job (its lock <out>.lock names it), or this job's lock was taken over.\n"
        "Documentation: README.md (options, results-file layout, reading it with h5py).\n";
   return s.str();

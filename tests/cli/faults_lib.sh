@@ -63,3 +63,12 @@ make_reference() {
   run_job 1 120 ref.log --out ref.h5
   if [[ $rc -ne 0 ]]; then cat ref.log; echo "the reference sweep failed ($rc)"; exit 1; fi
 }
+
+# use_mount_point: $mnt, an empty directory for a small test file system, unmounted (with every
+# mount stacked on it) and removed with $work when the test exits.
+unmount() { while mountpoint -q "$mnt" && umount "$mnt"; do :; done; }
+use_mount_point() {
+  mnt=$work/mnt
+  mkdir -p "$mnt"
+  trap 'unmount; rm -rf "$work"' EXIT
+}

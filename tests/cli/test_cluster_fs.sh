@@ -14,10 +14,7 @@ source "$here/lib.sh" "$@"
 source "$here/faults_lib.sh"
 /usr/bin/python3 -c 'import h5py' 2> /dev/null || { echo "h5py missing: skipped"; exit 77; }
 command -v mkfs.ext2 > /dev/null || { echo "mkfs.ext2 missing (e2fsprogs): skipped"; exit 77; }
-mnt=$work/mnt
-mkdir -p "$mnt"
-unmount() { while mountpoint -q "$mnt" && umount "$mnt"; do :; done; }
-trap 'unmount; rm -rf "$work"' EXIT
+use_mount_point
 # mount_ext2: a fresh 8 MiB ext2 file system (1 KiB blocks) at $mnt.
 mount_ext2() {
   unmount

@@ -14,10 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh" "$@"
 source "$here/faults_lib.sh"
 /usr/bin/python3 -c 'import h5py' 2> /dev/null || { echo "h5py missing"; exit 77; }
-mnt=$work/mnt
-mkdir -p "$mnt"
-unmount() { while mountpoint -q "$mnt" && umount "$mnt"; do :; done; }
-trap 'unmount; rm -rf "$work"' EXIT
+use_mount_point
 # mount_tmpfs <size>: a fresh tmpfs of <size> at $mnt.
 mount_tmpfs() {
   unmount
