@@ -5,7 +5,7 @@
 
 namespace reciprocity::app {
 
-/// The figures printed at the end of a sweep (DESIGN.md section 2) for the complete runs of
+/// The figures printed at the end of a sweep (docs/method.md section 2) for the complete runs of
 /// `contents`: deployment metrics, discrepancy percentiles, and for TracIn (and Marginal, when
 /// present) alpha at `beta`, correlation, negative fractions and SNR, for single runs and in
 /// expectation. SNR is per individual, [N] with NaN where undefined: where individuals are split
