@@ -275,4 +275,26 @@ std::string summarize(const io::Contents& c, double beta, const std::string& tit
   return s.str();
 }
 
+std::string explain_summary(const io::Contents& contents, double beta, const std::string& path) {
+  const bool split = membership_of(contents).split_individuals;
+  const int pct = static_cast<int>(std::lround(beta * 100));
+  std::ostringstream s;
+  s << "\nWhat the figures mean (definitions: docs/method.md):\n"
+    << "  flows         inflow I_i: what others' training data did for i's deployment loss; outflow O_i: what\n"
+    << "                i's training data did for others'; loss units summed over examples and steps, > 0 = helped\n"
+    << "  alpha at beta " << pct << "% of individuals have reciprocity r_i = min(|I|,|O|)/max(|I|,|O|) (0 if signs\n"
+    << "                differ) of at least alpha; 1 = everyone gets back exactly what it gives\n"
+    << "  single run    the figure of each run, mean and sd over runs; in expectation: the figure of each\n"
+    << "                individual's flows averaged over all runs\n";
+  if (split)
+    s << "                (here an individual trains or is deployed in a run, never both: single-run alpha is 0\n"
+      << "                by construction, only the expectation measures reciprocity)\n";
+  s << "  SNR           |mean| / sd of an individual's flow across runs"
+    << (split ? " (conditional: inflow over the runs where it is\n                deployed, outflow over those where it trains)"
+              : "")
+    << "; above 1 the flow stands out of the noise\n";
+  s << "Next: tools/report " << path << " --out report/ --gallery   (tables and every figure; report/gallery.png)\n";
+  return s.str();
+}
+
 }  // namespace reciprocity::app

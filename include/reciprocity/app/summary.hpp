@@ -18,4 +18,9 @@ namespace reciprocity::app {
 std::string summarize(const io::Contents& contents, double beta, const std::string& title,
                       io::ResultsFile* write_to);
 
+/// What the printed figures mean, in a few lines after the summary of `contents` (alpha at
+/// `beta`, single run and in expectation, SNR, the units and sign of flows), the file written
+/// (`path`) and the next command (tools/report).
+std::string explain_summary(const io::Contents& contents, double beta, const std::string& path);
+
 }  // namespace reciprocity::app
