@@ -1,5 +1,5 @@
 // reciprocity: parse options, run the experiment collectively, report errors with a status
-// that names their kind (README "Exit status").
+// that names their kind (docs/options.md, "Exit status").
 #include <cstdio>
 #include <cstdlib>
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The layers of DESIGN.md, checked on the sources: which layer may include which, and that
+# The layers of src/README.md, checked on the sources: which layer may include which, and that
 # only src/mpi and src/h5 call the MPI and HDF5 C APIs. Usage: test_layers.sh <source root>.
 set -uo pipefail
 root=${1:?usage: test_layers.sh <source root>}

@@ -1,4 +1,4 @@
-"""Entity figures and table of tools/report (--entities files, DESIGN.md section 10).
+"""Entity figures and table of tools/report (--entities files, docs/method.md section 10).
 
 entity_report(RR, plt, path, label, outdir) writes, for a results file holding entity flows:
   <label>_entities.csv          per entity: name, individuals, mean and sd over the complete runs of
@@ -17,7 +17,7 @@ import numpy as np
 
 
 def reciprocity(i, o):
-    """r = min(|I|,|O|)/max(|I|,|O|) for the same sign, else 0; 1 when both are 0 (DESIGN.md section 2)."""
+    """r = min(|I|,|O|)/max(|I|,|O|) for the same sign, else 0; 1 when both are 0 (docs/method.md section 2)."""
     i, o = np.asarray(i, float), np.asarray(o, float)
     hi = np.maximum(np.abs(i), np.abs(o))
     lo = np.minimum(np.abs(i), np.abs(o))

@@ -1,4 +1,4 @@
-"""The inflow/outflow gap of results files against the number of runs (DESIGN.md section 9).
+"""The inflow/outflow gap of results files against the number of runs (docs/method.md section 9).
 
 tools/gap is its command line; tools/report draws the same figure (gap.png) when a file was
 written with --batches single-pass.

@@ -1,4 +1,4 @@
-"""k nearest neighbours: do outliers have inflow without outflow? (PAPER.md, "Remarks")
+"""k nearest neighbours: do outliers have inflow without outflow? (the paper's remarks; docs/regimes.md)
 
 Reads results files written with --model knn and the data each was computed on (the file's
 config_dataset and config_data, or --data), and measures each individual's isolation: the mean,
@@ -7,7 +7,7 @@ file's config_neighbours; features standardised with the whole data set's mean a
 standard deviation). The isolation depends on the data alone, not on the flows or the splits.
 Individuals are cut into isolation deciles; per decile it prints the mean Marginal inflow and
 outflow (means over the runs, a run where the individual is not deployed or not trained counting
-zero, DESIGN.md section 2), their mean absolute values with standard errors over the decile's
+zero, docs/method.md section 2), their mean absolute values with standard errors over the decile's
 individuals, and the fraction of individuals whose outflow is exactly 0 in every run (nobody's
 neighbour, or a neighbour whose removal changed no prediction: a unanimous vote stays unanimous). With --out DIR it writes
 <label>_knn_outliers.csv and <label>_knn_outliers.png (mean inflow against mean outflow per
@@ -15,7 +15,7 @@ individual, coloured by isolation; and the deciles' mean |inflow| and |outflow|)
 
   tools/knn results/regime_knn_diabetes.h5 results/regime_knn_breast-cancer.h5 --out results/regime_knn
 
-The data loaders here repeat the program's formats for the health sets and csv (README "Options",
+The data loaders here repeat the program's formats for the health sets and csv (docs/options.md,
 --dataset): diabetes_data_raw.csv.gz (whitespace-separated rows of 10 features) and
 breast_cancer.csv (a header line, then 30 features and the 0/1 label per row); csv: a header line,
 then features, label and, with config_csv-individual, the individual id. Exit status: 0 done,

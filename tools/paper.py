@@ -2,7 +2,7 @@
 
 Reads the results files of tools/reproduce by name (ml100k.h5, ml100k_90.h5, ml100k_marginal.h5,
 ml100k_long.h5, ml100k_s<steps>_i<init>.h5, diabetes.h5, diabetes_1000.h5, breast_cancer.h5, ...),
-computes every number "Reciprocity in Machine Learning" reports (our ../shared/PAPER.md) with
+computes every number "Reciprocity in Machine Learning" reports (docs/results.md) with
 the report's own metric functions (one definition, held equal to the engine's by
 tests/cli/test_metrics_agree.sh), and writes
 
@@ -211,7 +211,7 @@ def health_rows(R, d, beta, rows):
                         "~80% of runs where it trains, which bounds this SNR near sqrt(0.2/0.8) = 0.5"))
         rows.append(Row(title, "Marginal SNR, 90th percentile, conditional (outflow over runs where trained; inflow "
                         "over runs where deployed)", "-", f"{cond[0]:.2f}; {cond[1]:.2f}", "", NO_VALUE,
-                        "the SNR that measures the flow (DESIGN.md section 2)"))
+                        "the SNR that measures the flow (docs/method.md section 2)"))
         rows.append(Row(title, f"Marginal in expectation: alpha at beta = {beta:g}; correlation", "lost",
                         f"{m.expectation['alpha']:.3f}; {m.expectation['correlation']:.3f}", "", NO_VALUE,
                         f"--marginal-step {res.attrs.get('config_marginal-step', 'batch-mean')}"))

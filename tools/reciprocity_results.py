@@ -12,7 +12,7 @@
         done = f.array("runs/complete").values.astype(bool)
         ds = f.to_xarray("flows/tracin")          # an xarray.Dataset (needs xarray)
 
-The layout is the program's (src/io/schema.cpp, README "The results file"): SCHEMA_VERSION,
+The layout is the program's (src/io/schema.cpp, src/io/README.md): SCHEMA_VERSION,
 DIMENSIONS, DATASETS and ATTRIBUTES below repeat its tables, and tests/cli/test_schema.sh holds
 them equal to what the program writes. A file of the current version describes itself (every
 dataset carries `description`, `units` and HDF5 dimension scales); an earlier file (no

@@ -1,4 +1,4 @@
-"""Arrival figures and table of tools/report (time-ordered splits, DESIGN.md section 9).
+"""Arrival figures and table of tools/report (time-ordered splits, docs/method.md section 9).
 
 arrival_report(RR, plt, path, label, outdir) writes, for a results file with /individuals/arrival
 (written with --split-order time or time-per-user):
@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from entities_report import reciprocity  # r = min/max for the same sign (DESIGN.md section 2)
+from entities_report import reciprocity  # r = min/max for the same sign (docs/method.md section 2)
 
 
 def _date(t):

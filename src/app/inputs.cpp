@@ -1,5 +1,5 @@
 // The input data of a job: what every rank holds, what each rank loads, and whether the
-// splits can give a result (DESIGN.md sections 4-5).
+// splits can give a result (docs/method.md sections 4-5).
 #include "inputs.hpp"
 
 #include "reciprocity/app/entities.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// The input data of a job (DESIGN.md sections 4-5).
+// The input data of a job (docs/method.md sections 4-5).
 #include <cstdint>
 #include <optional>
 #include <vector>

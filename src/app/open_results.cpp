@@ -239,8 +239,8 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::
   if (!c.resume || !exists) {
     const bool from_journal = c.resume && journal_matches();
     if (c.resume && world.rank() == 0 && !c.quiet)
-      std::fprintf(stderr, "reciprocity: --resume: \"%s\" does not exist yet; starting it%s\n", c.out.c_str(),
-                   from_journal ? " from its journal" : "");
+      std::fprintf(stderr, "reciprocity: starting a new results file \"%s\"%s (nothing to resume yet)\n",
+                   c.out.c_str(), from_journal ? " from its journal" : "");
     return start(from_journal);
   }
   std::optional<io::ResultsFile> opened;

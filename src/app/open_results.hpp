@@ -15,7 +15,7 @@
 
 namespace reciprocity::app {
 
-/// The identity of the input data by content (DESIGN.md section 6): the value compared by
+/// The identity of the input data by content (docs/method.md section 6): the value compared by
 /// --resume and --merge, and the files it was computed from (paths, sizes, CRCs; informational).
 constexpr const char* kFingerprintAttribute = "data_fingerprint";
 constexpr const char* kDataFilesAttribute = "data_files";

@@ -35,7 +35,7 @@ po::options_description data_options(Config& c) {
        "for 0/1 labels)")
       ("csv-individual", po::bool_switch(&c.csv_individual), "csv: the last column is the individual id (else one row per individual)")
       ("entities", po::value(&c.entities)->default_value(c.entities),
-       "the unit of reciprocity (DESIGN.md section 10): individual (each individual its own entity); occupation, "
+       "the unit of reciprocity (docs/method.md section 10): individual (each individual its own entity); occupation, "
        "gender or age-band (movielens 100K: from u.user next to the ratings); column:NAME (csv: the column headed NAME; "
        "an individual's rows must agree); map:FILE (lines `individual id,entity name`). Other than individual, adds "
        "the entity flows and the E x E TracIn matrix of every run to the results file (/flows/entity); with --marginal, "
@@ -57,7 +57,7 @@ po::options_description run_options(Config& c, TextOptions& t) {
       ("train-fraction", po::value(&c.train_fraction)->default_value(c.train_fraction, "0.8"),
        "fraction of ratings (recommender) or individuals (regression) in training, in (0, 1)")
       ("split-order", po::value(&c.split_order)->default_value(c.split_order),
-       "random: random splits (DESIGN.md section 4); time: training = the earliest --train-fraction of all ratings "
+       "random: random splits (docs/method.md section 4); time: training = the earliest --train-fraction of all ratings "
        "by timestamp, deployment = the later ones (one global time cut); time-per-user: each user's earliest "
        "--train-fraction of its ratings train (at least one, and at least one deployed when it has two), the later "
        "ones are deployed. Time orders need MovieLens timestamps and are the same for every split (--splits 1, "
@@ -84,11 +84,11 @@ po::options_description model_options(Config& c) {
       ("flow-interval", po::value(&c.flow_interval)->default_value(c.flow_interval),
        "1: exact TracIn, the flow terms of every step; N > 1: TracIn with checkpoints, the flow terms of "
        "steps 0, N, 2N, ... only, each weighted by the N steps it stands for (cheaper by about the "
-       "flows' extra cost times 1 - 1/N; an approximation, see README)")
+       "flows' extra cost times 1 - 1/N; an approximation, see docs/method.md section 2)")
       ("clip", po::value(&c.clip)->default_value(c.clip),
        "0: off; C > 0: DP-SGD per-example clipping: each batch example's whole training gradient (every "
        "parameter it touches, regulariser included) is scaled to norm C when its norm exceeds C, before it enters "
-       "the update and G^B; deployment gradients stay raw, so TracIn credits clip_C(g_z) . g_z' (DESIGN.md "
+       "the update and G^B; deployment gradients stay raw, so TracIn credits clip_C(g_z) . g_z' (docs/method.md "
        "section 9). Marginal retrains with the same clipping. Examples at or under C are untouched")
       ("noise-multiplier", po::value(&c.noise_multiplier)->default_value(c.noise_multiplier),
        "sigma from 0 to 1e6, with --clip C: Gaussian noise of standard deviation sigma C added to every coordinate of the "

@@ -20,7 +20,7 @@ namespace po = boost::program_options;
 namespace reciprocity::app {
 namespace {
 
-/// Per-dataset defaults (README "Presets"). The paper's three experiments were chosen with
+/// Per-dataset defaults (docs/method.md section 8). The paper's three experiments were chosen with
 /// tools/tune: the deployment-loss optimum over steps, averaged over tuning splits of base seed
 /// 1000 (not the sweep's), the cheapest model within 0.2% of the best loss, and the largest
 /// learning rate whose first-order discrepancy (p80 over steps) stays within the paper's 1.1%
@@ -372,8 +372,8 @@ bool check_config(Config& c, const TextOptions& t, const po::variables_map& vm) 
   return true;
 }
 
-/// A value of the config file that the command line overrides is still checked (README
-/// "Options"): its type by read_config_file, its range here, by checking the options again with
+/// A value of the config file that the command line overrides is still checked (docs/options.md,
+/// Options): its type by read_config_file, its range here, by checking the options again with
 /// the file's values winning. An error about an overridden option names the file and the line;
 /// any other error of this second check is left to the values actually used (already checked).
 void check_overridden(int argc, const char* const argv[], const std::string& path, const ConfigSource& source) {

@@ -34,7 +34,8 @@ void finish(io::ResultsFile& file, const Config& c, const std::string& title, co
   file.set_attribute("status", status);
   file.flush();
   if (world.rank() == 0) {
-    std::printf("\n%sresults: %s (%s)\n", text.c_str(), file.path().c_str(), status.c_str());
+    std::printf("\n%sresults: %s (%s)\n%s", text.c_str(), file.path().c_str(), status.c_str(),
+                explain_summary(contents, c.beta, file.path()).c_str());
     std::fflush(stdout);
   }
 }
@@ -139,7 +140,7 @@ void summarize_locked(const Config& c, const mpi::Comm& world, const JobLock& lo
   file.set_attribute("beta", c.beta);  // the beta of the summary it now holds
   file.flush();
   file.close();
-  if (world.rank() == 0) std::printf("%s", text.c_str());
+  if (world.rank() == 0) std::printf("%s%s", text.c_str(), explain_summary(contents, c.beta, c.summarize).c_str());
 }
 }  // namespace
 

@@ -1,4 +1,4 @@
-// The summary of a results file (DESIGN.md section 2: reciprocity, alpha at beta, correlation,
+// The summary of a results file (docs/method.md section 2: reciprocity, alpha at beta, correlation,
 // negative fractions, SNR, discrepancy percentiles), printed and stored under /summary.
 #include "reciprocity/app/summary.hpp"
 
@@ -35,7 +35,7 @@ double sd_of(const std::vector<double>& v) {
   return n > 1 ? std::sqrt(q / (n - 1)) : 0.0;
 }
 
-/// In which runs each individual has flows (DESIGN.md section 2, SNR). Where individuals are
+/// In which runs each individual has flows (docs/method.md section 2, SNR). Where individuals are
 /// split (regression, classification: each is wholly in training or deployment in a run), an
 /// individual has an inflow only in the runs where it is deployed and an outflow only where it
 /// trains. The recommender splits ratings: every user trains and is deployed in every run.
@@ -167,7 +167,7 @@ void summarize_kind(const char* kind, const std::string& prefix, const std::vect
   row("correlation(inflow, outflow)", corrs, e.correlation);
   row("fraction negative inflows", neg_in, e.negative_inflow);
   row("fraction negative outflows", neg_out, e.negative_outflow);
-  // r_i = 1 when both flows are 0 (DESIGN.md section 2): say how many such individuals an alpha
+  // r_i = 1 when both flows are 0 (docs/method.md section 2): say how many such individuals an alpha
   // counts, where any do (kNN votes that no removal changes; individuals without examples).
   std::size_t both_zero = 0;
   for (std::size_t i = 0; i < N; ++i) both_zero += mean_in[i] == 0 && mean_out[i] == 0;
@@ -177,7 +177,7 @@ void summarize_kind(const char* kind, const std::string& prefix, const std::vect
                   both_zero, N, 100.0 * static_cast<double>(both_zero) / static_cast<double>(N));
     s << line;
   }
-  // SNR across runs (DESIGN.md section 2): for split individuals the conditional SNR, inflow
+  // SNR across runs (docs/method.md section 2): for split individuals the conditional SNR, inflow
   // over the runs where the individual is deployed, outflow over those where it trains; over
   // all runs (zeros included) it is kept as a labelled extra. The recommender: both the same.
   const auto all = [](std::size_t, std::size_t) { return true; };
@@ -272,6 +272,28 @@ std::string summarize(const io::Contents& c, double beta, const std::string& tit
     out->write_summary_value("discrepancy_percentiles_50_80_95", pct);
     out->write_summary_value("runs_complete", {static_cast<double>(done)});
   }
+  return s.str();
+}
+
+std::string explain_summary(const io::Contents& contents, double beta, const std::string& path) {
+  const bool split = membership_of(contents).split_individuals;
+  const int pct = static_cast<int>(std::lround(beta * 100));
+  std::ostringstream s;
+  s << "\nWhat the figures mean (definitions: docs/method.md):\n"
+    << "  flows         inflow I_i: what others' training data did for i's deployment loss; outflow O_i: what\n"
+    << "                i's training data did for others'; loss units summed over examples and steps, > 0 = helped\n"
+    << "  alpha at beta " << pct << "% of individuals have reciprocity r_i = min(|I|,|O|)/max(|I|,|O|) (0 if signs\n"
+    << "                differ) of at least alpha; 1 = everyone gets back exactly what it gives\n"
+    << "  single run    the figure of each run, mean and sd over runs; in expectation: the figure of each\n"
+    << "                individual's flows averaged over all runs\n";
+  if (split)
+    s << "                (here an individual trains or is deployed in a run, never both: single-run alpha is 0\n"
+      << "                by construction, only the expectation measures reciprocity)\n";
+  s << "  SNR           |mean| / sd of an individual's flow across runs"
+    << (split ? " (conditional: inflow over the runs where it is\n                deployed, outflow over those where it trains)"
+              : "")
+    << "; above 1 the flow stands out of the noise\n";
+  s << "Next: tools/report " << path << " --out report/ --gallery   (tables and every figure; report/gallery.png)\n";
   return s.str();
 }
 

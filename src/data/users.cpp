@@ -1,4 +1,4 @@
-// Entities (DESIGN.md section 10): MovieLens `u.user` and the groupings of `--entities`
+// Entities (docs/method.md section 10): MovieLens `u.user` and the groupings of `--entities`
 // (data/users.hpp). Parsed with the same strictness as the ratings: every malformed line is an
 // error naming file and line.
 #include "reciprocity/data/users.hpp"

@@ -22,7 +22,7 @@ std::string& pending() {
   return first;
 }
 
-/// The parsed RECIPROCITY_FAULT (test-only: README "Exit status").
+/// The parsed RECIPROCITY_FAULT (test-only: docs/options.md, "Exit status").
 struct FaultPlan {
   bool trace = false;
   bool malformed = false;

@@ -1,5 +1,5 @@
 #pragma once
-// The metadata that makes a results file self-describing (DESIGN.md section 6), from the schema:
+// The metadata that makes a results file self-describing (docs/method.md section 6), from the schema:
 // coordinate datasets and dimension scales, a description, units and dimension names on every
 // dataset, typed root attributes. Every function is collective: under MPI-IO all ranks make the
 // same metadata calls in the same order (only rank 0 writes coordinate values).

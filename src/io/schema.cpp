@@ -1,5 +1,5 @@
-// The results file's layout, declared once (include/reciprocity/io/schema.hpp). README "The
-// results file" and tools/reciprocity_results.py repeat these tables; tests/cli/test_schema.sh
+// The results file's layout, declared once (include/reciprocity/io/schema.hpp). src/io/README.md
+// and tools/reciprocity_results.py repeat these tables; tests/cli/test_schema.sh
 // holds them equal to what the program writes.
 #include "reciprocity/io/schema.hpp"
 

@@ -1,7 +1,7 @@
 #pragma once
 // Disk space a results file needs, reserved ahead (h5::reserve_space) so that a disk that fills
-// up while a sweep runs cannot fail a write after the file's creation (README "Running on a
-// cluster": a full disk).
+// up while a sweep runs cannot fail a write after the file's creation (jobs/README.md:
+// a full disk).
 #include <cstdint>
 
 #include "reciprocity/io/schema.hpp"

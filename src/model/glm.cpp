@@ -1,4 +1,4 @@
-// Linear and logistic regression (DESIGN.md section 3). The gradient of example z is
+// Linear and logistic regression (docs/method.md section 3). The gradient of example z is
 // slope(z) * x~ with x~ = (standardised features, 1), so every flow term is a dot product of
 // x~ with a global gradient sum: O(p) per example, the cost of the gradient itself.
 #include "reciprocity/model/glm.hpp"

@@ -1,4 +1,4 @@
-// Matrix factorisation with the decomposed regulariser (DESIGN.md section 3):
+// Matrix factorisation with the decomposed regulariser (docs/method.md section 3):
 //   l(z) = (u_a . v_b - y)^2 + lambda (|u_a|^2 / n_a + |v_b|^2 / n_b)   for training z = (a, b, y),
 //   l(z') = (u_a . v_b - y)^2                                          for deployment z'.
 // Item embeddings V are the shared block (replicated, updated from allreduced sums); user

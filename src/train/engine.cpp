@@ -40,7 +40,7 @@ std::string where(const split::RunKey& key, int step) {
 namespace {
 
 /// One run of train_with_flows: the state of the loop over steps and its parts. Each step's
-/// gradient pass is reduced once (DESIGN.md section 5): [G^B | pass scalars | G^D], the G^D
+/// gradient pass is reduced once (docs/method.md section 5): [G^B | pass scalars | G^D], the G^D
 /// part only when the step's flow terms need it. The next step's gradient is computed in the
 /// same pass as this step's flows (Model::step_pass), so two buffers alternate.
 class Run {
@@ -278,7 +278,7 @@ class Run {
     current_ = next_roles;
   }
 
-  /// Efficient TracIn (DESIGN.md section 2): with c = eta/|B|,
+  /// Efficient TracIn (docs/method.md section 2): with c = eta/|B|,
   ///   O_i += c (G^B_i . G^D - G^B_i . G^D_i),  I_i += c (G^D_i . G^B - G^B_i . G^D_i),
   ///   S_i += c G^B_i . G^D_i.
   /// A checkpoint stands for the steps up to the next one: weight min(N, steps - t).

@@ -1,4 +1,4 @@
-// The entity-by-entity TracIn matrix (DESIGN.md section 10; see entities.hpp).
+// The entity-by-entity TracIn matrix (docs/method.md section 10; see entities.hpp).
 #include "reciprocity/train/entities.hpp"
 
 #include <Eigen/Core>

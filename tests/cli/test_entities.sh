@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# --entities end to end (DESIGN.md section 10), on a small generated MovieLens-format set (u.data +
+# --entities end to end (docs/method.md section 10), on a small generated MovieLens-format set (u.data +
 # u.user) and CSV: bad groupings are refused with file and line (exit 3) or option (exit 2); the
 # entity matrix is the same on 1 and 3 ranks, its total equals the individual flows' total
 # (outflow + self), its off-diagonal sums are the entity flows; --resume and --merge refuse a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Inputs identified by content (README "The results file": data_fingerprint): the file records
+# Inputs identified by content (src/io/README.md: data_fingerprint): the file records
 # the CRC-32 and size of every input file read (data_fingerprint, data_files); --resume and
 # --merge refuse changed data (also changed in place, at the same path) with exit 2 naming both
 # fingerprints and the files, the results file byte-for-byte unchanged; the same data at another

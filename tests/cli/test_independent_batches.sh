@@ -1,5 +1,5 @@
 #!/bin/bash
-# The theorem's regime (DESIGN.md section 9, README "Regimes beyond the paper"): with a single
+# The theorem's regime (docs/method.md section 9, docs/regimes.md): with a single
 # pass (--batches single-pass: every training example trained on once, so each step's batch is
 # fresh), the relative gap between the per-individual mean inflow and mean outflow falls like
 # 1/sqrt(R) with the runs R averaged; with full-batch GD (revisiting every example) it levels off.

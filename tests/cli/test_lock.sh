@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One job per results file (README "Running on a cluster", locking):
+# One job per results file (jobs/README.md, "One job per results file"):
 # - a second job on a file in use (a run, --resume, --force, --summarize, --merge into it or
 #   from it, another name of the file through a symlink) exits 8 within seconds naming the
 #   holder (host, pid, Slurm job id, start time), and the first completes unchanged: equal to

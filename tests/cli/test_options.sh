@@ -16,7 +16,7 @@ check() {  # check <name> <command...>: the command must succeed
 }
 
 check version bash -c "'$bin' --version | grep -Eq '^reciprocity [0-9]+\.[0-9]+\.[0-9]+ \(git '"
-# Every option of the README's table is documented by --help.
+# Every option of docs/options.md's table is documented by --help.
 "$bin" --help > help.txt
 for opt in dataset data model csv-individual synthetic-users splits seeds seed train-fraction rank lambda \
            init-scale steps learning-rate batch-fraction flow-interval marginal marginal-splits marginal-step embedding-dim out resume save-split-mask \

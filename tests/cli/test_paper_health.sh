@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The health presets reproduce the paper's findings (statistical claims at fixed seeds: the
 # presets' own seed 0, 100 splits, TracIn only; margins are the acceptance thresholds of the
-# fidelity issue, README "Results" has the measured values):
+# fidelity issue, docs/results.md has the measured values):
 #   diabetes: alpha at beta 0.75 in expectation >= 0.5 and correlation >= 0.9; trained for 1000
 #             steps, the mean deployment loss is higher (paper: about 1%; here between +0.3% and
 #             +2%) and alpha is lower;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The MovieLens preset reproduces the paper's single-run findings (a statistical claim at fixed
 # seeds: splits 0-1 x seeds 0-1 of the preset, about a minute on 2 cores; the full 10 x 10 figures
-# are in README "Results"): in every run, at most 1% of users have a negative inflow (paper 0.5%)
+# are in docs/results.md): in every run, at most 1% of users have a negative inflow (paper 0.5%)
 # and 12-22% a negative outflow (paper 16.9%); the first-order discrepancy's 80th percentile over
 # the steps of the 4 runs is at most 1.1% x 1.25; in expectation over the 4 runs no user has a
 # negative inflow (paper: every user positive over 100 runs).

@@ -52,7 +52,7 @@ with h5py.File(a_path, "r") as a, h5py.File(b_path, "r") as b:
         x, y = A[n][...], B[n][...]
         if x.shape != y.shape or not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
             bad.append(f"/{n} differs")
-    # An earlier file keeps no run digests (README "Digests": files from 0.4 on have them).
+    # An earlier file keeps no run digests (jobs/README.md, "Digests": files from 0.4 on have them).
     missing = [n for n in A if n not in B and rr.DATASET.get(n)
                and rr.DATASET[n].when not in ("digest", "marginal_digest")]
     bad += [f"/{n} missing in {b_path}" for n in missing]

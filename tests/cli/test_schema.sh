@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One schema: the file the program writes (src/io/schema.cpp), the Python tools' tables
-# (tools/reciprocity_results.py) and README "The results file" declare the same layout.
+# (tools/reciprocity_results.py) and src/io/README.md declare the same layout.
 #   - every dataset of a new file (with every optional part: Marginal, split masks, summary) is
 #     declared in the Python table with the same element type, dimensions, units and
 #     description, and carries HDF5 dimension scales: the coordinate datasets of its dimensions;
@@ -8,7 +8,7 @@
 #   - every coordinate linked into a group is the dimension's own dataset (a hard link);
 #   - every root attribute is declared, with the declared type (numbers as numbers);
 #   - `h5dump -H` shows a description, units and dimension list on every dataset;
-#   - README's tables list every declared dataset and dimension with the same dimensions, type
+#   - src/io/README.md's tables list every declared dataset and dimension with the same dimensions, type
 #     and units.
 # Usage: test_schema.sh <reciprocity binary> <shared data dir> <source dir>
 set -u
@@ -144,13 +144,13 @@ print(f"    {len(blocks)} datasets in h5dump -H" + ("; " + "; ".join(bad) if bad
 sys.exit(1 if bad or len(blocks) < 60 else 0)
 EOF
 
-# README's tables.
-if TOOLS="$src/tools" "$py" - "$src/README.md" <<'EOF'; then ok "README lists the declared layout"; else bad "README's layout tables differ from the schema"; fi
+# The tables of src/io/README.md.
+if TOOLS="$src/tools" "$py" - "$src/src/io/README.md" <<'EOF'; then ok "src/io/README.md lists the declared layout"; else bad "src/io/README.md's layout tables differ from the schema"; fi
 import os, re, sys
 sys.path.insert(0, os.environ["TOOLS"])
 import reciprocity_results as rr
 readme = open(sys.argv[1]).read()
-section = readme.split("## The results file", 1)[1].split("\n## ", 1)[0]
+section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
 rows = {}
 for line in section.splitlines():
     cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
@@ -163,11 +163,11 @@ for d in rr.DATASETS:
     row = rows.get("/" + d.path)
     want = [", ".join(d.dims), d.element, d.units or "-"]
     if row is None or row[1:4] != want:
-        bad.append(f"/{d.path}: README {row[1:4] if row else 'absent'}, schema {want}")
+        bad.append(f"/{d.path}: doc {row[1:4] if row else 'absent'}, schema {want}")
 for name, (path, coords, element, units, description, _) in rr.DIMENSIONS.items():
     row = rows.get(name)
     if row is None or (units or "-") != row[2] or path not in row[1]:
-        bad.append(f"dimension {name}: README {row}, schema {path} {units!r}")
+        bad.append(f"dimension {name}: doc {row}, schema {path} {units!r}")
 for line in bad:
     print("    " + line)
 sys.exit(1 if bad else 0)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SNR of the flow (DESIGN.md section 2): on the health data sets individuals are split, so the
+# SNR of the flow (docs/method.md section 2): on the health data sets individuals are split, so the
 # stored /summary/snr_inflow (snr_outflow) is the conditional SNR over the runs where the
 # individual is deployed (trains): length N, NaN exactly where fewer than 2 such runs (or sd 0),
 # else |mean|/sd (ddof 1) of those runs, checked against numpy with the membership taken from the

@@ -239,7 +239,7 @@ TEST_CASE("io: summary values follow their declared dimensions, and a new number
 TEST_CASE("io: a file never outgrows the disk space reserved for it (created, every run, two summaries)") {
   // The space reserved when a file is created (layout and summary) and when it is reopened (a
   // summary more) must hold everything written, or a disk that fills up during a sweep could
-  // fail its writes after all (README "Running on a cluster").
+  // fail its writes after all (jobs/README.md).
   std::vector<io::Layout> layouts = {full_layout()};
   io::Layout big;  // MovieLens 100k's size, Marginal flows and masks
   big.splits = 10;

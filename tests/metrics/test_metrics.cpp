@@ -1,4 +1,4 @@
-// Reciprocity metrics (DESIGN.md section 2) against brute-force and two-pass definitions.
+// Reciprocity metrics (docs/method.md section 2) against brute-force and two-pass definitions.
 #include <catch2/catch.hpp>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Entity matrix (DESIGN.md section 10, train/entities.hpp) on 1-4 ranks: the distributed
+// Entity matrix (docs/method.md section 10, train/entities.hpp) on 1-4 ranks: the distributed
 // training's E x E matrix, identical on every rank, equals a single-rank run (MPI_COMM_SELF on
 // rank 0) up to reduction rounding, for matrix factorisation and logistic regression.
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-// Rank-count invariance of train_with_flows (DESIGN.md section 5): every rank trains its share
+// Rank-count invariance of train_with_flows (docs/method.md section 5): every rank trains its share
 // of the individuals on MPI_COMM_WORLD; the gathered flows, parameters and per-step series must
 // equal a single-rank run (MPI_COMM_SELF on rank 0) up to reduction rounding. Run by CTest on
 // 1, 2, 3 and 4 ranks. Only values identical on every rank are REQUIREd.

@@ -1,5 +1,5 @@
 // The naive TracIn reference, shared by the tests (tests/train, tests/mpi) and the benchmark
-// (tools/benchmark, section b): hand-written per-example losses and gradients (DESIGN.md
+// (tools/benchmark, section b): hand-written per-example losses and gradients (docs/method.md
 // section 3) on a dense parameter vector, and a gradient-descent trainer with the same batches
 // as the engine and the PAIRWISE TracIn sum over every (z in B_t, z' in D) at every step, each
 // pair's gradient dot product computed explicitly. It can also train with some training
@@ -74,7 +74,7 @@ struct RefRun {
 /// Trains from `w` on the examples whose membership `train` (by global id) is kTraining; D is
 /// the kDeployment examples; kExcluded examples take no part at all. The schedule's batches,
 /// checkpoints (flow_interval) and step divisor are those of train::train_with_flows.
-/// `clip` > 0 (DESIGN.md section 9): each batch example's explicit gradient vector is scaled to
+/// `clip` > 0 (docs/method.md section 9): each batch example's explicit gradient vector is scaled to
 /// norm `clip` when longer, in the update and in the pairs (clip(g_z) . g_z'); with
 /// s.noise_std > 0, after each step's update every parameter p moves by -c noise_std xi_p.
 RefRun naive_train(const Reference& ref, const data::Dataset& ds, const Mask& train, Vec w,

@@ -1,4 +1,4 @@
-// Entity flows (DESIGN.md section 10, train/entities.hpp) against the naive pairwise TracIn of
+// Entity flows (docs/method.md section 10, train/entities.hpp) against the naive pairwise TracIn of
 // tests/support/naive.hpp summed by entity: the E x E matrix, and the inflow / outflow / self
 // read off it, for matrix factorisation, linear and logistic regression; with one entity per
 // individual they equal the engine's individual flows. Everything runs on MPI_COMM_SELF (the

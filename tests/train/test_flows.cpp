@@ -1,6 +1,6 @@
-// train_with_flows (efficient TracIn flows, DESIGN.md section 2) against an independent naive
+// train_with_flows (efficient TracIn flows, docs/method.md section 2) against an independent naive
 // reference (tests/support/naive.hpp): a dense-parameter gradient-descent trainer with hand-written
-// per-example losses and gradients (DESIGN.md section 3), the same batches, and the PAIRWISE
+// per-example losses and gradients (docs/method.md section 3), the same batches, and the PAIRWISE
 // TracIn sum over every (z in B_t, z' in D) at every step. Everything runs on MPI_COMM_SELF.
 #include <catch2/catch.hpp>
 #include <mpi.h>
@@ -535,7 +535,7 @@ TEST_CASE("train: a non-finite loss throws NumericError naming split, seed and s
 }
 
 // ================================================================================================
-// Clipped and noised gradients (DP-SGD, DESIGN.md section 9; --clip, --noise-multiplier).
+// Clipped and noised gradients (DP-SGD, docs/method.md section 9; --clip, --noise-multiplier).
 
 namespace {
 

@@ -1,8 +1,8 @@
-// train::knn_run (k nearest neighbours, DESIGN.md section 9) against a brute force written here:
+// train::knn_run (k nearest neighbours, docs/method.md section 9) against a brute force written here:
 // for every individual j, refit the kNN model on T \ T_j from scratch (standardisation of the
 // full training set T, as every Marginal retraining keeps the full training's set-up), predict
 // every deployment example with a full sort by (distance, example id), and sum I_i, O_i, S_i
-// straight from the definitions (DESIGN.md section 2). Regression and classification, one row
+// straight from the definitions (docs/method.md section 2). Regression and classification, one row
 // and several rows per individual, exact ties in distance. Serial (one process).
 #include <catch2/catch.hpp>
 

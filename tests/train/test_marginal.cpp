@@ -1,4 +1,4 @@
-// train::marginal_flows (Marginal flows, DESIGN.md section 2) against a brute force written here
+// train::marginal_flows (Marginal flows, docs/method.md section 2) against a brute force written here
 // with the naive reference trainer (tests/support/naive.hpp): for every individual j, retrain
 // without j's training examples (membership kExcluded) with the same seed and batches, take the
 // loss change of every deployment example, and sum I_i, O_i, S_i straight from the definitions.
@@ -41,7 +41,7 @@ struct Flows {
 /// parameters from the model with the same run key, training statistics of T'), then the naive
 /// trainer with the same batch schedule (batch membership depends only on the example id, the
 /// run key and the step). This is the reading "retrain without j's data, same seed, same
-/// schedule" of DESIGN.md; whether the initialisation itself may depend on T' is tested
+/// schedule" of docs/method.md section 2; whether the initialisation itself may depend on T' is tested
 /// separately below.
 Flows brute_force(const data::Dataset& ds, const Mask& membership_by_id,
                   const model::ModelParams& params, const train::Schedule& sched,
@@ -357,7 +357,7 @@ TEST_CASE("train: Marginal retraining starts from the full training's initialisa
 }
 
 TEST_CASE("train: Marginal flows tend to TracIn flows as eta -> 0 (default step convention)", "[train][marginal]") {
-  // DESIGN.md section 2: a retraining keeps every remaining example's step eta/|B_t|, so
+  // docs/method.md section 2: a retraining keeps every remaining example's step eta/|B_t|, so
   //   w_K(T \ T_j) - w_K(T) = sum_t (eta/|B_t|) G_{j,t} + O(eta^2),
   //   Marginal_j(z') = TracIn(T_j, z') + O(eta^2),
   // and the Marginal inflow, outflow and self-influence equal TracIn's to first order: their

@@ -1,6 +1,6 @@
 // Time-ordered splits (--split-order time | time-per-user, split/split.hpp): on a small hand-made
 // u.data, read by the MovieLens loader, the training sets written out by hand from the
-// timestamps (DESIGN.md section 9: training = the earlier ratings, deployment = the later).
+// timestamps (docs/method.md section 9: training = the earlier ratings, deployment = the later).
 #include <catch2/catch.hpp>
 #include <mpi.h>
 

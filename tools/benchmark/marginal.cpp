@@ -16,7 +16,7 @@
 namespace reciprocity::bench {
 
 namespace {
-constexpr int kPresetSteps = 1198;  // movielens-100k preset (README "Presets")
+constexpr int kPresetSteps = 1198;  // movielens-100k preset (docs/method.md section 8)
 constexpr int kPaperSplits = 10;
 
 data::LocalData marginal_data(const std::string& movielens, std::string& name) {

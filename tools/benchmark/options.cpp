@@ -31,7 +31,7 @@ void usage() {
       "  --steps N        GD steps per timed run (default: per workload, ~0.3-1 s per run)\n"
       "  --reps N         repetitions (median reported; default 5, quick 3)\n"
       "  --kernels SET    matrix-factorisation kernels: auto (default: AVX2 if the CPU has it),\n"
-      "                   portable or avx2 (bit-identical results; see README, Performance)\n"
+      "                   portable or avx2 (bit-identical results; see tools/benchmark/README.md)\n"
       "  --movielens DIR  MovieLens 100K directory (default /work/shared/data/ml-100k if present)\n"
       "  --csv            also print machine-readable lines starting with 'csv,'\n"
       "  --help           this text\n");

@@ -1,5 +1,5 @@
 #pragma once
-// Entities in a run of the program (--entities, DESIGN.md section 10): the grouping read at the
+// Entities in a run of the program (--entities, docs/method.md section 10): the grouping read at the
 // start, its place in the results file, and each run's entity flows.
 #include <optional>
 #include <string>

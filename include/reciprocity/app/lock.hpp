@@ -1,5 +1,5 @@
 #pragma once
-// One job per results file (README "Running on a cluster", "Locking"): a lock file `<out>.lock`
+// One job per results file (jobs/README.md, "One job per results file"): a lock file `<out>.lock`
 // beside the results file, created atomically by rank 0 (link() of a complete record) and
 // agreed across ranks before anything is written; refreshed by a heartbeat; checked by rank 0
 // before every write round, so that a job whose lock was taken over writes nothing more.

@@ -6,11 +6,11 @@
 
 namespace reciprocity::app {
 
-/// Every option of the program (README "Options"; `reciprocity --help`). Options marked
-/// "preset" take their default from the dataset's preset (DESIGN.md section 8).
+/// Every option of the program (docs/options.md; `reciprocity --help`). Options marked
+/// "preset" take their default from the dataset's preset (docs/method.md section 8).
 struct Config {
   // Data.
-  std::string dataset = "synthetic";  ///< a preset name (README "Presets")
+  std::string dataset = "synthetic";  ///< a preset name (docs/method.md section 8)
   std::string family = "synthetic";   ///< its loader: synthetic | movielens | diabetes | breast-cancer | csv
   std::string data;                   ///< directory or file of the data set
   std::string model = "auto";         ///< auto | mf | linear | logistic (csv needs linear/logistic)

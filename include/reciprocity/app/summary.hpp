@@ -5,7 +5,7 @@
 
 namespace reciprocity::app {
 
-/// The figures printed at the end of a sweep (DESIGN.md section 2) for the complete runs of
+/// The figures printed at the end of a sweep (docs/method.md section 2) for the complete runs of
 /// `contents`: deployment metrics, discrepancy percentiles, and for TracIn (and Marginal, when
 /// present) alpha at `beta`, correlation, negative fractions and SNR, for single runs and in
 /// expectation. SNR is per individual, [N] with NaN where undefined: where individuals are split
@@ -17,5 +17,10 @@ namespace reciprocity::app {
 /// communicator).
 std::string summarize(const io::Contents& contents, double beta, const std::string& title,
                       io::ResultsFile* write_to);
+
+/// What the printed figures mean, in a few lines after the summary of `contents` (alpha at
+/// `beta`, single run and in expectation, SNR, the units and sign of flows), the file written
+/// (`path`) and the next command (tools/report).
+std::string explain_summary(const io::Contents& contents, double beta, const std::string& path);
 
 }  // namespace reciprocity::app

@@ -39,7 +39,7 @@ struct LockError : Error {
   using Error::Error;
 };
 
-/// The exit status of an error's kind (README "Exit status"): 2 ConfigError, 3 DataError,
+/// The exit status of an error's kind (docs/options.md, "Exit status"): 2 ConfigError, 3 DataError,
 /// 4 IoError, 5 MpiError, 6 NumericError, 7 StopRequested, 8 LockError, 1 any other Error.
 int exit_status_of(const Error& e);
 /// Throws the error kind whose exit status is `status` (1, or an unknown status: Error) with

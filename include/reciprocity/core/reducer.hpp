@@ -2,7 +2,7 @@
 
 namespace reciprocity {
 
-/// The one collective operation a model needs (DESIGN.md section 5): sum an array, in place,
+/// The one collective operation a model needs (docs/method.md section 5): sum an array, in place,
 /// over the processes that share a computation. Models are rank-local maths and see only this;
 /// mpi::Comm is one (over its ranks), and a Reducer that does nothing serves one process.
 class Reducer {

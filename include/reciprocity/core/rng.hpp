@@ -7,7 +7,7 @@ namespace reciprocity {
 
 /// Counter-based randomness: every random quantity (split membership, batch membership,
 /// initial parameters) is a pure function of a tuple of integers, so it is identical on any
-/// number of ranks and in any order of evaluation (DESIGN.md section 4).
+/// number of ranks and in any order of evaluation (docs/method.md section 4).
 inline std::uint64_t mix64(std::uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;

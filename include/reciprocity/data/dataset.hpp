@@ -11,7 +11,7 @@ namespace reciprocity::data {
 /// generalised linear model (squared error or log loss).
 enum class Task { Recommender, Regression, Classification };
 
-/// A whole data set (DESIGN.md section 4), as loaded by the small sets' loaders and by a run
+/// A whole data set (docs/method.md section 4), as loaded by the small sets' loaders and by a run
 /// with Marginal flows (which retrains whole models on every rank). Example e is identified by
 /// its position in the source (file order), which is what splits and batches hash, so every
 /// rank sees the same ids. Individuals are renumbered densely 0..N-1 in order of first
@@ -41,7 +41,7 @@ struct Dataset {
 };
 
 /// What every rank must know of a whole data set, without its examples (O(individuals)
-/// memory): enough to partition the individuals over the ranks of a run (DESIGN.md section 5),
+/// memory): enough to partition the individuals over the ranks of a run (docs/method.md section 5),
 /// lay out the results file and print messages. For the recommender sets (synthetic generator,
 /// MovieLens files) a scan is made without keeping any example, and each rank then loads only
 /// the examples of its own individuals (loaders.hpp: make_synthetic_part, load_movielens_part).

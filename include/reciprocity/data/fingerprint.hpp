@@ -16,7 +16,7 @@ struct InputDigest {
   bool decompressed = false; ///< a gzip file, decompressed (zlib)
 };
 
-/// What identifies a data set by content (DESIGN.md section 6): the digests of the files a
+/// What identifies a data set by content (docs/method.md section 6): the digests of the files a
 /// loader read, in the loader's fixed order, or for generated data the generator's
 /// specification. Paths are not part of the value, so the same data at another path (a copy,
 /// a symlink) have the same fingerprint.

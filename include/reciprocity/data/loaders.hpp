@@ -7,14 +7,14 @@
 
 namespace reciprocity::data {
 
-/// Plausible values (README "Data"): every number read from a file must be finite; a rating
+/// Plausible values (docs/options.md, refused data): every number read from a file must be finite; a rating
 /// (MovieLens) at most kMaxRating in magnitude, a feature or label (health, csv) at most
 /// kMaxValue (beyond it a number is hardly a measurement: doubles no longer hold every
 /// integer). Larger values are refused at load, naming file and line.
 constexpr double kMaxRating = 1e6;
 constexpr double kMaxValue = 1e15;
 
-// The recommender sets can be loaded two ways (DESIGN.md sections 4-5):
+// The recommender sets can be loaded two ways (docs/method.md sections 4-5):
 //  - whole (load_movielens, make_synthetic), for Marginal flows and tests;
 //  - partitioned: a scan (scan_movielens, scan_synthetic) gives what every rank must know
 //    (ids, per-individual counts, sizes) without keeping examples, then each rank loads only

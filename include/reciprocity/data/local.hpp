@@ -8,7 +8,7 @@
 
 namespace reciprocity::data {
 
-/// The examples of the individuals one rank owns (DESIGN.md section 5): a contiguous range
+/// The examples of the individuals one rank owns (docs/method.md section 5): a contiguous range
 /// [first_individual, last_individual) of dense individuals, chosen so that ranks hold about
 /// equal numbers of examples. Examples are stored contiguously, sorted by (individual, item,
 /// example id), so an individual's examples form one block and same-item examples are adjacent.

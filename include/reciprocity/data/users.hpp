@@ -5,7 +5,7 @@
 
 namespace reciprocity::data {
 
-/// Entities (DESIGN.md section 10): a grouping of the individuals of a data set, chosen by
+/// Entities (docs/method.md section 10): a grouping of the individuals of a data set, chosen by
 /// `--entities`. Entities are numbered in the order of their sorted names, so they depend neither
 /// on the order of lines nor on the rank count. Every individual of the data belongs to exactly
 /// one entity, and every entity has at least one individual of the data.

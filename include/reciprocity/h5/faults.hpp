@@ -1,5 +1,5 @@
 #pragma once
-// Write failures of the h5 layer (README "Running on a cluster": a full disk).
+// Write failures of the h5 layer (jobs/README.md: a full disk).
 //
 // Under MPI-IO a failed write is usually seen by one rank only (the rank, or the I/O aggregator,
 // whose write(2) failed), in the middle of a phase of collective calls. A rank that threw there

@@ -1,5 +1,5 @@
 #pragma once
-// The journal of a results file (README "Running on a cluster": what survives a write failure).
+// The journal of a results file (jobs/README.md: what survives a write failure).
 //
 // HDF5 cannot promise a consistent file after a write of its metadata failed (a full disk on a
 // file system that cannot reserve space, such as Lustre or NFS): a summary that fails to be

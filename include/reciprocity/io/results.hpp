@@ -37,7 +37,7 @@ struct Contents {
 /// Run rows and the completion flag of a run are written in two collective steps followed by a
 /// flush, so a job killed at any moment leaves each run either complete or not marked complete.
 ///
-/// Write failures (README "Running on a cluster": a full disk). Every writing member is one
+/// Write failures (jobs/README.md: a full disk). Every writing member is one
 /// collective phase or more (the layout; a run's rows; its completion flag; an attribute; a
 /// summary dataset; a flush; the close): a write that fails on any rank is agreed at the end of
 /// its phase (mpi::agreed), so every rank throws the same IoError, naming the file and the

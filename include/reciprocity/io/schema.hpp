@@ -1,5 +1,5 @@
 #pragma once
-// The results file's layout, declared once (DESIGN.md section 6): every dataset's path, element
+// The results file's layout, declared once (docs/method.md section 6): every dataset's path, element
 // type, named dimensions, units, one-line description and when it is present; the dimensions and
 // their coordinates; the root attributes and their types. Creating, checking, growing, writing,
 // reading and merging a file follow these tables; the file carries them (a `description` and

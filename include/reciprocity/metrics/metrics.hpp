@@ -4,7 +4,7 @@
 namespace reciprocity::metrics {
 
 /// r_i = min(|I|,|O|) / max(|I|,|O|) when I and O have the same sign, 0 otherwise, 1 when
-/// both are 0 (DESIGN.md section 2).
+/// both are 0 (docs/method.md section 2).
 double reciprocity(double inflow, double outflow);
 
 /// Largest alpha such that at least a fraction beta of the values are >= alpha: the sorted

@@ -7,7 +7,7 @@
 
 namespace reciprocity::model {
 
-/// The training statistics of feature rows (DESIGN.md section 3), the set-up shared by the
+/// The training statistics of feature rows (docs/method.md section 3), the set-up shared by the
 /// models on features (the linear models, glm.hpp; k nearest neighbours, train/knn.hpp).
 struct FeatureScaling {
   std::vector<double> mean;    ///< [p] mean of each feature over the examples used

@@ -5,7 +5,7 @@ namespace reciprocity::model {
 
 /// Linear regression (squared error (w.x + b - y)^2) or logistic regression (log loss with
 /// labels 0/1) with a bias, on features standardised with the training split's mean and
-/// standard deviation (DESIGN.md section 3). Weights start at 0, the bias at the mean training
+/// standard deviation (docs/method.md section 3). Weights start at 0, the bias at the mean training
 /// label (logistic: its log-odds). All parameters are shared; there is no local block.
 class GeneralizedLinear final : public Model {
  public:

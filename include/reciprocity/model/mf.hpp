@@ -9,7 +9,7 @@ struct Kernels;
 }
 
 /// Matrix factorisation, prediction u_a . v_b, with the regulariser decomposed over training
-/// examples (DESIGN.md section 3). Initial embeddings are N(0, init_scale^2), each entry hashed
+/// examples (docs/method.md section 3). Initial embeddings are N(0, init_scale^2), each entry hashed
 /// from (run, user or item, column), so independent of the rank count.
 class MatrixFactorization final : public Model {
  public:

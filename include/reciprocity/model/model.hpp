@@ -38,7 +38,7 @@ struct ModelParams {
   double lambda = 0.0;       ///< matrix factorisation: regularisation strength
   double init_scale = 0.1;   ///< matrix factorisation: std of the initial embeddings
   KernelChoice kernels = KernelChoice::kAuto;  ///< matrix factorisation: instruction set
-  /// Per-example gradient clipping (DP-SGD, DESIGN.md section 9; --clip): 0 = off; C > 0 = each
+  /// Per-example gradient clipping (DP-SGD, docs/method.md section 9; --clip): 0 = off; C > 0 = each
   /// batch example's full training gradient g_z (every parameter it touches, regulariser
   /// included) enters G^B, G^B_i and the update as clip_C(g_z) = g_z min(1, C / |g_z|). Deployment
   /// gradients stay raw, so TracIn credits clip_C(g_z) . g_z'. An example with |g_z| <= C is
@@ -47,7 +47,7 @@ struct ModelParams {
 };
 
 /// A model trained by gradient descent whose TracIn flows the engine accumulates
-/// (DESIGN.md section 3). Parameters are split into a *shared* block, replicated on every rank
+/// (docs/method.md section 3). Parameters are split into a *shared* block, replicated on every rank
 /// of a run and updated from allreduced gradient sums (item embeddings; GLM weights), and a
 /// *local* block owned by the rank of the individual it belongs to (user embeddings), which
 /// only that individual's examples touch. A new model implements these five methods.
@@ -61,7 +61,7 @@ class Model {
                      const RunKey& key, const Reducer& reducer) = 0;
   /// Collective over `reducer`: after `setup`, train on the subset `is_train` of the set-up
   /// training set while keeping the initialisation and statistics (Marginal retraining without
-  /// one individual, DESIGN.md section 2) with the batch-mean step convention
+  /// one individual, docs/method.md section 2) with the batch-mean step convention
   /// (`--marginal-step batch-mean`). Loss-defining counts (MF regulariser n_a, n_b) follow
   /// `is_train`; with the default convention the engine does not call it, so every remaining
   /// example keeps its loss and its step. Default: nothing depends on the training set besides the set-up.
@@ -81,7 +81,7 @@ class Model {
   /// vector; global sums `GB`, `GD` for the shared block).
   virtual void flow_pass(const std::vector<std::uint8_t>& role, const double* GB, const double* GD,
                          double* bD, double* dB, double* bd) = 0;
-  /// Entities (DESIGN.md section 10), rank-local, after a gradient pass with `role` at the same
+  /// Entities (docs/method.md section 10), rank-local, after a gradient pass with `role` at the same
   /// parameters and before the update: for every local individual i of entity g =
   /// entity_of[i] (0 <= g < groups), adds the shared-block gradient sums of its batch examples to
   /// gB[g * shared_size() ...] and of its kDeploy examples to gD[g * shared_size() ...] (both
@@ -116,7 +116,7 @@ class Model {
   /// With `reducer` over one process holding every example: for each local individual in `removed` (at
   /// most retrain_lanes() of them), the full-batch training of run `key` from the set-up of the
   /// training set `is_train` (one flag per example) without that individual's examples, `steps`
-  /// steps of w -= (learning_rate / |T|) G^B (the full-batch divisor, DESIGN.md section 2); returns
+  /// steps of w -= (learning_rate / |T|) G^B (the full-batch divisor, docs/method.md section 2); returns
   /// for each the deployment loss of every example at the end (0 for training examples), bit-
   /// identical to train::train_with_flows, or an empty vector where that training's gradient or
   /// losses became non-finite (the caller retrains it alone, which reports the error).

@@ -8,13 +8,13 @@
 
 namespace reciprocity::split {
 
-/// What is split 80:20 (DESIGN.md section 4): the ratings (recommender: every user keeps both
+/// What is split 80:20 (docs/method.md section 4): the ratings (recommender: every user keeps both
 /// training and deployment examples) or the individuals (health: each individual is wholly in
 /// the training or the deployment set).
 enum class Unit { Examples, Individuals };
 
-/// How training examples are chosen (`--split`, DESIGN.md sections 4 and 9). kRandom: the
-/// random splits of DESIGN.md section 4, different for every split index. kTime: training = the
+/// How training examples are chosen (`--split`, docs/method.md sections 4 and 9). kRandom: the
+/// random splits of docs/method.md section 4, different for every split index. kTime: training = the
 /// round(fraction * M) earliest ratings of the whole data set, deployment = the later ones
 /// (a global time cut; ties in time broken by example id). kTimePerUser: each user's earliest
 /// round(fraction * n_a) ratings (at least 1, and at most n_a - 1 when n_a >= 2) train, the
@@ -61,7 +61,7 @@ inline bool example_in_batch(std::int64_t example_id, double fraction, std::uint
 /// The same, hashing the step key itself (convenience for tests and tools).
 bool example_in_batch(std::int64_t example_id, double fraction, const RunKey& key, int step);
 
-/// Single pass (`--batches single-pass`, DESIGN.md section 9, the theorem's independent
+/// Single pass (`--batches single-pass`, docs/method.md section 9, the theorem's independent
 /// batches): the step 0 <= t < steps whose batch training example `example_id` joins, uniform
 /// and independent across examples, a pure function of (run, example id). Every training example
 /// is trained on exactly once; batch sizes are multinomial (a step may have an empty batch).

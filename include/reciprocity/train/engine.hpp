@@ -12,19 +12,19 @@
 
 namespace reciprocity::train {
 
-/// The gradient-descent schedule (DESIGN.md section 2): constant step size, mean over the
+/// The gradient-descent schedule (docs/method.md section 2): constant step size, mean over the
 /// batch, full batch when batch_fraction = 1, otherwise each training example joins B_t
 /// independently with probability batch_fraction; or a single pass (Batches::kSinglePass).
 struct Schedule {
   int steps = 100;
   double learning_rate = 0.01;
   double batch_fraction = 1.0;
-  /// TracIn checkpoints: 1 = exact, the flow terms of every step (DESIGN.md section 2); N > 1 =
+  /// TracIn checkpoints: 1 = exact, the flow terms of every step (docs/method.md section 2); N > 1 =
   /// the approximation of TracIn with checkpoints (Pruthi et al.): the flow terms of steps
   /// t = 0, N, 2N, ... only, each weighted by the number of steps it stands for,
   /// min(N, steps - t). Costs about plain training plus 1/N of the flows' extra work.
   int flow_interval = 1;
-  /// The step of a training with excluded examples (a Marginal retraining, DESIGN.md section 2).
+  /// The step of a training with excluded examples (a Marginal retraining, docs/method.md section 2).
   /// kFullBatch (the default): the update divides by the full training's |B_t|, excluded examples
   /// counted, so every remaining example keeps the step it had in the full training and
   /// Marginal_j tends to TracIn(T_j, .) as eta -> 0. kRemainingBatch: the mean over the
@@ -35,12 +35,12 @@ struct Schedule {
   /// pass over the examples when the model can (Model::retrain_lanes; full batch with the
   /// full-batch divisor only); bit-identical to one at a time. false: one at a time (benchmarks).
   bool side_by_side = true;
-  /// kRandom: B_t as batch_fraction says (revisiting every example). kSinglePass (DESIGN.md
+  /// kRandom: B_t as batch_fraction says (revisiting every example). kSinglePass (docs/method.md
   /// section 9, the theorem's fresh batches): each training example joins the batch of one step
   /// only, split::single_pass_step; batch_fraction must be 1.
   enum class Batches { kRandom, kSinglePass };
   Batches batches = Batches::kRandom;
-  /// DP-SGD noise (--noise-multiplier sigma, with --clip C; DESIGN.md section 9): the standard
+  /// DP-SGD noise (--noise-multiplier sigma, with --clip C; docs/method.md section 9): the standard
   /// deviation sigma C of the Gaussian noise added to the summed batch gradient of every step,
   /// w_{t+1} = w_t - (eta/|B_t|) (sum_{z in B_t} clip_C(g_z) + sigma C xi_t) (Model::perturb, drawn
   /// from the run key and step). 0: none. The noise is credited to no one: the flows use the
@@ -65,7 +65,7 @@ struct Tracking {
   bool train_loss = true;        ///< the mean training loss of every step (else NaN; a model
                                  ///< may then skip computing it; divergence is still caught by
                                  ///< the gradient and final deployment-loss checks)
-  /// Entities (DESIGN.md section 10; train/entities.hpp): when `entities` > 0 and flows are on,
+  /// Entities (docs/method.md section 10; train/entities.hpp): when `entities` > 0 and flows are on,
   /// the E x E TracIn matrix RunOutput::entity_matrix; `entity_of` gives the entity of each
   /// LOCAL individual. Supported by every model.
   int entities = 0;
@@ -102,7 +102,7 @@ using StepCallback = std::function<void(int step, double train_loss, double depl
 /// Collective over `comm` (the ranks of one run): trains `model` on the local examples whose
 /// `membership` is kTraining (kDeployment: deployment examples; kExcluded: neither) and, as
 /// `tracking` asks, accumulates the TracIn inflow, outflow
-/// and self-influence of every local individual with the efficient rewriting of DESIGN.md
+/// and self-influence of every local individual with the efficient rewriting of docs/method.md
 /// section 2, plus the per-step losses and discrepancy. Throws NumericError naming the split,
 /// seed and step when the loss or gradient becomes non-finite, or when a tracked loss (training,
 /// or deployment when tracked) grows past 1e4 times its initial value: finite divergence (on

@@ -7,7 +7,7 @@
 
 namespace reciprocity::train {
 
-/// The entity-by-entity TracIn matrix of one training (DESIGN.md section 10):
+/// The entity-by-entity TracIn matrix of one training (docs/method.md section 10):
 ///   M[e, f] = sum_t (eta_t/|B_t|) G^B_e . G^D_f,
 /// the flow from entity e's training examples to entity f's deployment examples (row e = what e
 /// gives, column f = what f gets; the diagonal is self-influence). Computed from per-entity

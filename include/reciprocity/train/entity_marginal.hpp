@@ -10,7 +10,7 @@
 
 namespace reciprocity::train {
 
-/// Leave-one-entity-out Marginal flows of one run (DESIGN.md section 10): E + 1 trainings,
+/// Leave-one-entity-out Marginal flows of one run (docs/method.md section 10): E + 1 trainings,
 ///   M[e, f] = sum_{z' in D_f} (l(w_{T \ T_e}, z') - l(w_T, z')),
 /// what removing entity e's training data does to entity f's deployment loss (the same
 /// convention as the individual Marginal flows, train/marginal.hpp: same initialisation and

@@ -8,7 +8,7 @@
 
 namespace reciprocity::train {
 
-/// k nearest neighbours (`--model knn`, DESIGN.md section 9): a model without gradient descent,
+/// k nearest neighbours (`--model knn`, docs/method.md section 9): a model without gradient descent,
 /// so without TracIn; only Marginal flows apply, and they are exact leave-one-individual-out.
 ///
 /// The model of one run: features standardised with the training set's mean and population
@@ -24,7 +24,7 @@ namespace reciprocity::train {
 /// the first K, Marginal_j(z') = l(mean of the first K not of j) - l(mean of the first K), exact.
 /// Every other Marginal_j(z') is 0.
 struct KnnRun {
-  std::vector<double> inflow, outflow, self;   ///< [N] Marginal flows (DESIGN.md section 2)
+  std::vector<double> inflow, outflow, self;   ///< [N] Marginal flows (docs/method.md section 2)
   std::vector<double> individual_deploy_loss;  ///< [N] summed loss of each individual's deployment examples
   double deploy_loss_sum = 0;                  ///< summed loss over D
   double deploy_correct = 0;                   ///< classification: correctly classified deployment examples

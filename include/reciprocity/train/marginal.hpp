@@ -12,7 +12,7 @@
 
 namespace reciprocity::train {
 
-/// Marginal flows of one run over all N individuals (DESIGN.md section 2):
+/// Marginal flows of one run over all N individuals (docs/method.md section 2):
 ///   Marginal_j(z') = l(w_{T \ T_j}, z') - l(w_T, z'),
 ///   I_i = sum_{j != i} sum_{z' in D_i} Marginal_j(z'),  O_i = sum_{j != i} sum_{z' in D_j} Marginal_i(z'),
 ///   S_i = sum_{z' in D_i} Marginal_i(z').

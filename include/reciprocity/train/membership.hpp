@@ -6,7 +6,7 @@
 #include "reciprocity/data/local.hpp"
 #include "reciprocity/split/split.hpp"
 
-// Which local examples train in a run: the split of DESIGN.md section 4 (random, or ordered by
+// Which local examples train in a run: the split of docs/method.md section 4 (random, or ordered by
 // time) as a per-example membership, the input of every training (engine.hpp, marginal.hpp,
 // knn.hpp).
 namespace reciprocity::train {
@@ -18,7 +18,7 @@ namespace reciprocity::train {
 enum Membership : std::uint8_t { kDeployment = 0, kTraining = 1, kExcluded = 2 };
 
 /// Membership (kTraining / kDeployment) of the local examples for split `key.split`: example-level Bernoulli
-/// split for the recommender, individual-level exact split otherwise (DESIGN.md section 4); or,
+/// split for the recommender, individual-level exact split otherwise (docs/method.md section 4); or,
 /// with a time order (`rule.order`, split::Order), the time-ordered split, the same for every split.
 std::vector<std::uint8_t> training_mask(const data::LocalData& data, double train_fraction,
                                         const split::RunKey& key, const split::Rule& rule = {});
