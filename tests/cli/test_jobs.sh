@@ -248,14 +248,19 @@ fi
 export OUT=$work/stop
 : > "$shims/calls.log"
 stop_args="--splits 8 --steps 200"
-SLURM_JOB_ID=4242 EXTRA_ARGS="$stop_args" bash "$src/jobs/diabetes.sbatch" > stop1.log 2>&1 &
-bg=$!
-for _ in $(seq 300); do grep -qs '^run split' stop1.log && break; sleep 0.1; done
-kill -USR1 "$bg"
-for _ in $(seq 600); do kill -0 "$bg" 2> /dev/null || break; sleep 0.1; done
-wait "$bg"
-rc=$?
-bg=
+# signal_sbatch <job id> <log> <signal>: diabetes.sbatch in the background as Slurm job <job id>,
+# sent <signal> once its first run is done; its exit status in $rc.
+signal_sbatch() {
+  SLURM_JOB_ID=$1 EXTRA_ARGS="$stop_args" bash "$src/jobs/diabetes.sbatch" > "$2" 2>&1 &
+  bg=$!
+  for _ in $(seq 300); do grep -qs '^run split' "$2" && break; sleep 0.1; done
+  kill "-$3" "$bg"
+  for _ in $(seq 600); do kill -0 "$bg" 2> /dev/null || break; sleep 0.1; done
+  wait "$bg"
+  rc=$?
+  bg=
+}
+signal_sbatch 4242 stop1.log USR1
 st=$(/usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(f.attrs['status'], int(f['runs/complete'][...].sum()), int(f['runs/marginal_complete'][...].sum()))" "$OUT/diabetes.h5" 2>&1)
 if [[ $rc -eq 7 ]] && grep -q '^scancel --signal=TERM 4242' "$shims/calls.log" && grep -q '^scontrol requeue 4242' "$shims/calls.log" &&
    [[ $st == "stopped "* ]] && [[ $st != "stopped 8 8" ]]; then
@@ -285,14 +290,7 @@ fi
 # --- SIGTERM to the batch shell (scancel: the job is ending): stop, no requeue ---
 export OUT=$work/cancel
 : > "$shims/calls.log"
-SLURM_JOB_ID=4343 EXTRA_ARGS="$stop_args" bash "$src/jobs/diabetes.sbatch" > cancel.log 2>&1 &
-bg=$!
-for _ in $(seq 300); do grep -qs '^run split' cancel.log && break; sleep 0.1; done
-kill -TERM "$bg"
-for _ in $(seq 600); do kill -0 "$bg" 2> /dev/null || break; sleep 0.1; done
-wait "$bg"
-rc=$?
-bg=
+signal_sbatch 4343 cancel.log TERM
 st=$(/usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(f.attrs['status'])" "$OUT/diabetes.h5" 2>&1)
 if [[ $rc -eq 7 && $st == stopped ]] && ! grep -q '^scontrol requeue' "$shims/calls.log" && [[ ! -e $OUT/diabetes.h5.lock ]]; then
   ok "SIGTERM (a cancel): exit 7, file $st, no scontrol requeue, no lock"
