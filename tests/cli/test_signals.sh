@@ -4,7 +4,7 @@
 # below what the results file can grow to is refused before anything is written (exit 4 naming
 # the limit; SIGXFSZ never kills a rank), and a limit above it does not matter. SIGTERM sent to
 # mpirun itself: the file says "stopped" and mpirun exits non-zero (README: 1 from mpirun).
-# SIGINT to mpirun and SIGUSR1 to the ranks during 5-s runs: stopped within the run.
+# SIGUSR1 to mpirun and to the ranks during 5-s runs: stopped within the run.
 # Usage: test_signals.sh <reciprocity binary> <shared data dir> <source dir>
 source "$(dirname "$0")/lib.sh" "$@"
 py=/usr/bin/python3
@@ -41,20 +41,24 @@ else
 fi
 
 # Long runs (about 5 s each): a stop reaches the runs in flight at their next step, not at the
-# next run boundary, so the job ends before mpirun's own kill (SIGINT to mpirun: Ctrl-C; SIGUSR1
-# to the ranks: Slurm's --signal=USR1@T). The file says "stopped", no lock is left, and
+# next run boundary (SIGUSR1 to mpirun, which forwards it; SIGUSR1 to the ranks: Slurm's
+# --signal=USR1@T). The file says "stopped", no lock is left, and
 # --resume gives the file of an uninterrupted sweep, run by run.
 slow=(--splits 2 --seeds 1 --steps 6000 --progress-interval 0.5)
 timeout 300 mpirun -n 2 --oversubscribe "$bin" -q "${slow[@]}" --out slow_ref.h5 > slow_ref.log 2>&1 ||
   { fail "the uninterrupted slow sweep"; tail -3 slow_ref.log; }
-for case in "INT mpirun" "USR1 ranks"; do
+# (SIGINT or SIGTERM to mpirun itself: Open MPI 4.1 kills ranks that have not ended within about
+# a second, so a stop during long runs is not graceful there; SIGUSR1 to mpirun is forwarded to
+# the ranks: the documented way, jobs/README.md "Graceful stop".)
+for case in "USR1 mpirun" "USR1 ranks"; do
   read -r sig target <<<"$case"
-  out=slow_$sig.h5
+  out=slow_${sig}_$target.h5
   timeout 300 mpirun -n 2 --oversubscribe "$bin" "${slow[@]}" --out "$out" > "$out.log" 2>&1 &
   job=$!
   for _ in $(seq 600); do grep -q ': step [0-9]*/' "$out.log" 2>/dev/null && break; sleep 0.1; done
   t0=$(date +%s%3N)
-  if [[ $target == ranks ]]; then pkill "-$sig" -f "^$bin ${slow[*]} --out $out"; else kill "-$sig" "$job"; fi
+  if [[ $target == ranks ]]; then pkill "-$sig" -f "^$bin ${slow[*]} --out $out"
+  else pkill "-$sig" -f "^mpirun -n 2 --oversubscribe $bin ${slow[*]} --out $out"; fi
   wait "$job"
   rc=$?
   # mpirun may return before its ranks have ended (seen on a fresh Debian root: 11 ms after
@@ -68,7 +72,7 @@ for case in "INT mpirun" "USR1 ranks"; do
     fail "SIG$sig to $target during a 5-s run: exit $rc after $ms ms, status '$st', lock $(ls "$out.lock" 2>&1)"; tail -4 "$out.log"
   fi
   timeout 300 mpirun -n 2 --oversubscribe "$bin" -q "${slow[@]}" --out "$out" --resume > "$out.resume.log" 2>&1 &&
-    compare slow_ref.h5 "$out" > cmp.log && echo "ok   --resume after SIG$sig: $(cat cmp.log)" ||
+    compare slow_ref.h5 "$out" > cmp.log && echo "ok   --resume after SIG$sig to $target: $(cat cmp.log)" ||
     { fail "--resume after SIG$sig"; tail -3 "$out.resume.log"; cat cmp.log; }
 done
 
