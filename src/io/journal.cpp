@@ -23,36 +23,6 @@ constexpr std::uint32_t kFormat = 1;
 enum : std::uint32_t { kRun = 1, kMarginal = 2 };
 enum : std::uint8_t { kF64 = 0, kU8 = 1 };
 
-/// The named rows of a TracIn run in the journal (scalars are rows of one value).
-struct VectorField {
-  const char* name;
-  std::vector<double> RunRecord::*row;
-};
-const VectorField kVectors[] = {
-    {"inflow", &RunRecord::inflow},
-    {"outflow", &RunRecord::outflow},
-    {"self", &RunRecord::self},
-    {"train_loss", &RunRecord::train_loss},
-    {"discrepancy", &RunRecord::discrepancy},
-    {"deploy_loss", &RunRecord::deploy_loss},
-    {"individual_deploy_loss", &RunRecord::individual_deploy_loss},
-    {"entity_inflow", &RunRecord::entity_inflow},
-    {"entity_outflow", &RunRecord::entity_outflow},
-    {"entity_self", &RunRecord::entity_self},
-    {"entity_matrix", &RunRecord::entity_matrix},
-};
-struct ScalarField {
-  const char* name;
-  double RunRecord::*value;
-};
-const ScalarField kScalars[] = {
-    {"deploy_rmse", &RunRecord::deploy_rmse},
-    {"deploy_loss_final", &RunRecord::deploy_loss_final},
-    {"deploy_accuracy", &RunRecord::deploy_accuracy},
-    {"train_examples", &RunRecord::train_examples},
-    {"deploy_examples", &RunRecord::deploy_examples},
-};
-
 /// A run file being assembled: named arrays, then the CRC-32 of all that precedes it.
 class Writer {
  public:
@@ -239,9 +209,8 @@ std::vector<std::string> entries(const std::string& dir) {
 }
 
 std::string encode(const RunRecord& r) {
-  Writer w(kRun, r.split, r.seed);
-  for (const auto& f : kVectors) w.field(f.name, r.*f.row);
-  for (const auto& f : kScalars) w.field(f.name, std::vector<double>{r.*f.value});
+  Writer w(kRun, r.split, r.seed);  // every field under the path of the dataset that holds it
+  for (const auto& f : run_fields()) w.field(f.path, f.row ? r.*f.row : std::vector<double>{r.*f.value});
   w.field("diverged_step", std::vector<double>{static_cast<double>(r.diverged_step)});
   w.field("train_mask", r.train_mask);
   return w.finish();
@@ -354,10 +323,10 @@ JournalContents Journal::read() const {
       RunRecord r;
       r.split = p.split;
       r.seed = p.seed;
-      for (const auto& f : kVectors) r.*f.row = row(f.name);
-      for (const auto& f : kScalars) {
-        const auto v = row(f.name);
-        r.*f.value = v.empty() ? 0.0 : v[0];
+      for (const auto& f : run_fields()) {
+        auto v = row(f.path);
+        if (f.row) r.*f.row = std::move(v);
+        else r.*f.value = v.empty() ? 0.0 : v[0];
       }
       const auto d = row("diverged_step");
       r.diverged_step = d.empty() ? -1 : static_cast<int>(d[0]);

@@ -26,4 +26,15 @@ struct EntityRows {
   std::vector<double> inflow, outflow, self, matrix;
 };
 
+/// One per-run dataset [S, R, ...] of a results file and the RunRecord field it holds: a row
+/// or a single value (the other member null).
+struct RunField {
+  const char* path;
+  std::vector<double> RunRecord::*row;
+  double RunRecord::*value;
+};
+/// Every per-run dataset of floats, in the file's order: what the results file writes and reads
+/// of a run (io/rows.cpp), its digest covers, and the journal keeps (io/journal.cpp).
+const std::vector<RunField>& run_fields();
+
 }  // namespace reciprocity::io
