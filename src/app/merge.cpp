@@ -114,14 +114,7 @@ void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) 
   try {
     copy_runs(c, inputs, out, splits, world, lock);
   } catch (const Error& e) {
-    // The output says it failed (never complete); nothing is recorded where HDF5 itself failed.
-    if (!dynamic_cast<const LockError*>(&e) && !h5::library_write_failed()) {
-      try {
-        out.set_attribute("status", std::string("failed: ") + e.what());
-        out.flush();
-      } catch (const Error&) {
-      }
-    }
+    record_failure(out, e, world, lock);  // the output says it failed, never complete
     throw;
   }
   out.close();

@@ -195,6 +195,22 @@ static void check_same_data(const io::ResultsFile& file, const data::Fingerprint
                  "(data fingerprint %s)\n", source.c_str(), was.c_str(), recorded.c_str());
 }
 
+/// Collective, after an error agreed on every rank: the file's status says it failed and why
+/// (its complete runs stay valid for a later look and --resume), unless the lock was taken
+/// over (then nothing is written); a failure to record it (a failing disk) is not an error of
+/// its own.
+void record_failure(io::ResultsFile& file, const Error& e, const mpi::Comm& world, const JobLock& lock) {
+  if (dynamic_cast<const LockError*>(&e)) return;
+  if (h5::library_write_failed()) return;  // HDF5 holds the file in a state no write should touch
+  try {
+    lock.verify(world);
+    file.set_attribute("status", std::string("failed: ") + e.what());
+    file.set_attribute("end_time", now_iso());
+    file.flush();
+  } catch (const Error&) {
+  }
+}
+
 /// Collective: a new results file, or (--resume) the existing one after checking that it was
 /// made with the same configuration, grown when more splits are asked for.
 io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::optional<data::Grouping>& grouping,
@@ -294,14 +310,7 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::
   try {
     f.attach_journal(identity, false);
   } catch (const Error& e) {
-    // (a damaged run found while copying it into the journal, a full disk): the file says so
-    if (!h5::library_write_failed()) {
-      try {
-        f.set_attribute("status", std::string("failed: ") + e.what());
-        f.flush();
-      } catch (const Error&) {
-      }
-    }
+    record_failure(f, e, world, lock);  // a damaged run found while journalling it, a full disk
     throw;
   }
   f.set_attribute("status", "running");

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "reciprocity/app/lock.hpp"
+#include "reciprocity/core/error.hpp"
 #include "reciprocity/app/options.hpp"
 #include "reciprocity/data/loaders.hpp"
 #include "reciprocity/data/users.hpp"
@@ -44,6 +45,11 @@ std::string no_fingerprint_note(const std::string& path);
 
 /// The data fingerprint of `file` and its files, formatted for a message.
 std::string recorded_data(const io::ResultsFile& file);
+
+/// Collective, after an error agreed on every rank: `file`'s status says it failed and why (its
+/// complete runs stay valid for --resume), unless the lock was taken over or HDF5 itself failed
+/// a write (then nothing is written); a failure to record it is not an error of its own.
+void record_failure(io::ResultsFile& file, const Error& e, const mpi::Comm& world, const JobLock& lock);
 
 /// Collective: a new results file, or (--resume) the existing one after checking that it was
 /// made with the same configuration and data, grown when more splits are asked for. A resumed

@@ -53,22 +53,6 @@ std::string title_of(const Config& c, const std::string& source) {
          (c.flow_interval > 1 ? ", TracIn checkpoints every " + std::to_string(c.flow_interval) + " steps" : "");
 }
 
-/// Collective, after an error agreed on every rank: the file's status says it failed and why
-/// (its complete runs stay valid for a later look and --resume), unless the lock was taken
-/// over (then nothing is written); a failure to record it (a failing disk) is not an error of
-/// its own.
-void record_failure(io::ResultsFile& file, const Error& e, const mpi::Comm& world, const JobLock& lock) {
-  if (dynamic_cast<const LockError*>(&e)) return;
-  if (h5::library_write_failed()) return;  // HDF5 holds the file in a state no write should touch
-  try {
-    lock.verify(world);
-    file.set_attribute("status", std::string("failed: ") + e.what());
-    file.set_attribute("end_time", now_iso());
-    file.flush();
-  } catch (const Error&) {
-  }
-}
-
 /// run_experiment holding the lock of `c.out`; the results file is closed on return.
 void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   // --out through a symbolic link: the file it names is the one written (and, with --force,
