@@ -19,8 +19,6 @@
 namespace reciprocity::app {
 
 namespace {
-bool is_synthetic(const Config& c) { return c.family == "synthetic"; }
-bool is_movielens(const Config& c) { return c.family == "movielens"; }
 
 data::SyntheticSpec synthetic_spec(const Config& c) {
   data::SyntheticSpec spec;
@@ -58,7 +56,7 @@ void require_memory(double bytes, const std::string& option, const std::string& 
 
 /// Sizes known from the options alone (the synthetic population), before it is generated.
 void check_synthetic_sizes(const Config& c) {
-  if (!is_synthetic(c)) return;
+  if (!(c.family == Family::kSynthetic)) return;
   const auto users = static_cast<double>(c.synthetic_users), items = static_cast<double>(c.synthetic_items);
   require_memory(users * 32, "--synthetic-users " + std::to_string(c.synthetic_users), "32 bytes a user");
   require_memory(items * 8 * (c.synthetic_rank + 1), "--synthetic-items " + std::to_string(c.synthetic_items),
@@ -71,7 +69,7 @@ void check_synthetic_sizes(const Config& c) {
 /// the inflow and outflow of every run.
 void check_sizes(const Config& c, const data::DatasetScan& scan) {
   const auto n = static_cast<double>(scan.num_individuals());
-  if (c.model == "mf") {
+  if (c.model == ModelKind::kMf) {
     const double rows = n + static_cast<double>(scan.num_items);
     require_memory(rows * c.rank * 8 * 3, "--embedding-dim " + std::to_string(c.rank),
                    "3 vectors of k x (users + items) = " + std::to_string(c.rank) + " x " +
@@ -89,10 +87,10 @@ void check_sizes(const Config& c, const data::DatasetScan& scan) {
 ExperimentData open_data(const Config& c) {
   check_synthetic_sizes(c);
   ExperimentData d;
-  if (c.marginal || !(is_synthetic(c) || is_movielens(c))) {
+  if (c.marginal || !((c.family == Family::kSynthetic) || (c.family == Family::kMovielens))) {
     d.whole = load_dataset(c);
     d.scan = data::scan_of(*d.whole);
-  } else if (is_synthetic(c)) {
+  } else if ((c.family == Family::kSynthetic)) {
     d.scan = data::scan_synthetic(synthetic_spec(c));
   } else {
     d.scan = data::scan_movielens(c.data);
@@ -106,7 +104,7 @@ ExperimentData open_data(const Config& c) {
 /// else the partitioned load (the same LocalData, data/loaders.hpp).
 data::LocalData local_data(const Config& c, const ExperimentData& d, int rank, int ranks) {
   if (d.whole) return data::distribute(*d.whole, rank, ranks);
-  if (is_synthetic(c)) return data::make_synthetic_part(synthetic_spec(c), d.scan, rank, ranks);
+  if ((c.family == Family::kSynthetic)) return data::make_synthetic_part(synthetic_spec(c), d.scan, rank, ranks);
   return data::load_movielens_part(d.scan, rank, ranks);
 }
 
@@ -130,8 +128,7 @@ std::vector<std::uint8_t> global_mask(const ExperimentData& d, double fraction, 
 /// so that no run can give a result (a model trained on nothing, flows measured on nothing).
 split::Rule split_rule(const Config& c, const data::LocalData& local, const mpi::Comm& group) {
   split::Rule rule;
-  if (c.split_order == "time") rule.order = split::Order::kTime;
-  if (c.split_order == "time-per-user") rule.order = split::Order::kTimePerUser;
+  rule.order = c.split_order;
   if (rule.order == split::Order::kTime) rule.cut = train::time_cut(local, c.train_fraction, group);
   return rule;
 }
@@ -144,7 +141,7 @@ void check_splits_usable(const Config& c, const data::DatasetScan& ds, const dat
     for (auto m : train::training_mask(local, c.train_fraction, {c.seed, 0, 0}, rule)) ++found[m ? 0 : 1];
     group.allreduce_sum(found, 2);
     if (!found[0] || !found[1])
-      throw DataError(source + ": the time-ordered split (--split-order " + c.split_order + ") has no " +
+      throw DataError(source + ": the time-ordered split (--split-order " + std::string(name_of(c.split_order)) + ") has no " +
                       (found[0] ? "deployment" : "training") + " rating: a run needs both");
     return;
   }
@@ -177,7 +174,7 @@ void check_splits_usable(const Config& c, const data::DatasetScan& ds, const dat
 }
 
 void check_neighbours(const Config& c, const ExperimentData& d) {
-  if (c.model != "knn" || !d.whole) return;
+  if (c.model != ModelKind::kKnn || !d.whole) return;
   const data::LocalData all = data::distribute(*d.whole, 0, 1);
   const int first = c.split_begin, last = c.split_end < 0 ? c.splits : c.split_end;
   for (int s = first; s < last; ++s) {
@@ -193,17 +190,15 @@ void check_neighbours(const Config& c, const ExperimentData& d) {
 
 data::Dataset load_dataset(const Config& c) {
   data::Dataset ds;
-  if (is_synthetic(c)) {
-    ds = data::make_synthetic(synthetic_spec(c));
-  } else if (is_movielens(c)) {
-    ds = data::load_movielens(c.data);
-  } else if (c.family == "diabetes") {
-    ds = data::load_diabetes(c.data);
-  } else if (c.family == "breast-cancer") {
-    ds = data::load_breast_cancer(c.data);
-  } else {
-    ds = data::load_csv(c.data, c.model == "logistic" ? data::Task::Classification : data::Task::Regression,
-                        c.csv_individual);
+  switch (c.family) {
+    case Family::kSynthetic: ds = data::make_synthetic(synthetic_spec(c)); break;
+    case Family::kMovielens: ds = data::load_movielens(c.data); break;
+    case Family::kDiabetes: ds = data::load_diabetes(c.data); break;
+    case Family::kBreastCancer: ds = data::load_breast_cancer(c.data); break;
+    case Family::kCsv:
+      ds = data::load_csv(c.data, c.model == ModelKind::kLogistic ? data::Task::Classification : data::Task::Regression,
+                          c.csv_individual);
+      break;
   }
   ds.validate();
   return ds;

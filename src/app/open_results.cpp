@@ -224,7 +224,7 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::
   layout.examples = static_cast<std::int64_t>(ds.size());
   layout.save_mask = c.save_split_mask;
   layout.marginal = c.marginal;
-  layout.arrival = c.split_order != "random";
+  layout.arrival = c.split_order != SplitOrder::kRandom;
   // --resume on a file that does not exist yet (a job killed before creating it, or the first
   // submission of a requeueable job) starts it.
   int exists = 0;
@@ -289,11 +289,12 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::
   if (c.marginal && !c.marginal_step_given) {  // continue the file as what it is
     const auto found = file_options(f);
     const auto it = found.find("marginal-step");
-    if (it != found.end() && it->second != c.marginal_step) {
+    const auto adopted = it == found.end() ? std::nullopt : parse_choice<MarginalStep>(it->second);
+    if (adopted && *adopted != c.marginal_step) {
       if (world.rank() == 0)  // also with --quiet: the numbers follow the file's convention
         std::fprintf(stderr, "reciprocity: --resume: \"%s\" was written with --marginal-step %s; continuing with it\n",
                      c.out.c_str(), it->second.c_str());
-      c.marginal_step = it->second;
+      c.marginal_step = *adopted;
     }
   }
   check_same_configuration(f, c, "--resume");

@@ -14,7 +14,7 @@ po::options_description general_options(TextOptions& t) {
   return group;
 }
 
-po::options_description data_options(Config& c) {
+po::options_description data_options(Config& c, TextOptions& t) {
   po::options_description group("Data", kWidth, kWidth / 2);
   group.add_options()
       ("dataset", po::value(&c.dataset)->default_value(c.dataset),
@@ -24,7 +24,7 @@ po::options_description data_options(Config& c) {
        "diabetes, breast-cancer: dir as shipped by scikit-learn; csv: the file, plain or .gz). Numbers must be finite, "
        "ratings within +-1e6, features and labels within +-1e15; MovieLens ids positive, each (user, item) rated "
        "once; a classification's labels of both classes")
-      ("model", po::value(&c.model)->default_value(c.model), "auto (from the dataset) | mf (synthetic, movielens) | "
+      ("model", po::value(&t.model)->default_value(t.model), "auto (from the dataset) | mf (synthetic, movielens) | "
        "linear (diabetes, csv) | logistic (breast-cancer, csv) | knn (diabetes, breast-cancer, csv: k nearest "
        "neighbours, no gradient descent, so no TracIn: implies --marginal, whose flows are exact leave-one-individual-"
        "out without refitting; see --neighbours; the options of gradient descent and --seeds other than 1 are "
@@ -56,7 +56,7 @@ po::options_description run_options(Config& c, TextOptions& t) {
        "integer from 0 to 2^64 - 1")
       ("train-fraction", po::value(&c.train_fraction)->default_value(c.train_fraction, "0.8"),
        "fraction of ratings (recommender) or individuals (regression) in training, in (0, 1)")
-      ("split-order", po::value(&c.split_order)->default_value(c.split_order),
+      ("split-order", po::value(&t.split_order)->default_value(t.split_order),
        "random: random splits (docs/method.md section 4); time: training = the earliest --train-fraction of all ratings "
        "by timestamp, deployment = the later ones (one global time cut); time-per-user: each user's earliest "
        "--train-fraction of its ratings train (at least one, and at least one deployed when it has two), the later "
@@ -65,7 +65,7 @@ po::options_description run_options(Config& c, TextOptions& t) {
   return group;
 }
 
-po::options_description model_options(Config& c) {
+po::options_description model_options(Config& c, TextOptions& t) {
   po::options_description group("Model and training", kWidth, kWidth / 2);
   group.add_options()
       ("embedding-dim,k", po::value(&c.rank), "matrix factorisation: embedding dimension k [preset]")
@@ -77,7 +77,7 @@ po::options_description model_options(Config& c) {
       ("learning-rate", po::value(&c.learning_rate), "step size eta (the update is eta times the batch-mean gradient) [preset]")
       ("batch-fraction", po::value(&c.batch_fraction)->default_value(c.batch_fraction),
        "1: full-batch GD; < 1: each training example joins each step's batch with this probability")
-      ("batches", po::value(&c.batches)->default_value(c.batches),
+      ("batches", po::value(&t.batches)->default_value(t.batches),
        "random: each step's batch as --batch-fraction says (examples revisited at every step); single-pass: each "
        "training example joins the batch of exactly one step, drawn uniformly (the theorem's fresh, independent "
        "batches; a synthetic population then gives every step new examples of the planted model)")
@@ -97,14 +97,14 @@ po::options_description model_options(Config& c) {
   return group;
 }
 
-po::options_description marginal_options(Config& c) {
+po::options_description marginal_options(Config& c, TextOptions& t) {
   po::options_description group("Marginal influence", kWidth, kWidth / 2);
   group.add_options()
       ("marginal", po::bool_switch(&c.marginal),
        "also compute Marginal flows: retrain without each individual (N retrainings per run, spread over all ranks)")
       ("marginal-splits", po::value(&c.marginal_splits)->default_value(c.marginal_splits),
        "Marginal only for the first this many splits (all seeds); 0: every split")
-      ("marginal-step", po::value(&c.marginal_step)->default_value(c.marginal_step),
+      ("marginal-step", po::value(&t.marginal_step)->default_value(t.marginal_step),
        "keep: a retraining divides by the full training's batch size, so every remaining example keeps its "
        "step and Marginal tends to TracIn as the learning rate goes to 0; batch-mean: the mean over the "
        "remaining batch (rescales everyone's step; the only convention before version 0.2). --resume "

@@ -123,7 +123,7 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
   std::vector<std::pair<std::string, std::string>> o = {
       {"dataset", dataset},
       {"data", data},
-      {"model", model},
+      {"model", name_of(model)},
       {"csv-individual", csv_individual ? "true" : "false"},
       {"seed", std::to_string(seed)},
       {"train-fraction", fmt(train_fraction)},
@@ -139,15 +139,15 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
       {"marginal", marginal ? "true" : "false"},
       {"marginal-splits", std::to_string(marginal_splits)},
   };
-  if (marginal) o.emplace_back("marginal-step", marginal_step);
+  if (marginal) o.emplace_back("marginal-step", name_of(marginal_step));
   if (entities != "individual") o.emplace_back("entities", entities);  // files before --entities: individual
   // Recorded only when not the default, so that files before them (0.3) keep resuming unchanged.
-  if (batches != "random") o.emplace_back("batches", batches);
-  if (split_order != "random") o.emplace_back("split-order", split_order);
+  if (batches != Batches::kRandom) o.emplace_back("batches", name_of(batches));
+  if (split_order != SplitOrder::kRandom) o.emplace_back("split-order", name_of(split_order));
   if (clip != 0) o.emplace_back("clip", fmt(clip));
   if (noise_multiplier != 0) o.emplace_back("noise-multiplier", fmt(noise_multiplier));
-  if (model == "knn") o.emplace_back("neighbours", std::to_string(neighbours));
-  if (family == "synthetic") {
+  if (model == ModelKind::kKnn) o.emplace_back("neighbours", std::to_string(neighbours));
+  if (family == Family::kSynthetic) {
     o.emplace_back("synthetic-users", std::to_string(synthetic_users));
     o.emplace_back("synthetic-items", std::to_string(synthetic_items));
     o.emplace_back("synthetic-ratings", std::to_string(synthetic_ratings));
@@ -171,7 +171,7 @@ std::string Config::divergence_cause() const {
     if (value > preset) raised.push_back(std::string("--") + option + " " + fmt(value) + " (the preset's is " + fmt(preset) + ")");
   };
   check("learning-rate", learning_rate, p->learning_rate);
-  if (model == "mf") {
+  if (model == ModelKind::kMf) {
     check("lambda", lambda, p->lambda);
     check("init-scale", init_scale, p->init_scale);
   }
@@ -184,6 +184,14 @@ std::string Config::divergence_cause() const {
 }
 
 namespace {
+
+/// The choice of kind E named `word` for --`option`; otherwise ConfigError: option --NAME: "word"
+/// `is` the list of choices joined by `joiner` ("is neither keep nor batch-mean").
+template <class E>
+E typed(const char* option, const std::string& word, const char* is, const char* joiner) {
+  if (const auto v = parse_choice<E>(word)) return *v;
+  throw ConfigError(std::string("option --") + option + ": \"" + word + "\" " + is + choice_list<E>(joiner));
+}
 
 /// The options that name a choice (--on-divergence, --progress-format, --marginal-step,
 /// --split-range) and the combinations that are refused.
@@ -200,13 +208,11 @@ void apply_choices(Config& c, const TextOptions& t, const po::variables_map& vm)
   if (t.progress_format != "text" && t.progress_format != "json")
     throw ConfigError("option --progress-format: \"" + t.progress_format + "\" is neither text nor json");
   c.progress_json = t.progress_format == "json";
-  if (c.marginal_step != "keep" && c.marginal_step != "batch-mean")
-    throw ConfigError("option --marginal-step: \"" + c.marginal_step + "\" is neither keep nor batch-mean");
+  c.marginal_step = typed<MarginalStep>("marginal-step", t.marginal_step, "is neither ", " nor ");
   c.marginal_step_given = !vm["marginal-step"].defaulted();
-  if (c.batches != "random" && c.batches != "single-pass")
-    throw ConfigError("option --batches: \"" + c.batches + "\" is neither random nor single-pass");
-  if (c.split_order != "random" && c.split_order != "time" && c.split_order != "time-per-user")
-    throw ConfigError("option --split-order: \"" + c.split_order + "\" is not random, time or time-per-user");
+  c.batches = typed<Batches>("batches", t.batches, "is neither ", " nor ");
+  c.split_order = typed<SplitOrder>("split-order", t.split_order, "is not ", " or ");
+  c.model = typed<ModelKind>("model", t.model, "is not ", " or ");
   if (!t.split_range.empty()) {
     int a = -1, b = -1;
     char colon = 0, extra = 0;
@@ -227,9 +233,9 @@ void apply_preset(Config& c, const po::variables_map& vm) {
     throw ConfigError("option --dataset: unknown dataset \"" + c.dataset +
                       "\" (choose synthetic, movielens-100k, movielens, diabetes, breast-cancer, csv, "
                       "movielens-100k-long, diabetes-long or breast-cancer-long)");
-  c.family = p->family;
+  c.family = *parse_choice<Family>(p->family);
   // A time-ordered split is the same for every split index: one split, repeated by --seeds.
-  if (!vm.count("splits")) c.splits = c.split_order == "random" ? p->splits : 1;
+  if (!vm.count("splits")) c.splits = c.split_order == SplitOrder::kRandom ? p->splits : 1;
   if (!vm.count("seeds")) c.seeds = p->seeds;
   if (!vm.count("steps")) c.steps = p->steps;
   if (vm.count("rank") && vm.count("embedding-dim"))
@@ -253,10 +259,10 @@ void choose_knn(Config& c) {
   refuse(c.clip != 0, "--clip");
   refuse(c.noise_multiplier != 0, "--noise-multiplier");
   refuse(c.batch_fraction != 1.0, "--batch-fraction");
-  refuse(c.batches != "random", "--batches");
+  refuse(c.batches != Batches::kRandom, "--batches");
   refuse(c.flow_interval != 1, "--flow-interval");
   refuse(c.entities != "individual", "--entities");
-  refuse(c.marginal_step_given && c.marginal_step != "keep", "--marginal-step");
+  refuse(c.marginal_step_given && c.marginal_step != MarginalStep::kFullBatch, "--marginal-step");
   if (c.seeds != 1)  // a seed chooses initial parameters and batches: kNN has neither
     throw ConfigError("option --seeds: " + std::to_string(c.seeds) + " with --model knn would repeat each split's run "
                       "unchanged (no initialisation, no batches); use --seeds 1 and more --splits");
@@ -266,32 +272,30 @@ void choose_knn(Config& c) {
 
 /// The model: the dataset's natural one for auto; a model that does not fit the data is refused.
 void choose_model(Config& c) {
-  const std::string ds = c.dataset, fam = c.family;
-  const std::string natural = fam == "synthetic" || fam == "movielens" ? "mf"
-                              : fam == "diabetes"                      ? "linear"
-                              : fam == "breast-cancer"                 ? "logistic"
-                                                                       : "";
+  const std::string ds = c.dataset;
+  const ModelKind natural = c.family == Family::kSynthetic || c.family == Family::kMovielens ? ModelKind::kMf
+                            : c.family == Family::kDiabetes                                 ? ModelKind::kLinear
+                            : c.family == Family::kBreastCancer                             ? ModelKind::kLogistic
+                                                                                            : ModelKind::kAuto;
   const std::string fits = " [which model fits which data: mf: synthetic, movielens-100k, movielens (ratings); linear: "
                            "diabetes, csv; logistic: breast-cancer, csv]";
-  if (c.model == "auto") {
-    if (natural.empty()) throw ConfigError("option --model: dataset csv needs --model linear, logistic or knn");
+  if (c.model == ModelKind::kAuto) {
+    if (natural == ModelKind::kAuto) throw ConfigError("option --model: dataset csv needs --model linear, logistic or knn");
     c.model = natural;
   }
-  if (c.model != "mf" && c.model != "linear" && c.model != "logistic" && c.model != "knn")
-    throw ConfigError("option --model: unknown model \"" + c.model + "\" (choose auto, mf, linear, logistic or knn)");
-  if (c.model == "knn") {
-    if (natural == "mf")
+  if (c.model == ModelKind::kKnn) {
+    if (natural == ModelKind::kMf)
       throw ConfigError("option --model: knn fits feature rows (diabetes, breast-cancer, csv), not the ratings of " + ds);
     choose_knn(c);
     return;
   }
-  if (!natural.empty() && c.model != natural)
-    throw ConfigError("option --model: dataset " + ds + " is fitted with model " + natural + ", not " + c.model + fits);
-  if (natural.empty() && c.model == "mf")
+  if (natural != ModelKind::kAuto && c.model != natural)
+    throw ConfigError("option --model: dataset " + ds + " is fitted with model " + name_of(natural) + ", not " +
+                      name_of(c.model) + fits);
+  if (natural == ModelKind::kAuto && c.model == ModelKind::kMf)
     throw ConfigError("option --model: mf does not fit dataset csv (feature rows, not ratings)" + fits);
-  if (fam != "synthetic" && c.data.empty())
+  if (c.family != Family::kSynthetic && c.data.empty())
     throw ConfigError("option --data: dataset " + ds + " needs --data <directory or file>");
-
 }
 
 /// Every numeric option within its range (ConfigError naming the option otherwise).
@@ -312,18 +316,19 @@ void check_ranges(const Config& c, const po::variables_map& vm) {
   if (c.noise_multiplier > 0 && c.clip == 0)
     throw ConfigError("option --noise-multiplier " + fmt(c.noise_multiplier) +
                       ": the noise's scale is sigma times the clipping norm; give --clip C as well");
-  if (c.batches == "single-pass" && c.batch_fraction < 1)
+  if (c.batches == Batches::kSinglePass && c.batch_fraction < 1)
     throw ConfigError("option --batches single-pass: every training example joins one step's batch; "
                       "it cannot be combined with --batch-fraction " + fmt(c.batch_fraction));
-  if (c.split_order != "random") {
-    if (c.family != "movielens")
-      throw ConfigError("option --split-order " + c.split_order + ": needs the ratings' timestamps, which dataset " +
+  if (c.split_order != SplitOrder::kRandom) {
+    const std::string order = name_of(c.split_order);
+    if (c.family != Family::kMovielens)
+      throw ConfigError("option --split-order " + order + ": needs the ratings' timestamps, which dataset " +
                         c.dataset + " does not have (use a MovieLens data set)");
     if (c.splits > 1)
       throw ConfigError("option --splits " + std::to_string(c.splits) + ": a time-ordered split (--split-order " +
-                        c.split_order + ") is the same for every split; use --splits 1 and repeat with --seeds");
+                        order + ") is the same for every split; use --splits 1 and repeat with --seeds");
     if (c.save_split_mask)
-      throw ConfigError("option --save-split-mask: not available with --split-order " + c.split_order +
+      throw ConfigError("option --save-split-mask: not available with --split-order " + order +
                         " (the training set is the ratings before the time cut, the same for every run)");
   }
   require(std::isfinite(c.learning_rate) && c.learning_rate > 0, "learning-rate", c.learning_rate, "positive");
@@ -336,12 +341,12 @@ void check_ranges(const Config& c, const po::variables_map& vm) {
   require(std::isfinite(c.lambda) && c.lambda >= 0 && c.lambda <= kMaxLambda, "lambda", c.lambda,
           "from 0 to 1e6");
   require(std::isfinite(c.init_scale) && c.init_scale >= 0 && c.init_scale <= kMaxInitScale, "init-scale",
-          c.init_scale, c.model == "mf" ? "positive, at most 1e3" : "from 0 to 1e3");
-  if (c.model == "mf") {
+          c.init_scale, c.model == ModelKind::kMf ? "positive, at most 1e3" : "from 0 to 1e3");
+  if (c.model == ModelKind::kMf) {
     require(c.rank >= 1 && c.rank <= 4096, vm.count("rank") ? "rank" : "embedding-dim", c.rank, "1 to 4096");
     require(c.init_scale > 0, "init-scale", c.init_scale, "positive, at most 1e3");
   }
-  if (c.family == "synthetic") {
+  if (c.family == Family::kSynthetic) {
     require(c.synthetic_users >= 2, "synthetic-users", c.synthetic_users, "at least 2");
     require(c.synthetic_items >= 2, "synthetic-items", c.synthetic_items, "at least 2");
     require(c.synthetic_ratings >= c.synthetic_users, "synthetic-ratings", c.synthetic_ratings, "at least synthetic-users");
@@ -356,7 +361,7 @@ namespace {
 /// Every option, bound to `c` and `t`.
 po::options_description all_options(Config& c, TextOptions& t) {
   po::options_description all(kWidth, kWidth / 2);
-  all.add(general_options(t)).add(data_options(c)).add(run_options(c, t)).add(model_options(c)).add(marginal_options(c))
+  all.add(general_options(t)).add(data_options(c, t)).add(run_options(c, t)).add(model_options(c, t)).add(marginal_options(c, t))
       .add(output_options(c, t));
   return all;
 }
@@ -437,7 +442,7 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
   const bool training = check_config(c, t, vm);
   if (vm.count("config")) check_overridden(argc, argv, vm["config"].as<std::string>(), source);
   if (!training) return parsed;  // --merge or --summarize: no training options needed
-  data::check_grouping_spec(c.entities, c.family, c.dataset, c.marginal);
+  data::check_grouping_spec(c.entities, name_of(c.family), c.dataset, c.marginal);
   if (c.out.empty()) throw ConfigError("option --out: empty file name");
   return parsed;
 }

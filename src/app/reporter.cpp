@@ -112,7 +112,7 @@ void Progress::run_line(const Config& c, const io::RunRecord& r) {
     line = c.progress_json ? JsonLine("diverged").add("split", r.split).add("seed", r.seed).add("step", r.diverged_step).str()
                            : format("run split %d seed %d: diverged at step %d (left incomplete)", r.split, r.seed,
                                     r.diverged_step);
-  } else if (c.model == "knn") {  // no TracIn: the run's deployment metrics only
+  } else if (c.model == ModelKind::kKnn) {  // no TracIn: the run's deployment metrics only
     line = c.progress_json ? JsonLine("run").add("split", r.split).add("seed", r.seed)
                                  .add("deploy_loss", r.deploy_loss_final).add("deploy_rmse", r.deploy_rmse).str()
                            : format("run split %d seed %d: k nearest neighbours, deployment loss %.5g, RMSE %.4f",

@@ -44,11 +44,11 @@ void finish(io::ResultsFile& file, const Config& c, const std::string& title, co
 namespace {
 
 std::string title_of(const Config& c, const std::string& source) {
-  if (c.model == "knn")
+  if (c.model == ModelKind::kKnn)
     return std::string("reciprocity ") + version() + ": " + c.dataset + " (" + source + "), k nearest neighbours K=" +
            std::to_string(c.neighbours) + " (no gradient descent: Marginal flows only)";
   return std::string("reciprocity ") + version() + ": " + c.dataset + " (" + source + "), " +
-         (c.model == "mf" ? "matrix factorisation k=" + std::to_string(c.rank) : c.model + " regression") + ", " +
+         (c.model == ModelKind::kMf ? "matrix factorisation k=" + std::to_string(c.rank) : name_of(c.model) + std::string(" regression")) + ", " +
          std::to_string(c.steps) + " steps" +
          (c.flow_interval > 1 ? ", TracIn checkpoints every " + std::to_string(c.flow_interval) + " steps" : "");
 }

@@ -28,7 +28,7 @@ namespace {
 
 train::Schedule schedule_of(const Config& c) {
   train::Schedule s{c.steps, c.learning_rate, c.batch_fraction, c.flow_interval};
-  if (c.batches == "single-pass") s.batches = train::Schedule::Batches::kSinglePass;
+  s.batches = c.batches;
   s.noise_std = c.noise_multiplier * c.clip;
   s.divergence_cause = c.divergence_cause();  // names the option in a divergence's message
   return s;
@@ -146,7 +146,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
   auto model = model::make_model(d.scan.task, model_params(c));
   const EntityTracking entities(d.grouping, local);
   std::optional<data::LocalData> knn;  // --model knn: the whole data set on every rank
-  if (c.model == "knn") knn = data::distribute(*d.whole, 0, 1);
+  if (c.model == ModelKind::kKnn) knn = data::distribute(*d.whole, 0, 1);
   const int my_group = world.rank() / per_run;
   const std::size_t n_rounds = rounds(plan.runs.size(), groups);
   for (std::size_t k = 0; k < n_rounds; ++k) {
@@ -195,8 +195,7 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optiona
   const data::LocalData all = data::distribute(ds, 0, 1);
   auto model = model::make_model(ds.task, model_params(c));
   train::Schedule schedule = schedule_of(c);
-  schedule.excluded_divisor = c.marginal_step == "keep" ? train::Schedule::Divisor::kFullBatch
-                                                        : train::Schedule::Divisor::kRemainingBatch;
+  schedule.excluded_divisor = c.marginal_step;
   for (std::size_t k = 0; k < todo.size(); ++k) {
     if (agree_on_stop(world)) return false;
     const auto key = todo[k];
@@ -207,7 +206,7 @@ bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optiona
     train::MarginalFlows m;
     mpi::Outcome failure = mpi::capture([&] {
       const auto membership = train::training_mask(all, c.train_fraction, key, rule);
-      if (c.model == "knn") {  // exact leave-one-out without refitting: deployment examples over the ranks
+      if (c.model == ModelKind::kKnn) {  // exact leave-one-out without refitting: deployment examples over the ranks
         auto knn = train::knn_run(all, membership, c.neighbours, ds.task == data::Task::Classification, true,
                                   world.rank(), world.size(), world);
         m.inflow = std::move(knn.inflow);

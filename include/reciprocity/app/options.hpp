@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include "reciprocity/app/choices.hpp"
+
 namespace reciprocity::app {
 
 /// Every option of the program (docs/options.md; `reciprocity --help`). Options marked
@@ -11,9 +13,9 @@ namespace reciprocity::app {
 struct Config {
   // Data.
   std::string dataset = "synthetic";  ///< a preset name (docs/method.md section 8)
-  std::string family = "synthetic";   ///< its loader: synthetic | movielens | diabetes | breast-cancer | csv
+  Family family = Family::kSynthetic; ///< its loader (from the preset)
   std::string data;                   ///< directory or file of the data set
-  std::string model = "auto";         ///< auto | mf | linear | logistic (csv needs linear/logistic)
+  ModelKind model = ModelKind::kAuto; ///< --model; never kAuto once parsed (the preset decides)
   bool csv_individual = false;        ///< csv: last column is the individual id
   std::string entities = "individual";///< --entities: individual | occupation | gender | age-band | column:NAME | map:FILE
   std::int64_t synthetic_users = 0, synthetic_items = 0, synthetic_ratings = 0;  // preset
@@ -22,14 +24,14 @@ struct Config {
   int splits = 0, seeds = 0;          // preset
   std::uint64_t seed = 0;             ///< base seed of splits, batches and initialisations
   double train_fraction = 0.8;
-  std::string split_order = "random"; ///< --split-order: random | time | time-per-user (split::Order)
+  SplitOrder split_order = SplitOrder::kRandom;  ///< --split-order
   // Model and schedule.
   int rank = 0;                       // preset (MF embedding dimension)
   double lambda = -1, init_scale = -1;// preset
   int steps = 0;                      // preset
   double learning_rate = 0;           // preset
   double batch_fraction = 1.0;
-  std::string batches = "random";     ///< --batches: random (as --batch-fraction says) | single-pass
+  Batches batches = Batches::kRandom; ///< --batches: random (as --batch-fraction says) | single-pass
   int flow_interval = 1;              ///< TracIn checkpoints every this many steps (1: exact)
   double clip = 0;                    ///< --clip: per-example gradient clipping norm C (0: off)
   double noise_multiplier = 0;        ///< --noise-multiplier: Gaussian noise sigma C on the summed update
@@ -37,7 +39,7 @@ struct Config {
   // Marginal (leave-one-individual-out retraining).
   bool marginal = false;
   int marginal_splits = 0;            ///< Marginal for splits < this (0: all splits)
-  std::string marginal_step = "keep"; ///< keep: divide by the full training's |B_t|; batch-mean: by the remaining batch
+  MarginalStep marginal_step = MarginalStep::kFullBatch;  ///< --marginal-step: keep (the full training's |B_t|) | batch-mean
   bool marginal_step_given = false;   ///< --marginal-step was given (else --resume adopts the file's)
   // Output and execution.
   std::string out = "results.h5";
