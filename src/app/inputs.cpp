@@ -173,21 +173,6 @@ void check_splits_usable(const Config& c, const data::DatasetScan& ds, const dat
   }
 }
 
-void check_neighbours(const Config& c, const ExperimentData& d) {
-  if (c.model != ModelKind::kKnn || !d.whole) return;
-  const data::LocalData all = data::distribute(*d.whole, 0, 1);
-  const int first = c.split_begin, last = c.split_end < 0 ? c.splits : c.split_end;
-  for (int s = first; s < last; ++s) {
-    const train::KnnLimits limits =
-        train::knn_limits(all, train::training_mask(all, c.train_fraction, {c.seed, s, 0}, d.rule));
-    if (limits.max_neighbours < c.neighbours)
-      throw ConfigError("option --neighbours: " + std::to_string(c.neighbours) + " is out of range for split " +
-                        std::to_string(s) + ": at most " + std::to_string(limits.max_neighbours) +
-                        ", the training examples left when the individual with the most (" +
-                        std::to_string(limits.largest) + ") is removed");
-  }
-}
-
 data::Dataset load_dataset(const Config& c) {
   data::Dataset ds;
   switch (c.family) {

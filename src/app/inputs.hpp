@@ -47,9 +47,4 @@ std::vector<std::uint8_t> global_mask(const ExperimentData& d, double fraction, 
 void check_splits_usable(const Config& c, const data::DatasetScan& ds, const data::LocalData& local,
                          const split::Rule& rule, const mpi::Comm& group);
 
-/// --model knn (every rank, on the whole data set): throws ConfigError naming --neighbours and
-/// the split when a split of the sweep has too few training examples for K (train::knn_run's
-/// limit), before any results file is created.
-void check_neighbours(const Config& c, const ExperimentData& d);
-
 }  // namespace reciprocity::app

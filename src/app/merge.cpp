@@ -23,23 +23,17 @@ void read_input(const io::ResultsFile& in, const char* what, int s, int r, const
   }
 }
 
-/// Collective: run (s, r)'s Marginal flows (and leave-one-entity-out flows, --entities) from
-/// `in` to `out`.
-void copy_marginal(const io::ResultsFile& in, io::ResultsFile& out, int s, int r, const mpi::Comm& world) {
-  std::vector<double> m;
-  const bool entities = out.layout().entities > 0;
-  io::EntityRows e;
+/// Collective: run (s, r)'s flows of after-run measure `measure` (and its entity flows, --entities)
+/// from `in` to `out`.
+void copy_measure(const std::string& measure, const io::ResultsFile& in, io::ResultsFile& out, int s, int r,
+                  const mpi::Comm& world) {
+  std::unique_ptr<io::MeasureRecord> m;
+  const std::string what = io::find_after_run_measure(measure)->title + " run";
   mpi::agreed(world, [&] {  // a damaged input fails every rank, naming it, not only the rank that saw it
-    read_input(in, "Marginal run", s, r, [&] {
-      m = in.read_marginal(s, r);
-      if (entities) e = in.read_entity_marginal(s, r);
-    });
+    if (world.rank() == 0)
+      read_input(in, what.c_str(), s, r, [&] { m = std::make_unique<io::MeasureRecord>(in.read_measure(measure, s, r)); });
   });
-  const std::size_t N = static_cast<std::size_t>(out.layout().individuals);
-  const std::vector<double> a(m.begin(), m.begin() + N), b(m.begin() + N, m.begin() + 2 * N), d(m.begin() + 2 * N, m.end());
-  const bool root = world.rank() == 0;
-  out.write_marginal(s, r, root ? &a : nullptr, root ? &b : nullptr, root ? &d : nullptr,
-                     root && entities ? &e : nullptr);
+  out.write_measure(measure, s, r, m.get());
 }
 
 /// --merge: throws ConfigError when two inputs group the individuals into entities otherwise
@@ -95,7 +89,8 @@ void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) 
   }
   io::Layout layout = first.layout();
   layout.splits = splits;
-  layout.marginal = std::any_of(inputs.begin(), inputs.end(), [](const auto& f) { return f.layout().marginal; });
+  for (const auto& f : inputs)  // an after-run measure of any input
+    for (const auto& m : f.layout().measures) layout.add(m);
   // Per-individual deployment losses (files from version 0.2 on) only when every input has them.
   layout.individual_loss =
       std::all_of(inputs.begin(), inputs.end(), [](const auto& f) { return f.layout().individual_loss; });
@@ -124,11 +119,14 @@ static void copy_runs(const Config& c, const std::vector<io::ResultsFile>& input
                       const mpi::Comm& world, const JobLock& lock) {
   const io::Layout& layout = out.layout();
   const int seeds = layout.seeds;
-  std::vector<std::uint8_t> have(static_cast<std::size_t>(splits) * seeds, 0), have_m(have);
-  std::size_t copied = 0, copied_m = 0;
+  std::vector<std::uint8_t> have(static_cast<std::size_t>(splits) * seeds, 0);
+  std::vector<std::vector<std::uint8_t>> have_m(layout.measures.size(), have);  // per after-run measure
+  std::size_t copied = 0;
+  std::vector<std::size_t> copied_m(layout.measures.size(), 0);
   for (const auto& f : inputs) {
     const auto done = f.complete();
-    const auto mdone = f.marginal_complete();
+    std::vector<std::vector<std::uint8_t>> mdone;
+    for (const auto& m : layout.measures) mdone.push_back(f.measure_complete(m));
     for (int s = 0; s < f.layout().splits; ++s)
       for (int r = 0; r < seeds; ++r) {
         const std::size_t at = static_cast<std::size_t>(s) * seeds + r;
@@ -143,17 +141,21 @@ static void copy_runs(const Config& c, const std::vector<io::ResultsFile>& input
           have[at] = 1;
           ++copied;
         }
-        if (mdone[at] && !have_m[at]) {
-          lock.verify(world);
-          copy_marginal(f, out, s, r, world);
-          have_m[at] = 1;
-          ++copied_m;
-        }
+        for (std::size_t k = 0; k < mdone.size(); ++k)
+          if (mdone[k][at] && !have_m[k][at]) {
+            lock.verify(world);
+            copy_measure(layout.measures[k], f, out, s, r, world);
+            have_m[k][at] = 1;
+            ++copied_m[k];
+          }
       }
   }
   const std::size_t total = have.size();
+  std::string copies = std::to_string(copied) + " run(s)";
+  for (std::size_t k = 0; k < copied_m.size(); ++k)
+    copies += ", " + std::to_string(copied_m[k]) + " " + io::find_after_run_measure(layout.measures[k])->title + " run(s)";
   finish(out, c, "reciprocity " + std::string(version()) + ": merge of " + std::to_string(inputs.size()) +
-                      " file(s): " + std::to_string(copied) + " run(s), " + std::to_string(copied_m) + " Marginal run(s)",
+                      " file(s): " + copies,
          world, copied == total ? "complete" : "incomplete: " + std::to_string(total - copied) + " run(s) missing", lock);
 }
 }  // namespace reciprocity::app

@@ -2,6 +2,7 @@
 // or --resume's existing one after checking that it was made with the same configuration and
 // the same data (by content: the data fingerprint); the checks --merge shares.
 #include "open_results.hpp"
+#include "measure.hpp"
 
 #include <unistd.h>
 
@@ -110,7 +111,7 @@ std::map<std::string, std::string> file_options(const io::ResultsFile& file) {
   std::map<std::string, std::string> o;
   for (const auto& [k, v] : file.text_attributes())
     if (k.rfind("config_", 0) == 0) o[k.substr(7)] = v;
-  for (const auto& [k, v] : Config::later_result_options(file.layout().marginal))
+  for (const auto& [k, v] : Config::later_result_options(file.layout().has("marginal")))
     if (!o.count(k)) o[k] = v;
   return o;
 }
@@ -223,7 +224,7 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::
   layout.individuals = static_cast<std::int64_t>(ds.num_individuals());
   layout.examples = static_cast<std::int64_t>(ds.size());
   layout.save_mask = c.save_split_mask;
-  layout.marginal = c.marginal;
+  for (const auto& m : after_run_measures_of(c)) layout.add(m);
   layout.arrival = c.split_order != SplitOrder::kRandom;
   // --resume on a file that does not exist yet (a job killed before creating it, or the first
   // submission of a requeueable job) starts it.

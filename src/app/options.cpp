@@ -2,6 +2,7 @@
 #include "reciprocity/data/users.hpp"
 
 #include "config_file.hpp"
+#include "measure.hpp"
 #include "option_table.hpp"
 
 #include <boost/program_options.hpp>
@@ -443,6 +444,7 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
   if (vm.count("config")) check_overridden(argc, argv, vm["config"].as<std::string>(), source);
   if (!training) return parsed;  // --merge or --summarize: no training options needed
   data::check_grouping_spec(c.entities, name_of(c.family), c.dataset, c.marginal);
+  check_measures(c);
   if (c.out.empty()) throw ConfigError("option --out: empty file name");
   return parsed;
 }

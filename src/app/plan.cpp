@@ -28,14 +28,14 @@ TracinPlan plan_tracin(const Config& c, const std::vector<std::uint8_t>& complet
   return plan;
 }
 
-std::vector<RunKey> plan_marginal(const Config& c, const std::vector<std::uint8_t>& complete,
-                                  const std::vector<std::uint8_t>& marginal_complete) {
-  const int msplits = c.marginal_splits > 0 ? std::min(c.marginal_splits, c.splits) : c.splits;
+std::vector<RunKey> plan_after_run(const Config& c, int measure_splits, const std::vector<std::uint8_t>& complete,
+                                    const std::vector<std::uint8_t>& measure_complete) {
+  const int msplits = measure_splits > 0 ? std::min(measure_splits, c.splits) : c.splits;
   const auto range = split_range(c);
   std::vector<RunKey> runs;
   for (int s = range.first; s < std::min(msplits, range.last); ++s)
     for (int r = 0; r < c.seeds; ++r)
-      if (complete[at(c, s, r)] && !marginal_complete[at(c, s, r)]) runs.push_back({c.seed, s, r});
+      if (complete[at(c, s, r)] && !measure_complete[at(c, s, r)]) runs.push_back({c.seed, s, r});
   return runs;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdarg>
+#include <cmath>
 #include <cstdio>
 
 #include "reciprocity/app/json.hpp"
@@ -60,12 +61,13 @@ void Progress::tracin_plan(const SweepPlan& p) const {
               p.examples, p.individuals, skipped.c_str()));
 }
 
-void Progress::marginal_plan(std::size_t runs, std::size_t retrainings, int ranks) const {
+void Progress::measure_plan(const std::string& name, const std::string& title, std::size_t runs,
+                            std::int64_t trainings, int ranks) const {
   if (!talk_) return;
-  emit(json_ ? JsonLine("plan").add("phase", "marginal").add("runs", runs).add("retrainings", retrainings)
+  emit(json_ ? JsonLine("plan").add("phase", name).add("runs", runs).add("retrainings", static_cast<long long>(trainings))
                    .add("ranks", ranks).str()
-             : format("Marginal: %zu run(s) to do, up to %zu retrainings each, over %d rank(s)", runs, retrainings,
-                      ranks));
+             : format("%s: %zu run(s) to do, up to %lld retrainings each, over %d rank(s)", title.c_str(), runs,
+                      static_cast<long long>(trainings), ranks));
 }
 
 void Progress::runs_done(const char* phase, std::size_t done, std::size_t total) const {
@@ -86,23 +88,24 @@ void Progress::step(const RunKey& key, int t, int steps, double train_loss, doub
                       key.split, key.seed, t, steps, train_loss, deploy_loss, eta));
 }
 
-void Progress::marginal_progress(const RunKey& key, std::int64_t done, std::int64_t of, double eta) const {
+void Progress::measure_progress(const std::string& name, const RunKey& key, std::int64_t done, std::int64_t of,
+                                double eta) const {
   if (!talk_) return;
-  emit(json_ ? JsonLine("marginal_progress").add("split", key.split).add("seed", key.seed)
+  emit(json_ ? JsonLine(name + "_progress").add("split", key.split).add("seed", key.seed)
                    .add("done_rank0", static_cast<long long>(done)).add("of_rank0", static_cast<long long>(of))
                    .add("eta_s", eta, 6).str()
-             : format("  marginal split %d seed %d: %lld/%lld retrainings on rank 0, ETA %.0f s", key.split,
+             : format("  %s split %d seed %d: %lld/%lld retrainings on rank 0, ETA %.0f s", name.c_str(), key.split,
                       key.seed, static_cast<long long>(done), static_cast<long long>(of), eta));
 }
 
-void Progress::marginal_run(const RunKey& key, std::int64_t retrainings, double seconds, double alpha,
-                            double correlation) const {
+void Progress::measure_run(const std::string& name, const RunKey& key, std::int64_t trainings, double seconds,
+                           double alpha, double correlation) const {
   if (!talk_) return;
-  emit(json_ ? JsonLine("marginal_run").add("split", key.split).add("seed", key.seed)
-                   .add("retrainings", static_cast<long long>(retrainings)).add("seconds", seconds, 6)
+  emit(json_ ? JsonLine(name + "_run").add("split", key.split).add("seed", key.seed)
+                   .add("retrainings", static_cast<long long>(trainings)).add("seconds", seconds, 6)
                    .add("alpha", alpha).add("correlation", correlation).str()
-             : format("marginal split %d seed %d: %lld retrainings in %.1f s, alpha %.3f, corr %.3f", key.split,
-                      key.seed, static_cast<long long>(retrainings), seconds, alpha, correlation));
+             : format("%s split %d seed %d: %lld retrainings in %.1f s, alpha %.3f, corr %.3f", name.c_str(), key.split,
+                      key.seed, static_cast<long long>(trainings), seconds, alpha, correlation));
 }
 
 void Progress::run_line(const Config& c, const io::RunRecord& r) {
@@ -112,7 +115,7 @@ void Progress::run_line(const Config& c, const io::RunRecord& r) {
     line = c.progress_json ? JsonLine("diverged").add("split", r.split).add("seed", r.seed).add("step", r.diverged_step).str()
                            : format("run split %d seed %d: diverged at step %d (left incomplete)", r.split, r.seed,
                                     r.diverged_step);
-  } else if (c.model == ModelKind::kKnn) {  // no TracIn: the run's deployment metrics only
+  } else if (r.inflow.empty() || std::isnan(r.inflow[0])) {  // no gradient descent (--model knn): no TracIn
     line = c.progress_json ? JsonLine("run").add("split", r.split).add("seed", r.seed)
                                  .add("deploy_loss", r.deploy_loss_final).add("deploy_rmse", r.deploy_rmse).str()
                            : format("run split %d seed %d: k nearest neighbours, deployment loss %.5g, RMSE %.4f",

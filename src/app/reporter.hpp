@@ -46,15 +46,20 @@ class Progress {
   bool talking() const { return talk_; }
   void start(const std::string& title) const;
   void tracin_plan(const SweepPlan& p) const;
-  void marginal_plan(std::size_t runs, std::size_t retrainings, int ranks) const;
-  /// After each round: runs done of the phase ("tracin", "marginal"), rate and ETA.
+  /// Before an after-run measure's sweep (app/measure.hpp; `name`: its datasets' name, the JSON phase).
+  void measure_plan(const std::string& name, const std::string& title, std::size_t runs, std::int64_t trainings,
+                    int ranks) const;
+  /// After each round: runs done of the phase ("tracin", "marginal", ...), rate and ETA.
   void runs_done(const char* phase, std::size_t done, std::size_t total) const;
   /// Within a TracIn run, every --progress-interval seconds.
   void step(const RunKey& key, int t, int steps, double train_loss, double deploy_loss, double eta) const;
-  /// Within a Marginal run, every --progress-interval seconds (rank 0's share of the retrainings).
-  void marginal_progress(const RunKey& key, std::int64_t done, std::int64_t of, double eta) const;
-  void marginal_run(const RunKey& key, std::int64_t retrainings, double seconds, double alpha,
-                    double correlation) const;
+  /// Within an after-run measure's run, every --progress-interval seconds (rank 0's share of its
+  /// trainings): JSON event "<name>_progress".
+  void measure_progress(const std::string& name, const RunKey& key, std::int64_t done, std::int64_t of,
+                        double eta) const;
+  /// An after-run measure's run done: JSON event "<name>_run".
+  void measure_run(const std::string& name, const RunKey& key, std::int64_t trainings, double seconds, double alpha,
+                   double correlation) const;
   /// A completed (or diverged) run's line, printed by the rank that holds its results.
   static void run_line(const Config& c, const io::RunRecord& r);
 

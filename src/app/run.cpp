@@ -44,9 +44,8 @@ void finish(io::ResultsFile& file, const Config& c, const std::string& title, co
 namespace {
 
 std::string title_of(const Config& c, const std::string& source) {
-  if (c.model == ModelKind::kKnn)
-    return std::string("reciprocity ") + version() + ": " + c.dataset + " (" + source + "), k nearest neighbours K=" +
-           std::to_string(c.neighbours) + " (no gradient descent: Marginal flows only)";
+  if (const Measure* fit = gradient_free_measure(c))
+    return std::string("reciprocity ") + version() + ": " + c.dataset + " (" + source + "), " + fit->model_title(c);
   return std::string("reciprocity ") + version() + ": " + c.dataset + " (" + source + "), " +
          (c.model == ModelKind::kMf ? "matrix factorisation k=" + std::to_string(c.rank) : name_of(c.model) + std::string(" regression")) + ", " +
          std::to_string(c.steps) + " steps" +
@@ -87,7 +86,11 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   mpi::agreed(world, [&] { local = local_data(c, d, group.rank(), group.size()); });
   mpi::agreed(world, [&] { d.rule = split_rule(c, local, group); });
   mpi::agreed(world, [&] { check_splits_usable(c, ds, local, d.rule, group); });  // every rank reaches its collective
-  mpi::agreed(world, [&] { check_neighbours(c, d); });
+  mpi::agreed(world, [&] {  // each measure's own limits (e.g. --neighbours), before any file is touched
+    if (!d.whole) return;
+    const data::LocalData all = data::distribute(*d.whole, 0, 1);
+    for (const Measure* m : measures_of(c)) m->check_runs(c, all, d.rule);
+  });
 
   io::ResultsFile file = open_results(c, ds, d.grouping, world, per_run, lock);
   const std::string title = title_of(c, ds.source);
@@ -95,8 +98,9 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   progress.start(title);
   bool finished = false;
   try {
-    finished = tracin_sweep(c, d, std::move(local), group, file, world, per_run, progress, lock) &&
-               (!c.marginal || marginal_sweep(c, *d.whole, d.grouping, d.rule, file, world, progress, lock));
+    finished = tracin_sweep(c, d, std::move(local), group, file, world, per_run, progress, lock);
+    for (const Measure* m : measures_of(c))
+      finished = finished && after_run_sweep(*m, c, *d.whole, d.grouping, d.rule, file, world, progress, lock);
     if (!finished) {
       finish(file, c, title, world, "stopped", lock);
       throw StopRequested("stopped on signal " + std::to_string(stop_signal()) +

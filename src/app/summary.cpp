@@ -261,10 +261,11 @@ std::string summarize(const io::Contents& c, double beta, const std::string& tit
       for (std::size_t i = 0; i < N && !tracin; ++i) tracin = !std::isnan(c.inflow[r * N + i]);
   if (tracin) summarize_kind("TracIn", "", c.inflow, c.outflow, c.complete, N, who, beta, s, out);
   else s << "\nTracIn flows: not defined (a model without gradient descent, --model knn): Marginal flows only\n";
-  if (L.marginal) {
+  for (const auto& m : c.measures) {  // after-run measures: runs complete for TracIn and for the measure
     std::vector<std::uint8_t> use(runs);
-    for (std::size_t r = 0; r < runs; ++r) use[r] = c.complete[r] && c.marginal_complete[r];
-    summarize_kind("Marginal", "marginal_", c.marginal_inflow, c.marginal_outflow, use, N, who, beta, s, out);
+    for (std::size_t r = 0; r < runs; ++r) use[r] = c.complete[r] && m.complete[r];
+    summarize_kind(io::find_after_run_measure(m.name)->title.c_str(), m.name + "_", m.inflow, m.outflow, use, N, who, beta, s,
+                   out);
   }
   if (out) {
     out->write_summary_value("beta", {beta});

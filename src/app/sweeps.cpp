@@ -15,10 +15,6 @@
 #include "reciprocity/model/model.hpp"
 #include "reciprocity/mpi/agree.hpp"
 #include "reciprocity/train/engine.hpp"
-#include "reciprocity/train/entities.hpp"
-#include "reciprocity/train/entity_marginal.hpp"
-#include "reciprocity/train/knn.hpp"
-#include "reciprocity/train/marginal.hpp"
 
 namespace reciprocity::app {
 
@@ -38,38 +34,6 @@ model::ModelParams model_params(const Config& c) {
   model::ModelParams p{c.rank, c.lambda, c.init_scale};
   p.clip = c.clip;
   return p;
-}
-
-/// --model knn, collective over `group`: run `key`'s record, the deployment metrics of the kNN
-/// predictions, with TracIn undefined (NaN: no gradient descent) and one NaN step; on the
-/// group's rank 0 (else null). Its Marginal flows come from the Marginal sweep.
-std::unique_ptr<io::RunRecord> knn_record(const Config& c, const ExperimentData& d, const data::LocalData& all,
-                                          const RunKey& key, const mpi::Comm& group) {
-  const auto membership = train::training_mask(all, c.train_fraction, key, d.rule);
-  const bool classification = d.scan.task == data::Task::Classification;
-  const train::KnnRun k = train::knn_run(all, membership, c.neighbours, classification, false, group.rank(),
-                                         group.size(), group);
-  if (group.rank() != 0) return nullptr;
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  const std::size_t N = all.local_individuals();
-  auto record = std::make_unique<io::RunRecord>();
-  record->split = key.split;
-  record->seed = key.seed;
-  record->inflow.assign(N, nan);
-  record->outflow.assign(N, nan);
-  record->self.assign(N, nan);
-  record->individual_deploy_loss = k.individual_deploy_loss;
-  record->train_loss.assign(1, nan);
-  record->discrepancy.assign(1, nan);
-  const double n_d = static_cast<double>(k.deploy_examples);
-  record->deploy_loss_final = n_d > 0 ? k.deploy_loss_sum / n_d : 0.0;
-  record->deploy_loss = {nan, record->deploy_loss_final};
-  record->deploy_rmse = std::sqrt(record->deploy_loss_final);  // squared error (Brier for 0/1 labels)
-  record->deploy_accuracy = classification && n_d > 0 ? k.deploy_correct / n_d : nan;
-  record->train_examples = static_cast<double>(k.train_examples);
-  record->deploy_examples = n_d;
-  if (c.save_split_mask && key.seed == 0) record->train_mask = global_mask(d, c.train_fraction, key);
-  return record;
 }
 
 /// One TracIn run on the ranks of `group`; on the group's rank 0, its record (else null).
@@ -113,26 +77,6 @@ std::unique_ptr<io::RunRecord> tracin_run(const Config& c, const ExperimentData&
   return record;
 }
 
-/// Collective: the leave-one-entity-out Marginal flows of run `key` (none without a grouping).
-io::EntityRows entity_marginal(model::Model& model, const data::LocalData& all, const RunKey& key,
-                               const train::Schedule& schedule, const Config& c, const split::Rule& rule,
-                               const std::optional<data::Grouping>& grouping, const mpi::Comm& world) {
-  io::EntityRows rows;
-  if (!grouping) return rows;
-  train::EntityMarginal em;
-  const mpi::Outcome failure = mpi::capture([&] {
-    em = train::entity_marginal_flows(model, all, train::training_mask(all, c.train_fraction, key, rule), schedule, key,
-                                      grouping->entity_of, grouping->entities(), world);
-  });
-  mpi::agree(failure.failed() ? failure : em.failure, world);
-  const auto flows = train::entity_flows(em.matrix, grouping->entities());
-  rows.inflow = flows.inflow;
-  rows.outflow = flows.outflow;
-  rows.self = flows.self;
-  rows.matrix = std::move(em.matrix);
-  return rows;
-}
-
 }  // namespace
 
 bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalData local, const mpi::Comm& group,
@@ -145,8 +89,10 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
                         groups, per_run, d.scan.size(), d.scan.num_individuals(), plan.skipped_diverged});
   auto model = model::make_model(d.scan.task, model_params(c));
   const EntityTracking entities(d.grouping, local);
-  std::optional<data::LocalData> knn;  // --model knn: the whole data set on every rank
-  if (c.model == ModelKind::kKnn) knn = data::distribute(*d.whole, 0, 1);
+  // A measure without gradient descent (--model knn) fits each run itself, on the whole data set.
+  const Measure* fit = gradient_free_measure(c);
+  std::optional<data::LocalData> whole;
+  if (fit) whole = data::distribute(*d.whole, 0, 1);
   const int my_group = world.rank() / per_run;
   const std::size_t n_rounds = rounds(plan.runs.size(), groups);
   for (std::size_t k = 0; k < n_rounds; ++k) {
@@ -156,7 +102,12 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
     if (const auto idx = run_of(k, my_group, groups, plan.runs.size())) {
       const auto key = plan.runs[*idx];
       try {
-        record = knn ? knn_record(c, d, *knn, key, group) : tracin_run(c, d, local, key, *model, group, progress, entities);
+        if (fit) {
+          record = fit->fit_run(c, *whole, train::training_mask(*whole, c.train_fraction, key, d.rule), key, group);
+          if (record && c.save_split_mask && key.seed == 0) record->train_mask = global_mask(d, c.train_fraction, key);
+        } else {
+          record = tracin_run(c, d, local, key, *model, group, progress, entities);
+        }
       } catch (const StopRequested&) {
         // A stop seen by the run's own reduction: every rank of its group is here, the run is
         // abandoned (not written); the sweep stops at the next agreement below.
@@ -186,50 +137,37 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
   return !agree_on_stop(world);  // a stop in the last round's runs: not complete
 }
 
-bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optional<data::Grouping>& grouping,
-                    const split::Rule& rule,
-                    io::ResultsFile& file, const mpi::Comm& world,
-                    const Progress& progress, const JobLock& lock) {
-  const auto todo = plan_marginal(c, file.complete(), file.marginal_complete());
-  progress.marginal_plan(todo.size(), ds.num_individuals(), world.size());
+bool after_run_sweep(const Measure& measure, const Config& c, const data::Dataset& ds,
+                     const std::optional<data::Grouping>& grouping, const split::Rule& rule, io::ResultsFile& file,
+                     const mpi::Comm& world, const Progress& progress, const JobLock& lock) {
+  const std::string name = measure.file_name();
+  const auto todo = plan_after_run(c, measure.splits(c), file.complete(), file.measure_complete(name));
+  progress.measure_plan(name, measure.title(), todo.size(), measure.trainings_per_run(ds.num_individuals()),
+                        world.size());
   const data::LocalData all = data::distribute(ds, 0, 1);
-  auto model = model::make_model(ds.task, model_params(c));
+  std::unique_ptr<model::Model> model;
+  if (measure.needs_gradient_model()) model = model::make_model(ds.task, model_params(c));
   train::Schedule schedule = schedule_of(c);
   schedule.excluded_divisor = c.marginal_step;
   for (std::size_t k = 0; k < todo.size(); ++k) {
     if (agree_on_stop(world)) return false;
     const auto key = todo[k];
     InRunReports reports(c.progress_interval);
-    const auto on_progress = [&](std::int64_t here, std::int64_t of) {
-      if (progress.talking() && reports.due()) progress.marginal_progress(key, here, of, reports.eta(here, of));
-    };
-    train::MarginalFlows m;
-    mpi::Outcome failure = mpi::capture([&] {
-      const auto membership = train::training_mask(all, c.train_fraction, key, rule);
-      if (c.model == ModelKind::kKnn) {  // exact leave-one-out without refitting: deployment examples over the ranks
-        auto knn = train::knn_run(all, membership, c.neighbours, ds.task == data::Task::Classification, true,
-                                  world.rank(), world.size(), world);
-        m.inflow = std::move(knn.inflow);
-        m.outflow = std::move(knn.outflow);
-        m.self = std::move(knn.self);
-        m.retrains = knn.retrains;
-        return;
-      }
-      m = train::marginal_flows(*model, all, membership, schedule, key, world, on_progress,
-                                [] { return stop_requested(); });
-    });
-    mpi::agree(failure.failed() ? failure : m.failure, world);
-    if (m.stopped) return false;  // agreed: the reduction carries every rank's stop
-    const io::EntityRows entity_rows = entity_marginal(*model, all, key, schedule, c, rule, grouping, world);
-    const bool root = world.rank() == 0;
+    MeasureContext ctx{c, all, grouping, rule, schedule, model.get(), world,
+                       [&](std::int64_t here, std::int64_t of) {
+                         if (progress.talking() && reports.due())
+                           progress.measure_progress(name, key, here, of, reports.eta(here, of));
+                       },
+                       [] { return stop_requested(); }};
+    MeasureRun run = measure.compute(ctx, key);
+    if (run.stopped) return false;
     lock.verify(world);
-    file.write_marginal(key.split, key.seed, root ? &m.inflow : nullptr, root ? &m.outflow : nullptr,
-                        root ? &m.self : nullptr, root && grouping ? &entity_rows : nullptr);
+    file.write_measure(name, key.split, key.seed, world.rank() == 0 ? &run.record : nullptr);
     if (progress.talking()) {
-      const auto sm = metrics::summarize(m.inflow, m.outflow, c.beta);
-      progress.marginal_run(key, m.retrains, reports.elapsed(), sm.alpha, sm.correlation);
+      const auto sm = metrics::summarize(run.record.inflow, run.record.outflow, c.beta);
+      progress.measure_run(name, key, run.trainings, reports.elapsed(), sm.alpha, sm.correlation);
     }
-    progress.runs_done("marginal", k + 1, todo.size());
+    progress.runs_done(name.c_str(), k + 1, todo.size());
   }
   return true;
 }

@@ -1,7 +1,8 @@
 #pragma once
-// The driver: the TracIn sweep and the Marginal sweep of a job, run collectively, each round
+// The driver: the TracIn sweep and the after-run measures' sweeps (Marginal, ...) of a job, run collectively, each round
 // ending with a write that every rank agrees on (mpi/agree.hpp).
 #include "inputs.hpp"
+#include "measure.hpp"
 #include "reporter.hpp"
 #include "reciprocity/app/lock.hpp"
 #include "reciprocity/app/options.hpp"
@@ -21,12 +22,11 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, data::LocalData loca
                   io::ResultsFile& file, const mpi::Comm& world, int per_run, const Progress& progress,
                   const JobLock& lock);
 
-/// The Marginal sweep: the runs of plan_marginal, one after the other, each run's
-/// leave-one-out retrainings spread over all ranks; with a grouping (--entities) also the
-/// leave-one-entity-out retrainings (E + 1 per run). Returns false on a stop.
-bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optional<data::Grouping>& grouping,
-                    const split::Rule& rule,
-                    io::ResultsFile& file, const mpi::Comm& world,
-                    const Progress& progress, const JobLock& lock);
+/// The sweep of an after-run measure (app/measure.hpp: Marginal, ...): the runs of
+/// plan_after_run, one after the other, each computed by `measure` over all ranks and written
+/// to its datasets. Returns false on a stop.
+bool after_run_sweep(const Measure& measure, const Config& c, const data::Dataset& ds,
+                     const std::optional<data::Grouping>& grouping, const split::Rule& rule, io::ResultsFile& file,
+                     const mpi::Comm& world, const Progress& progress, const JobLock& lock);
 
 }  // namespace reciprocity::app

@@ -14,13 +14,16 @@
 #include <map>
 
 #include "reciprocity/core/error.hpp"
+#include "reciprocity/io/schema.hpp"
 
 namespace reciprocity::io {
 namespace {
 
 constexpr char kMagic[4] = {'R', 'C', 'P', 'J'};
 constexpr std::uint32_t kFormat = 1;
-enum : std::uint32_t { kRun = 1, kMarginal = 2 };
+/// kMeasure: an after-run measure's run (named by its field "measure"; without it, Marginal:
+/// journals of version 0.4).
+enum : std::uint32_t { kRun = 1, kMeasure = 2 };
 enum : std::uint8_t { kF64 = 0, kU8 = 1 };
 
 /// A run file being assembled: named arrays, then the CRC-32 of all that precedes it.
@@ -184,15 +187,19 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-/// The journal's own file names: header, run-S-R, marginal-S-R (and their .tmp).
+/// The journal's own file names: header, run-S-R, <measure>-S-R (and their .tmp).
 bool ours(const std::string& name) {
   if (name == "header" || name == "header.tmp") return true;
-  int a = 0, b = 0, used = 0;
   std::string base = name;
   if (base.size() > 4 && base.compare(base.size() - 4, 4, ".tmp") == 0) base.resize(base.size() - 4);
-  for (const char* prefix : {"run-%d-%d%n", "marginal-%d-%d%n"})
-    if (std::sscanf(base.c_str(), prefix, &a, &b, &used) == 2 && static_cast<std::size_t>(used) == base.size())
+  std::vector<std::string> prefixes = {"run"};
+  for (const auto& m : after_run_measures()) prefixes.push_back(m.name);
+  for (const auto& prefix : prefixes) {
+    int a = 0, b = 0, used = 0;
+    const std::string pattern = prefix + "-%d-%d%n";
+    if (std::sscanf(base.c_str(), pattern.c_str(), &a, &b, &used) == 2 && static_cast<std::size_t>(used) == base.size())
       return true;
+  }
   return false;
 }
 
@@ -216,11 +223,17 @@ std::string encode(const RunRecord& r) {
   return w.finish();
 }
 
-std::string encode(const MarginalRecord& m) {
-  Writer w(kMarginal, m.split, m.seed);
+std::string encode(const MeasureRecord& m) {
+  Writer w(kMeasure, m.split, m.seed);
+  w.field("measure", std::vector<std::uint8_t>(m.measure.begin(), m.measure.end()));
   w.field("inflow", m.inflow);
   w.field("outflow", m.outflow);
   w.field("self", m.self);
+  if (!m.inflow_se.empty()) {
+    w.field("inflow_se", m.inflow_se);
+    w.field("outflow_se", m.outflow_se);
+    w.field("self_se", m.self_se);
+  }
   if (m.has_entities) {
     w.field("entity_inflow", m.entities.inflow);
     w.field("entity_outflow", m.entities.outflow);
@@ -256,7 +269,7 @@ void Journal::start(const std::string& identity) const {
 }
 
 std::size_t Journal::size_of(const RunRecord& r) { return encode(r).size(); }
-std::size_t Journal::size_of(const MarginalRecord& m) { return encode(m).size(); }
+std::size_t Journal::size_of(const MeasureRecord& m) { return encode(m).size(); }
 
 std::string Journal::reserve(const std::vector<std::pair<std::string, std::size_t>>& files) const {
   std::uint64_t total = 0;
@@ -291,18 +304,20 @@ void Journal::release() const {
 }
 
 bool Journal::has_run(int split, int seed) const { return exists(dir_ + "/" + run_name("run", split, seed)); }
-bool Journal::has_marginal(int split, int seed) const {
-  return exists(dir_ + "/" + run_name("marginal", split, seed));
+bool Journal::has_measure(const std::string& measure, int split, int seed) const {
+  return exists(dir_ + "/" + measure_file(measure, split, seed));
 }
 
 void Journal::put(const RunRecord& r) const { write_whole(dir_, run_file(r.split, r.seed), encode(r)); }
 
-void Journal::put(const MarginalRecord& m) const {
-  write_whole(dir_, marginal_file(m.split, m.seed), encode(m));
+void Journal::put(const MeasureRecord& m) const {
+  write_whole(dir_, measure_file(m.measure, m.split, m.seed), encode(m));
 }
 
 std::string Journal::run_file(int split, int seed) { return run_name("run", split, seed); }
-std::string Journal::marginal_file(int split, int seed) { return run_name("marginal", split, seed); }
+std::string Journal::measure_file(const std::string& measure, int split, int seed) {
+  return run_name(measure.c_str(), split, seed);
+}
 
 JournalContents Journal::read() const {
   JournalContents out;
@@ -310,7 +325,9 @@ JournalContents Journal::read() const {
     if (!ours(name) || name == "header" || name.find(".tmp") != std::string::npos) continue;
     std::string bytes;
     const Parsed p = read_whole(dir_ + "/" + name, bytes) ? parse(bytes) : Parsed{};
-    const bool named_right = p.ok && name == run_name(p.kind == kRun ? "run" : "marginal", p.split, p.seed);
+    std::string measure = "marginal";  // journals of 0.4 name no measure: theirs is Marginal
+    if (const auto it = p.u8.find("measure"); it != p.u8.end()) measure.assign(it->second.begin(), it->second.end());
+    const bool named_right = p.ok && name == run_name(p.kind == kRun ? "run" : measure.c_str(), p.split, p.seed);
     if (!named_right) {
       out.unreadable.push_back(dir_ + "/" + name);
       continue;
@@ -333,18 +350,22 @@ JournalContents Journal::read() const {
       if (const auto it = p.u8.find("train_mask"); it != p.u8.end()) r.train_mask = it->second;
       out.runs.push_back(std::move(r));
     } else {
-      MarginalRecord m;
+      MeasureRecord m;
+      m.measure = measure;
       m.split = p.split;
       m.seed = p.seed;
       m.inflow = row("inflow");
       m.outflow = row("outflow");
       m.self = row("self");
+      m.inflow_se = row("inflow_se");
+      m.outflow_se = row("outflow_se");
+      m.self_se = row("self_se");
       m.has_entities = p.f64.count("entity_matrix") > 0;
       m.entities.inflow = row("entity_inflow");
       m.entities.outflow = row("entity_outflow");
       m.entities.self = row("entity_self");
       m.entities.matrix = row("entity_matrix");
-      out.marginal.push_back(std::move(m));
+      out.measures.push_back(std::move(m));
     }
   }
   return out;

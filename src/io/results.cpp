@@ -114,11 +114,11 @@ void ResultsFile::create_layout(const std::vector<std::int64_t>& individual_ids,
   }
 
   if (layout_.digest)  // what each digest covers, for readers (tools/reciprocity_results.py)
-    for (const bool marginal : {false, true}) {
-      const char* name = marginal ? "/runs/marginal_digest" : "/runs/digest";
+    for (const std::string& measure : digest_kinds(layout_)) {
+      const std::string name = measure.empty() ? "/runs/digest" : "/runs/" + measure + "_digest";
       if (!h5::exists(id, name)) continue;
       std::string rows;
-      for (const auto& path : digest_rows(marginal)) rows += (rows.empty() ? "" : "\n") + path;
+      for (const auto& path : digest_rows(measure)) rows += (rows.empty() ? "" : "\n") + path;
       auto ds = h5::open_dataset(id, name);
       h5::set_attribute(ds.get(), "rows", rows);
     }
@@ -223,7 +223,8 @@ ResultsFile ResultsFile::open(const std::string& path, const mpi::Comm& comm, bo
     f.layout_.individuals = static_cast<std::int64_t>(d[2]);
     f.layout_.steps = static_cast<int>(dt[2]);
     f.layout_.save_mask = h5::exists(id, "/splits/train_mask");
-    f.layout_.marginal = h5::exists(id, "/runs/marginal_complete");
+    for (const auto& m : after_run_measures())
+      if (h5::exists(id, "/runs/" + m.name + "_complete")) f.layout_.add(m.name);
     f.layout_.individual_loss = h5::exists(id, "/runs/individual_deploy_loss");  // absent before 0.2
     f.layout_.arrival = h5::exists(id, "/individuals/arrival");  // time-ordered splits (0.4)
     f.layout_.digest = h5::exists(id, "/runs/digest");            // run digests (0.4)

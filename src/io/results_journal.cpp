@@ -18,7 +18,8 @@ void ResultsFile::attach_journal(const std::string& identity, bool fresh) {
     // removed): copied from the file, so that every run flagged complete is in the journal.
     const auto done = complete();
     const auto diverged = diverged_steps();
-    const auto mdone = marginal_complete();
+    std::vector<std::vector<std::uint8_t>> mdone;  // per after-run measure of the layout
+    for (const auto& name : layout_.measures) mdone.push_back(measure_complete(name));
     for (int s = 0; s < layout_.splits; ++s)
       for (int q = 0; q < layout_.seeds; ++q) {
         const std::size_t at = static_cast<std::size_t>(s) * layout_.seeds + q;
@@ -29,14 +30,9 @@ void ResultsFile::attach_journal(const std::string& identity, bool fresh) {
           if (!done[at]) r.diverged_step = static_cast<int>(diverged[at]);
           journal.put(r);
         }
-        if (mdone[at] && !journal.has_marginal(s, q)) {
-          const auto m = read_marginal(s, q);
-          const std::size_t N = m.size() / 3;
-          MarginalRecord rec{s, q, {m.begin(), m.begin() + N}, {m.begin() + N, m.begin() + 2 * N},
-                             {m.begin() + 2 * N, m.end()}, layout_.entities > 0, {}};
-          if (rec.has_entities) rec.entities = read_entity_marginal(s, q);
-          journal.put(rec);
-        }
+        for (std::size_t k = 0; k < mdone.size(); ++k)
+          if (mdone[k][at] && !journal.has_measure(layout_.measures[k], s, q))
+            journal.put(read_measure(layout_.measures[k], s, q));
       }
     // Room for every run still to do, reserved now (a disk that fills up later cannot fail
     // the journal, where the file system can reserve).
@@ -56,19 +52,25 @@ void ResultsFile::attach_journal(const std::string& identity, bool fresh) {
     shape.entity_matrix.resize(E * E);
     const std::size_t run_bytes = Journal::size_of(shape);
     const std::size_t mask_bytes = layout_.save_mask ? static_cast<std::size_t>(layout_.examples) : 0;
-    MarginalRecord mshape;
-    mshape.inflow.resize(N);
-    mshape.outflow.resize(N);
-    mshape.self.resize(N);
-    mshape.has_entities = E > 0;
-    mshape.entities = {std::vector<double>(E), std::vector<double>(E), std::vector<double>(E), std::vector<double>(E * E)};
-    const std::size_t marginal_bytes = Journal::size_of(mshape);
+    std::vector<std::size_t> measure_bytes;
+    for (const auto& name : layout_.measures) {
+      MeasureRecord mshape;
+      mshape.measure = name;
+      for (auto* v : {&mshape.inflow, &mshape.outflow, &mshape.self}) v->resize(N);
+      if (find_after_run_measure(name)->standard_errors)
+        for (auto* v : {&mshape.inflow_se, &mshape.outflow_se, &mshape.self_se}) v->resize(N);
+      mshape.has_entities = E > 0;
+      mshape.entities = {std::vector<double>(E), std::vector<double>(E), std::vector<double>(E),
+                         std::vector<double>(E * E)};
+      measure_bytes.push_back(Journal::size_of(mshape));
+    }
     std::vector<std::pair<std::string, std::size_t>> room;
     for (int s = 0; s < layout_.splits; ++s)
       for (int q = 0; q < layout_.seeds; ++q) {
         const std::size_t at = static_cast<std::size_t>(s) * layout_.seeds + q;
         if (!done[at] && diverged[at] < 0) room.emplace_back(Journal::run_file(s, q), run_bytes + (q == 0 ? mask_bytes : 0));
-        if (layout_.marginal && !mdone[at]) room.emplace_back(Journal::marginal_file(s, q), marginal_bytes);
+        for (std::size_t k = 0; k < mdone.size(); ++k)
+          if (!mdone[k][at]) room.emplace_back(Journal::measure_file(layout_.measures[k], s, q), measure_bytes[k]);
       }
     if (const std::string why = journal.reserve(room); !why.empty())
       throw IoError("reserving room for " + std::to_string(room.size()) + " run(s): " + why);
@@ -79,15 +81,15 @@ void ResultsFile::attach_journal(const std::string& identity, bool fresh) {
 std::pair<std::size_t, std::size_t> ResultsFile::replay(const JournalContents& journal) {
   // Rank 0 decides which entries fit this layout; every rank then makes the same calls.
   std::vector<const RunRecord*> runs;
-  std::vector<const MarginalRecord*> marginal;
+  std::vector<const MeasureRecord*> measures;
   auto fits = [&](int s, int q) { return s >= 0 && q >= 0 && s < layout_.splits && q < layout_.seeds; };
   if (rank_ == 0) {
     for (const auto& r : journal.runs)
       if (fits(r.split, r.seed)) runs.push_back(&r);
-    for (const auto& m : journal.marginal)
-      if (fits(m.split, m.seed) && layout_.marginal) marginal.push_back(&m);
+    for (const auto& m : journal.measures)
+      if (fits(m.split, m.seed) && layout_.has(m.measure)) measures.push_back(&m);
   }
-  int counts[2] = {static_cast<int>(runs.size()), static_cast<int>(marginal.size())};
+  int counts[2] = {static_cast<int>(runs.size()), static_cast<int>(measures.size())};
   comm_.broadcast(counts[0], 0);
   comm_.broadcast(counts[1], 0);
   const Journal keep = journal_;
@@ -95,12 +97,13 @@ std::pair<std::size_t, std::size_t> ResultsFile::replay(const JournalContents& j
   try {
     for (int k = 0; k < counts[0]; ++k) write_round(rank_ == 0 ? runs[static_cast<std::size_t>(k)] : nullptr);
     for (int k = 0; k < counts[1]; ++k) {
-      const MarginalRecord* m = rank_ == 0 ? marginal[static_cast<std::size_t>(k)] : nullptr;
+      const MeasureRecord* m = rank_ == 0 ? measures[static_cast<std::size_t>(k)] : nullptr;
       int key[2] = {m ? m->split : 0, m ? m->seed : 0};
+      std::string name = m ? m->measure : "";
       comm_.broadcast(key[0], 0);
       comm_.broadcast(key[1], 0);
-      write_marginal(key[0], key[1], m ? &m->inflow : nullptr, m ? &m->outflow : nullptr, m ? &m->self : nullptr,
-                     m && m->has_entities ? &m->entities : nullptr);
+      comm_.broadcast(name, 0);
+      write_measure(name, key[0], key[1], m);
     }
   } catch (...) {
     journal_ = keep;

@@ -55,18 +55,52 @@ const ContentsField kContentsFields[] = {
     {"/runs/deploy_loss_final", &Contents::deploy_loss_final},
     {"/runs/deploy_accuracy", &Contents::deploy_accuracy},
     {"/runs/individual_deploy_loss", &Contents::individual_deploy_loss},
-    {"/flows/marginal/inflow", &Contents::marginal_inflow},
-    {"/flows/marginal/outflow", &Contents::marginal_outflow},
-    {"/flows/marginal/self", &Contents::marginal_self},
 };
 
-const char* const kMarginalSets[] = {"/flows/marginal/inflow", "/flows/marginal/outflow", "/flows/marginal/self"};
+/// An after-run measure's per-run rows of individuals and of entities, in the file's and the
+/// digest's order, with the MeasureRecord field each holds.
+struct MeasureField {
+  const char* name;  ///< under /flows/<measure>/ (individuals) or /flows/entity_<measure>/ (entities)
+  std::vector<double> MeasureRecord::*row;
+  std::vector<double> EntityRows::*entity_row;
+};
+const MeasureField kMeasureFields[] = {
+    {"inflow", &MeasureRecord::inflow, nullptr},         {"outflow", &MeasureRecord::outflow, nullptr},
+    {"self", &MeasureRecord::self, nullptr},             {"inflow_se", &MeasureRecord::inflow_se, nullptr},
+    {"outflow_se", &MeasureRecord::outflow_se, nullptr}, {"self_se", &MeasureRecord::self_se, nullptr},
+};
+const MeasureField kEntityFields[] = {
+    {"inflow", nullptr, &EntityRows::inflow},
+    {"outflow", nullptr, &EntityRows::outflow},
+    {"self", nullptr, &EntityRows::self},
+    {"matrix", nullptr, &EntityRows::matrix},
+};
 
 /// The declared dataset at `path` (a programming error if it is not declared).
-const DatasetSchema& spec(const char* path) {
+const DatasetSchema& spec(const std::string& path) {
   const DatasetSchema* d = find_dataset(path);
-  if (!d) throw IoError(std::string("dataset ") + path + " is not declared in the schema");
+  if (!d) throw IoError("dataset " + path + " is not declared in the schema");
   return *d;
+}
+
+/// One per-run row of an after-run measure: the dataset and where the record holds its values.
+struct MeasureRow {
+  const DatasetSchema* dataset;
+  std::vector<double> MeasureRecord::*row;
+  std::vector<double> EntityRows::*entity_row;
+  std::vector<double>& of(MeasureRecord& r) const { return row ? r.*row : r.entities.*entity_row; }
+  const std::vector<double>& of(const MeasureRecord& r) const { return row ? r.*row : r.entities.*entity_row; }
+};
+/// The rows measure `m` has in a file of layout `L`, in order (the digest's).
+std::vector<MeasureRow> measure_rows(const std::string& m, const Layout& L) {
+  std::vector<MeasureRow> out;
+  for (const auto& f : kMeasureFields)
+    if (const DatasetSchema* d = find_dataset("/flows/" + m + "/" + f.name); d && in_layout(*d, L))
+      out.push_back({d, f.row, nullptr});
+  for (const auto& f : kEntityFields)
+    if (const DatasetSchema* d = find_dataset("/flows/entity_" + m + "/" + f.name); d && in_layout(*d, L))
+      out.push_back({d, nullptr, f.entity_row});
+  return out;
 }
 
 /// The per-run shape of `d` (its dimensions after split and seed) and its element count.
@@ -94,15 +128,6 @@ std::vector<std::string> digest_rows(const Layout& L) {
     if (in_layout(spec(field.path), L)) out.push_back(field.path);
   return out;
 }
-std::vector<std::string> marginal_digest_rows(const Layout& L) {
-  std::vector<std::string> out(std::begin(kMarginalSets), std::end(kMarginalSets));
-  if (L.entities > 0)
-    for (const char* p : {"/flows/entity_marginal/inflow", "/flows/entity_marginal/outflow",
-                          "/flows/entity_marginal/self", "/flows/entity_marginal/matrix"})
-      out.push_back(p);
-  return out;
-}
-
 /// CRC-32 over rows of doubles, one after the other (little-endian hosts: as stored).
 std::int64_t crc_of(const std::vector<const double*>& rows, const std::vector<std::size_t>& sizes) {
   static_assert(sizeof(double) == 8, "float64 rows");
@@ -129,36 +154,44 @@ std::int64_t run_digest(const RunRecord& r, const Layout& L) {
   return crc_of(rows, sizes);
 }
 
-std::int64_t marginal_digest(const std::vector<double>& in, const std::vector<double>& out,
-                             const std::vector<double>& self, const EntityRows* e, const Layout& L) {
-  std::vector<const double*> rows = {in.data(), out.data(), self.data()};
-  std::vector<std::size_t> sizes = {in.size(), out.size(), self.size()};
-  if (L.entities > 0 && e)
-    for (const auto* v : {&e->inflow, &e->outflow, &e->self, &e->matrix}) {
-      rows.push_back(v->data());
-      sizes.push_back(v->size());
-    }
+/// The digest of a run's rows of an after-run measure (/runs/<measure>_digest).
+std::int64_t measure_digest(const MeasureRecord& r, const std::vector<MeasureRow>& rows_of) {
+  std::vector<const double*> rows;
+  std::vector<std::size_t> sizes;
+  for (const auto& row : rows_of) {
+    rows.push_back(row.of(r).data());
+    sizes.push_back(row.of(r).size());
+  }
   return crc_of(rows, sizes);
 }
 
 /// The digest recorded for run (s, q) in `name` (-1: none).
-std::int64_t stored_digest(hid_t file, const char* name, hsize_t s, hsize_t q) {
+std::int64_t stored_digest(hid_t file, const std::string& name, hsize_t s, hsize_t q) {
   std::int64_t v = -1;
   auto ds = h5::open_dataset(file, name);
   h5::read_block(ds.get(), H5T_NATIVE_INT64, {s, q}, {1, 1}, &v);
   return v;
 }
 
-void check_digest(std::int64_t stored, std::int64_t computed, const char* what, int s, int q) {
+void check_digest(std::int64_t stored, std::int64_t computed, const std::string& what, int s, int q) {
   if (stored == -1 || stored == computed) return;
-  throw IoError(std::string(what) + " (split " + std::to_string(s) + ", seed " + std::to_string(q) +
+  throw IoError(what + " (split " + std::to_string(s) + ", seed " + std::to_string(q) +
                 ") does not match its digest (CRC-32 " + std::to_string(computed) + " of its rows, " +
                 std::to_string(stored) + " recorded): the file is damaged");
 }
 }  // namespace
 
-std::vector<std::string> ResultsFile::digest_rows(bool marginal) const {
-  return marginal ? marginal_digest_rows(layout_) : io::digest_rows(layout_);
+std::vector<std::string> digest_kinds(const Layout& L) {
+  std::vector<std::string> kinds = {""};
+  kinds.insert(kinds.end(), L.measures.begin(), L.measures.end());
+  return kinds;
+}
+
+std::vector<std::string> ResultsFile::digest_rows(const std::string& measure) const {
+  if (measure.empty()) return io::digest_rows(layout_);
+  std::vector<std::string> out;
+  for (const auto& row : measure_rows(measure, layout_)) out.push_back(row.dataset->path);
+  return out;
 }
 
 void ResultsFile::write_round(const RunRecord* record) {
@@ -238,49 +271,42 @@ void ResultsFile::write_rows(const RunRecord* record) {
   }
 }
 
-void ResultsFile::write_marginal(int split, int seed, const std::vector<double>* inflow,
-                                 const std::vector<double>* outflow, const std::vector<double>* self,
-                                 const EntityRows* entities) {
-  const hsize_t N = u(layout_.individuals), n = inflow ? 1 : 0;
-  const std::string run = "Marginal run (split " + std::to_string(split) + ", seed " + std::to_string(seed) + ")";
+void ResultsFile::write_measure(const std::string& measure, int split, int seed, const MeasureRecord* record) {
+  const AfterRunMeasure* m = find_after_run_measure(measure);
+  if (!m || !layout_.has(measure)) throw IoError("writing \"" + path_ + "\": the file has no " + measure + " flows");
+  const hsize_t n = record ? 1 : 0;
+  const std::string run = m->title + " run (split " + std::to_string(split) + ", seed " + std::to_string(seed) + ")";
   if (journal_.active())
     phase("keeping the " + run + " in its journal \"" + journal_.directory() + "\"", [&] {
-      if (!n) return;
-      MarginalRecord m{split, seed, *inflow, *outflow, *self, entities != nullptr, entities ? *entities : EntityRows{}};
-      journal_.put(m);
+      if (record) journal_.put(*record);
     });
   phase("the rows of " + run, [&] {
     upgrade();
-    const std::vector<hsize_t> at = {u(split), u(seed), 0}, count = {n, n, n * N};
-    const std::vector<double>* rows[] = {inflow, outflow, self};
-    for (int k = 0; k < 3; ++k) {
-      auto ds = h5::open_dataset(file_.get(), spec(kMarginalSets[k]).path);
-      h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, at, count, n ? rows[k]->data() : nullptr);
-    }
-    if (layout_.entities > 0) {  // --entities: the leave-one-entity-out flows too (rank 0's)
-      const hsize_t E = u(layout_.entities), m = n && entities ? 1 : 0;
-      const std::vector<double>* erows[] = {m ? &entities->inflow : nullptr, m ? &entities->outflow : nullptr,
-                                            m ? &entities->self : nullptr};
-      const char* names[] = {"/flows/entity_marginal/inflow", "/flows/entity_marginal/outflow",
-                             "/flows/entity_marginal/self"};
-      for (int k = 0; k < 3; ++k) {
-        auto ds = h5::open_dataset(file_.get(), names[k]);
-        h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, at, {m, m, m * E}, m ? erows[k]->data() : nullptr);
+    const auto rows = measure_rows(measure, layout_);
+    for (const auto& row : rows) {
+      const auto shape = row_shape(*row.dataset, layout_);
+      const std::vector<double>* v = record ? &row.of(*record) : nullptr;
+      if (v && v->size() != count_of(shape))
+        throw IoError("writing \"" + path_ + "\": " + run + " has " + std::to_string(v->size()) + " values for " +
+                      row.dataset->path + ", which holds " + std::to_string(count_of(shape)));
+      std::vector<hsize_t> at = {u(split), u(seed)}, count = {n, n};
+      for (auto len : shape) {
+        at.push_back(0);
+        count.push_back(n * len);
       }
-      auto ds = h5::open_dataset(file_.get(), "/flows/entity_marginal/matrix");
-      h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, {u(split), u(seed), 0, 0}, {m, m, m * E, m * E},
-                      m ? entities->matrix.data() : nullptr);
+      auto ds = h5::open_dataset(file_.get(), row.dataset->path);
+      h5::write_block(ds.get(), H5T_NATIVE_DOUBLE, at, count, v ? v->data() : nullptr);
     }
     if (layout_.digest) {
-      const std::int64_t digest = n ? marginal_digest(*inflow, *outflow, *self, entities, layout_) : -1;
-      auto ds = h5::open_dataset(file_.get(), "/runs/marginal_digest");
+      const std::int64_t digest = record ? measure_digest(*record, rows) : -1;
+      auto ds = h5::open_dataset(file_.get(), "/runs/" + measure + "_digest");
       h5::write_block(ds.get(), H5T_NATIVE_INT64, {u(split), u(seed)}, {n, n}, &digest);
     }
     h5::flush(file_.get(), "flushing");
   });
   phase("the completion flag of " + run, [&] {  // rows before the flag, as in write_round
     const std::uint8_t one = 1;
-    auto flag = h5::open_dataset(file_.get(), "/runs/marginal_complete");
+    auto flag = h5::open_dataset(file_.get(), "/runs/" + measure + "_complete");
     h5::write_block(flag.get(), H5T_NATIVE_UINT8, {u(split), u(seed)}, {n, n}, &one);
     h5::flush(file_.get(), "flushing");
   });
@@ -298,8 +324,8 @@ std::vector<double> ResultsFile::diverged_steps() const {
   return out;
 }
 
-std::vector<std::uint8_t> ResultsFile::marginal_complete() const {
-  return read_flags(file_.get(), "/runs/marginal_complete",
+std::vector<std::uint8_t> ResultsFile::measure_complete(const std::string& measure) const {
+  return read_flags(file_.get(), ("/runs/" + measure + "_complete").c_str(),
                     static_cast<std::size_t>(layout_.splits) * layout_.seeds);
 }
 
@@ -334,39 +360,37 @@ RunRecord ResultsFile::read_run(int split, int seed) const {
   return r;
 }
 
-std::vector<double> ResultsFile::read_marginal(int split, int seed) const {
-  const hsize_t N = u(layout_.individuals);
-  std::vector<double> out(3 * N);
-  for (int k = 0; k < 3; ++k) {
-    auto ds = h5::open_dataset(file_.get(), kMarginalSets[k]);
-    h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, {u(split), u(seed), 0}, {1, 1, N}, out.data() + k * N);
+MeasureRecord ResultsFile::read_measure(const std::string& measure, int split, int seed) const {
+  MeasureRecord r;
+  r.measure = measure;
+  r.split = split;
+  r.seed = seed;
+  r.has_entities = layout_.entities > 0;
+  const auto rows = measure_rows(measure, layout_);
+  for (const auto& row : rows) {
+    const auto shape = row_shape(*row.dataset, layout_);
+    auto& v = row.of(r);
+    v.assign(count_of(shape), 0.0);
+    std::vector<hsize_t> at = {u(split), u(seed)}, count = {1, 1};
+    for (auto len : shape) {
+      at.push_back(0);
+      count.push_back(len);
+    }
+    auto ds = h5::open_dataset(file_.get(), row.dataset->path);
+    h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, at, count, v.data());
   }
   if (layout_.digest) {
-    const std::vector<double> a(out.begin(), out.begin() + N), b(out.begin() + N, out.begin() + 2 * N),
-        c(out.begin() + 2 * N, out.end());
-    EntityRows e;
-    if (layout_.entities > 0) e = read_entity_marginal(split, seed);
-    check_digest(stored_digest(file_.get(), "/runs/marginal_digest", u(split), u(seed)),
-                 marginal_digest(a, b, c, &e, layout_), "Marginal run", split, seed);
+    const AfterRunMeasure* m = find_after_run_measure(measure);
+    check_digest(stored_digest(file_.get(), "/runs/" + measure + "_digest", u(split), u(seed)), measure_digest(r, rows),
+                 (m ? m->title : measure) + " run", split, seed);
   }
-  return out;
+  return r;
 }
 
-EntityRows ResultsFile::read_entity_marginal(int split, int seed) const {
-  const hsize_t E = u(layout_.entities);
-  EntityRows r;
-  std::vector<double>* rows[] = {&r.inflow, &r.outflow, &r.self};
-  const char* names[] = {"/flows/entity_marginal/inflow", "/flows/entity_marginal/outflow",
-                         "/flows/entity_marginal/self"};
-  for (int k = 0; k < 3; ++k) {
-    rows[k]->assign(E, 0.0);
-    auto ds = h5::open_dataset(file_.get(), names[k]);
-    h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, {u(split), u(seed), 0}, {1, 1, E}, rows[k]->data());
-  }
-  r.matrix.assign(E * E, 0.0);
-  auto ds = h5::open_dataset(file_.get(), "/flows/entity_marginal/matrix");
-  h5::read_block(ds.get(), H5T_NATIVE_DOUBLE, {u(split), u(seed), 0, 0}, {1, 1, E, E}, r.matrix.data());
-  return r;
+const Contents::Measure* Contents::measure(const std::string& name) const {
+  for (const auto& m : measures)
+    if (m.name == name) return &m;
+  return nullptr;
 }
 
 Contents ResultsFile::read() const {
@@ -390,7 +414,19 @@ Contents ResultsFile::read_contents() const {
     h5::read_all(ds.get(), H5T_NATIVE_DOUBLE, v.data());
   }
   c.diverged_step = diverged_steps();
-  if (layout_.marginal) c.marginal_complete = marginal_complete();
+  for (const auto& name : layout_.measures) {
+    Contents::Measure m;
+    m.name = name;
+    m.complete = measure_complete(name);
+    std::vector<double>* all[] = {&m.inflow, &m.outflow, &m.self};
+    const char* flows[] = {"inflow", "outflow", "self"};
+    for (int k = 0; k < 3; ++k) {
+      const DatasetSchema& d = spec("/flows/" + name + "/" + flows[k]);
+      all[k]->resize(count_of(shape(d, layout_)));
+      h5::read_all(h5::open_dataset(file_.get(), d.path).get(), H5T_NATIVE_DOUBLE, all[k]->data());
+    }
+    c.measures.push_back(std::move(m));
+  }
   c.individual_ids.resize(static_cast<std::size_t>(layout_.individuals));
   auto ids = h5::open_dataset(file_.get(), "/individuals/id");
   h5::read_all(ids.get(), H5T_NATIVE_INT64, c.individual_ids.data());
@@ -406,7 +442,8 @@ Contents ResultsFile::read_contents() const {
       for (int q = 0; q < layout_.seeds; ++q) {
         const std::size_t at = static_cast<std::size_t>(s) * layout_.seeds + q;
         if (c.complete[at]) read_run(s, q);
-        if (layout_.marginal && c.marginal_complete[at]) read_marginal(s, q);
+        for (const auto& m : c.measures)
+          if (m.complete[at]) read_measure(m.name, s, q);
       }
   return c;
 }

@@ -3,6 +3,7 @@
 // holds them equal to what the program writes.
 #include "reciprocity/io/schema.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include <stdexcept>
@@ -27,21 +28,56 @@ const char* element_name(Element e) {
   return "?";
 }
 
-const char* presence_name(Presence p) {
-  switch (p) {
+std::string presence_name(const DatasetSchema& d) {
+  switch (d.when) {
     case Presence::always: return "always";
     case Presence::individual_loss: return "individual_loss";
     case Presence::save_mask: return "save_mask";
-    case Presence::marginal: return "marginal";
+    case Presence::measure: return d.measure;
     case Presence::summary: return "summary";
-    case Presence::summary_marginal: return "summary_marginal";
+    case Presence::summary_measure: return "summary_" + d.measure;
     case Presence::entities: return "entities";
-    case Presence::entity_marginal: return "entity_marginal";
+    case Presence::entity_measure: return "entity_" + d.measure;
     case Presence::arrival: return "arrival";
     case Presence::digest: return "digest";
-    case Presence::marginal_digest: return "marginal_digest";
+    case Presence::measure_digest: return d.measure + "_digest";
   }
   return "?";
+}
+
+const std::vector<AfterRunMeasure>& after_run_measures() {
+  static const std::vector<AfterRunMeasure> m = {
+      {"marginal", "Marginal", "",
+       {"Entity Marginal inflow of each run: what removing each other entity's training data does to e's "
+        "deployment loss, summed (leave-one-entity-out retraining)",
+        "Entity Marginal outflow of each run: what removing e's training data does to the other entities' "
+        "deployment loss, summed (leave-one-entity-out retraining)",
+        "Entity Marginal self-influence of each run: what removing e's training data does to e's own "
+        "deployment loss",
+        "Entity Marginal matrix M[e, f] = sum over f's deployment examples of l(w without entity e's training "
+        "data) - l(w) of each run (rows: the entity removed; row sums minus the diagonal: outflows; column "
+        "sums minus the diagonal: inflows)"}},
+  };
+  return m;
+}
+
+const AfterRunMeasure* find_after_run_measure(const std::string& name) {
+  for (const auto& m : after_run_measures())
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+bool Layout::has(const std::string& name) const {
+  return std::find(measures.begin(), measures.end(), name) != measures.end();
+}
+
+void Layout::add(const std::string& name) {
+  if (has(name)) return;
+  measures.push_back(name);
+  std::vector<std::string> ordered;
+  for (const auto& m : after_run_measures())
+    if (has(m.name)) ordered.push_back(m.name);
+  measures = ordered;
 }
 
 const char* attribute_type_name(AttributeType t) {
@@ -59,8 +95,8 @@ const char* attribute_type_name(AttributeType t) {
 // loss in nats), "label" (the rating's or label's own units), "1" (dimensionless: fractions,
 // ratios, flags), "count", "step", "percent", "" (identifiers and indices).
 
-const std::vector<Dimension>& dimensions() {
-  static const std::vector<Dimension> d = {
+std::vector<Dimension> make_dimensions() {
+  std::vector<Dimension> d = {
       {"split", "/split", true, Element::i64, "",
        "index s of the random train/deployment split (with config_seed it decides which examples train)"},
       {"seed", "/seed", true, Element::i64, "",
@@ -82,9 +118,15 @@ const std::vector<Dimension>& dimensions() {
       {"scalar", "/summary/scalar", false, Element::u8, "", "the one entry of a single figure"},
       {"run", "/summary/run", true, Element::i64, "",
        "run index split * R + seed of each run the TracIn single-run figures use", true},
-      {"marginal_run", "/summary/marginal_run", true, Element::i64, "",
-       "run index split * R + seed of each run the Marginal single-run figures use", true},
   };
+  for (const auto& m : after_run_measures())
+    d.push_back({m.name + "_run", "/summary/" + m.name + "_run", true, Element::i64, "",
+                 "run index split * R + seed of each run the " + m.title + " single-run figures use", true});
+  return d;
+}
+
+const std::vector<Dimension>& dimensions() {
+  static const std::vector<Dimension> d = make_dimensions();
   return d;
 }
 
@@ -100,35 +142,49 @@ const std::vector<std::string> kRun = {"split", "seed"};
 const std::vector<std::string> kRunIndividual = {"split", "seed", "individual"};
 const std::vector<std::string> kRunStep = {"split", "seed", "step"};
 
-void add_flows(std::vector<DatasetSchema>& out, const std::string& kind, const std::string& title, Presence when) {
+void add_flows(std::vector<DatasetSchema>& out, const std::string& kind, const std::string& title, Presence when,
+               const std::string& measure = "", const std::string& how = "") {
   const std::string group = "/flows/" + kind + "/";
   out.push_back({group + "inflow", Element::f64, kRunIndividual, "loss",
-                 title + " inflow I_i of each run: what other individuals' training data did for i's deployment loss",
-                 when});
+                 title + " inflow I_i of each run: what other individuals' training data did for i's deployment loss" +
+                     how,
+                 when, 0, measure});
   out.push_back({group + "outflow", Element::f64, kRunIndividual, "loss",
-                 title + " outflow O_i of each run: what i's training data did for other individuals' deployment loss",
-                 when});
+                 title + " outflow O_i of each run: what i's training data did for other individuals' deployment loss" +
+                     how,
+                 when, 0, measure});
   out.push_back({group + "self", Element::f64, kRunIndividual, "loss",
-                 title + " self-influence S_i of each run: i's training data on i's own deployment loss", when});
+                 title + " self-influence S_i of each run: i's training data on i's own deployment loss" + how, when, 0,
+                 measure});
+}
+
+/// The standard errors of a sampled measure's flows (AfterRunMeasure::standard_errors).
+void add_standard_errors(std::vector<DatasetSchema>& out, const AfterRunMeasure& m) {
+  for (const char* flow : {"inflow", "outflow", "self"})
+    out.push_back({"/flows/" + m.name + "/" + flow + "_se", Element::f64, kRunIndividual, "loss",
+                   m.title + " standard error of each run's sampled " + flow + " (the sampling's, not the runs')",
+                   Presence::measure, 0, m.name});
 }
 
 /// The entity flows of one kind under `group`: inflow, outflow, self [split, seed, entity] and the
 /// matrix [split, seed, entity, deployment_entity], described by `what` in that order.
 void add_entity_flows(std::vector<DatasetSchema>& out, const std::string& group, const std::array<std::string, 4>& what,
-                      Presence when) {
+                      Presence when, const std::string& measure = "") {
   const std::vector<std::string> run_entity = {"split", "seed", "entity"};
   const char* names[] = {"inflow", "outflow", "self"};
-  for (int k = 0; k < 3; ++k) out.push_back({group + names[k], Element::f64, run_entity, "loss", what[k], when});
-  out.push_back({group + "matrix", Element::f64, {"split", "seed", "entity", "deployment_entity"}, "loss", what[3], when});
+  for (int k = 0; k < 3; ++k)
+    out.push_back({group + names[k], Element::f64, run_entity, "loss", what[k], when, 0, measure});
+  out.push_back({group + "matrix", Element::f64, {"split", "seed", "entity", "deployment_entity"}, "loss", what[3], when,
+                 0, measure});
 }
 
 /// The summary figures of one flow kind (prefix "" for TracIn, "marginal_" for Marginal).
 void add_summary(std::vector<DatasetSchema>& out, const std::string& prefix, const std::string& title,
-                 Presence when) {
+                 Presence when, const std::string& measure = "") {
   const std::vector<std::string> ind = {"individual"}, one = {"scalar"}, run = {prefix + "run"};
   auto add = [&](const std::string& name, const std::vector<std::string>& dims, const std::string& units,
                  const std::string& what) {
-    out.push_back({"/summary/" + prefix + name, Element::f64, dims, units, title + ": " + what, when});
+    out.push_back({"/summary/" + prefix + name, Element::f64, dims, units, title + ": " + what, when, 0, measure});
   };
   add("mean_inflow", ind, "loss", "inflow of each individual averaged over the runs used");
   add("mean_outflow", ind, "loss", "outflow of each individual averaged over the runs used");
@@ -187,7 +243,10 @@ std::vector<DatasetSchema> make_datasets() {
        "1 where the example is in the training set of the split (--save-split-mask)", P::save_mask},
   };
   d.insert(d.end(), runs.begin(), runs.end());
-  add_flows(d, "marginal", "Marginal", P::marginal);
+  for (const auto& m : after_run_measures()) {
+    add_flows(d, m.name, m.title, P::measure, m.name, m.how);
+    if (m.standard_errors) add_standard_errors(d, m);
+  }
   add_entity_flows(d, "/flows/entity/",
                    {"Entity TracIn inflow I_e of each run: what other entities' training data did for e's deployment loss",
                     "Entity TracIn outflow O_e of each run: what e's training data did for other entities' deployment loss",
@@ -197,29 +256,23 @@ std::vector<DatasetSchema> make_datasets() {
                     "data did for entity f's deployment loss (row sums minus the diagonal: outflows; column sums minus "
                     "the diagonal: inflows; diagonal: self-influence)"},
                    P::entities);
-  add_entity_flows(d, "/flows/entity_marginal/",
-                   {"Entity Marginal inflow of each run: what removing each other entity's training data does to e's "
-                    "deployment loss, summed (leave-one-entity-out retraining)",
-                    "Entity Marginal outflow of each run: what removing e's training data does to the other entities' "
-                    "deployment loss, summed (leave-one-entity-out retraining)",
-                    "Entity Marginal self-influence of each run: what removing e's training data does to e's own "
-                    "deployment loss",
-                    "Entity Marginal matrix M[e, f] = sum over f's deployment examples of l(w without entity e's training "
-                    "data) - l(w) of each run (rows: the entity removed; row sums minus the diagonal: outflows; column "
-                    "sums minus the diagonal: inflows)"},
-                   P::entity_marginal);
-  d.push_back({"/runs/marginal_complete", Element::u8, kRun, "1", "1 once the run's Marginal flows are written",
-               P::marginal});
+  for (const auto& m : after_run_measures())
+    add_entity_flows(d, "/flows/entity_" + m.name + "/", m.entity_what, P::entity_measure, m.name);
+  for (const auto& m : after_run_measures())
+    d.push_back({"/runs/" + m.name + "_complete", Element::u8, kRun, "1",
+                 "1 once the run's " + m.title + " flows are written", P::measure, 0, m.name});
   d.push_back({"/runs/digest", Element::i64, kRun, "",
                "CRC-32 (zlib) of the run's rows: the datasets named in this dataset's attribute rows, in that order, "
                "each run's row as little-endian float64, one after the other; -1 where not recorded (a run not "
                "complete)",
                P::digest, -1});
-  d.push_back({"/runs/marginal_digest", Element::i64, kRun, "",
-               "CRC-32 (zlib) of the run's Marginal rows, as /runs/digest (the datasets named in its attribute rows)",
-               P::marginal_digest, -1});
+  for (const auto& m : after_run_measures())
+    d.push_back({"/runs/" + m.name + "_digest", Element::i64, kRun, "",
+                 "CRC-32 (zlib) of the run's " + m.title +
+                     " rows, as /runs/digest (the datasets named in its attribute rows)",
+                 P::measure_digest, -1, m.name});
   add_summary(d, "", "TracIn", P::summary);
-  add_summary(d, "marginal_", "Marginal", P::summary_marginal);
+  for (const auto& m : after_run_measures()) add_summary(d, m.name + "_", m.title, P::summary_measure, m.name);
   const std::vector<DatasetSchema> common = {
       {"/summary/beta", Element::f64, {"scalar"}, "1", "beta of the alpha-at-beta figures", P::summary},
       {"/summary/snr_conditional", Element::f64, {"scalar"}, "1",
@@ -309,18 +362,18 @@ bool in_layout(const DatasetSchema& d, const Layout& L) {
     case P::always: return true;
     case P::individual_loss: return L.individual_loss;
     case P::save_mask: return L.save_mask;
-    case P::marginal: return L.marginal;
+    case P::measure: return L.has(d.measure);
     case P::entities: return L.entities > 0;
-    case P::entity_marginal: return L.entities > 0 && L.marginal;
+    case P::entity_measure: return L.entities > 0 && L.has(d.measure);
     case P::arrival: return L.arrival;
     case P::digest: return L.digest;
-    case P::marginal_digest: return L.digest && L.marginal;
+    case P::measure_digest: return L.digest && L.has(d.measure);
     default: return false;
   }
 }
 
 bool in_summary(const DatasetSchema& d, const Layout& L) {
-  return d.when == P::summary || (d.when == P::summary_marginal && L.marginal);
+  return d.when == P::summary || (d.when == P::summary_measure && L.has(d.measure));
 }
 
 hsize_t length(const std::string& name, const Layout& L) {

@@ -13,7 +13,7 @@ constexpr std::uint64_t kBase = 64 * 1024;  // superblock, root group, root attr
 std::uint64_t element_bytes(Element e) { return e == Element::u8 ? 1 : 8; }
 
 std::uint64_t run_dimension_length(const std::string& name, const Layout& L) {
-  if (name == "run" || name == "marginal_run") return static_cast<std::uint64_t>(L.splits) * L.seeds;
+  if (dimension(name).set_by_summary) return static_cast<std::uint64_t>(L.splits) * L.seeds;  // runs used
   return length(name, L);
 }
 

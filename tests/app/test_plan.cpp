@@ -47,12 +47,12 @@ TEST_CASE("plan: the TracIn runs not complete, in split-seed order, within --spl
 TEST_CASE("plan: Marginal runs need their TracIn run and stop at --marginal-splits", "[plan]") {
   auto c = config(4, 1);
   const std::vector<std::uint8_t> complete = {1, 1, 0, 1}, marginal = {1, 0, 0, 0};
-  CHECK(keys(plan_marginal(c, complete, marginal)) == std::vector<std::pair<int, int>>{{1, 0}, {3, 0}});
+  CHECK(keys(plan_after_run(c, c.marginal_splits, complete, marginal)) == std::vector<std::pair<int, int>>{{1, 0}, {3, 0}});
   c.marginal_splits = 2;
-  CHECK(keys(plan_marginal(c, complete, marginal)) == std::vector<std::pair<int, int>>{{1, 0}});
+  CHECK(keys(plan_after_run(c, c.marginal_splits, complete, marginal)) == std::vector<std::pair<int, int>>{{1, 0}});
   c.marginal_splits = 0;
   c.split_end = 3;
-  CHECK(keys(plan_marginal(c, complete, marginal)) == std::vector<std::pair<int, int>>{{1, 0}});
+  CHECK(keys(plan_after_run(c, c.marginal_splits, complete, marginal)) == std::vector<std::pair<int, int>>{{1, 0}});
 }
 
 TEST_CASE("plan: runs dealt round-robin, every run exactly once", "[plan]") {

@@ -29,7 +29,7 @@ io::Layout full_layout() {
   L.individuals = 5;
   L.examples = 7;
   L.save_mask = true;
-  L.marginal = true;
+  L.add("marginal");
   L.individual_loss = true;
   return L;
 }
@@ -248,11 +248,12 @@ TEST_CASE("io: a file never outgrows the disk space reserved for it (created, ev
   big.individuals = 943;
   big.examples = 100000;
   big.save_mask = true;
-  big.marginal = true;
+  big.add("marginal");
   layouts.push_back(big);
   io::Layout one = full_layout();
   one.splits = one.seeds = 1;
-  one.save_mask = one.marginal = false;
+  one.save_mask = false;
+  one.measures.clear();
   layouts.push_back(one);
   for (const auto& L : layouts) {
     test::TempDir dir;
@@ -268,7 +269,10 @@ TEST_CASE("io: a file never outgrows the disk space reserved for it (created, ev
           auto rec = record(L, s, r);
           rec.train_mask.assign(r == 0 ? static_cast<std::size_t>(L.examples) : 0, 1);
           f.write_round(&rec);
-          if (L.marginal) f.write_marginal(s, r, &rec.inflow, &rec.outflow, &rec.self);
+          if (L.has("marginal")) {
+            io::MeasureRecord m{"marginal", s, r, rec.inflow, rec.outflow, rec.self, {}, {}, {}, false, {}};
+            f.write_measure("marginal", s, r, &m);
+          }
         }
       app::summarize(f.read(), 0.75, "test", &f);
       f.set_attribute("status", std::string("complete"));

@@ -21,6 +21,10 @@ using SplitOrder = split::Order;
 using Batches = train::Schedule::Batches;
 using MarginalStep = train::Schedule::Divisor;
 
+/// Whether model `m` is trained by gradient descent (so has TracIn flows and Marginal retraining);
+/// not k nearest neighbours.
+inline bool gradient_descent(ModelKind m) { return m != ModelKind::kKnn; }
+
 /// The word of a choice ("mf", "time-per-user", "keep", ...).
 const char* name_of(Family v);
 const char* name_of(ModelKind v);

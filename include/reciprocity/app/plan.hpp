@@ -29,10 +29,11 @@ struct TracinPlan {
 TracinPlan plan_tracin(const Config& c, const std::vector<std::uint8_t>& complete,
                        const std::vector<double>& diverged_step);
 
-/// The Marginal runs to do: those of the first --marginal-splits splits (within the split
-/// range) whose TracIn run is complete and whose Marginal flows are not.
-std::vector<RunKey> plan_marginal(const Config& c, const std::vector<std::uint8_t>& complete,
-                                  const std::vector<std::uint8_t>& marginal_complete);
+/// The runs an after-run measure (app/measure.hpp: Marginal, ...) has to do: those of the first
+/// `measure_splits` splits (0: all; within the split range) whose TracIn run is complete and
+/// whose flows of the measure are not (`measure_complete`).
+std::vector<RunKey> plan_after_run(const Config& c, int measure_splits, const std::vector<std::uint8_t>& complete,
+                                   const std::vector<std::uint8_t>& measure_complete);
 
 /// Runs are dealt round-robin to `groups` groups of ranks: in round k group g takes run
 /// k * groups + g. rounds() is the number of rounds for `runs` runs; run_of() the index of

@@ -12,7 +12,7 @@
 //
 // Files: `header` (the identity of the sweep: its result-determining options and data
 // fingerprint, as text), `run-S-R` (the TracIn run (S, R): every row of io::RunRecord) and
-// `marginal-S-R` (its Marginal flows). Each run file is a sequence of named arrays closed by
+// `<measure>-S-R` (its flows of an after-run measure: `marginal-S-R`). Each run file is a sequence of named arrays closed by
 // the CRC-32 (zlib) of everything before it; a file that does not check is ignored, as a run
 // never completed (it cannot be: it was renamed into place whole).
 #include <cstdint>
@@ -24,18 +24,10 @@
 
 namespace reciprocity::io {
 
-/// One run's Marginal flows as the journal keeps them.
-struct MarginalRecord {
-  int split = 0, seed = 0;
-  std::vector<double> inflow, outflow, self;  ///< [N]
-  bool has_entities = false;
-  EntityRows entities;                        ///< when the file has entities
-};
-
 /// What a journal holds (read on one rank).
 struct JournalContents {
   std::vector<RunRecord> runs;
-  std::vector<MarginalRecord> marginal;
+  std::vector<MeasureRecord> measures;  ///< after-run measures' runs
   std::vector<std::string> unreadable;  ///< run files that do not check (ignored)
 };
 
@@ -55,18 +47,18 @@ class Journal {
   void start(const std::string& identity) const;
   /// Whether the run file of TracIn run (split, seed) exists (it is not read).
   bool has_run(int split, int seed) const;
-  bool has_marginal(int split, int seed) const;
+  bool has_measure(const std::string& measure, int split, int seed) const;
   /// Keep one run (a diverged run too: its step), durably, before it is flagged complete.
   void put(const RunRecord& r) const;
-  void put(const MarginalRecord& m) const;
+  void put(const MeasureRecord& m) const;
   /// Every run file that checks (and the names of those that do not).
   JournalContents read() const;
-  /// The names of the run files (`run-S-R`, `marginal-S-R`).
+  /// The names of the run files (`run-S-R`, `<measure>-S-R`).
   static std::string run_file(int split, int seed);
-  static std::string marginal_file(int split, int seed);
+  static std::string measure_file(const std::string& measure, int split, int seed);
   /// Bytes of a run file of this record.
   static std::size_t size_of(const RunRecord& r);
-  static std::size_t size_of(const MarginalRecord& m);
+  static std::size_t size_of(const MeasureRecord& m);
   /// Room for the runs still to be written, so that a disk that fills up later cannot fail
   /// them: a placeholder `<name>.tmp` per (name, bytes), its blocks allocated (posix_fallocate);
   /// put() writes the run into it in place. Where the file system cannot reserve, only checks

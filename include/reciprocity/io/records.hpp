@@ -2,6 +2,7 @@
 // What one run contributes to a results file: the rows the sweeps produce, the results file
 // writes (io/results.hpp) and the journal keeps (io/journal.hpp).
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace reciprocity::io {
@@ -24,6 +25,17 @@ struct RunRecord {
 /// One run's entity flows (inflow, outflow, self: [E]; matrix: [E x E] row-major).
 struct EntityRows {
   std::vector<double> inflow, outflow, self, matrix;
+};
+
+/// One run's flows of an after-run measure (io::AfterRunMeasure: Marginal, ...), as the results
+/// file holds them and the journal keeps them.
+struct MeasureRecord {
+  std::string measure;  ///< AfterRunMeasure::name ("marginal")
+  int split = 0, seed = 0;
+  std::vector<double> inflow, outflow, self;           ///< [N]
+  std::vector<double> inflow_se, outflow_se, self_se;  ///< [N] when the measure has standard errors
+  bool has_entities = false;
+  EntityRows entities;                                 ///< when the file has entities
 };
 
 /// One per-run dataset [S, R, ...] of a results file and the RunRecord field it holds: a row

@@ -25,9 +25,15 @@ struct Contents {
   std::vector<std::int64_t> arrival;                  ///< [N] when the layout has it
   std::vector<double> diverged_step;                  ///< [S * R], -1 where not diverged
   std::vector<double> individual_deploy_loss;         ///< [S * R * N] when the layout has it
-  // Marginal flows, when the layout has them: [S * R * N] and flags [S * R].
-  std::vector<std::uint8_t> marginal_complete;
-  std::vector<double> marginal_inflow, marginal_outflow, marginal_self;
+  /// The flows of each after-run measure of the layout (Layout::measures, in that order).
+  struct Measure {
+    std::string name;                        ///< AfterRunMeasure::name
+    std::vector<std::uint8_t> complete;      ///< [S * R]
+    std::vector<double> inflow, outflow, self;  ///< [S * R * N]
+  };
+  std::vector<Measure> measures;
+  /// The after-run measure `name`'s flows, or null when the file has none.
+  const Measure* measure(const std::string& name) const;
   /// The root attributes as text (task, config_<option>, ...; numbers as h5::text_attributes):
   /// with them a summary can rebuild each split's membership (which individuals trained).
   std::vector<std::pair<std::string, std::string>> attributes;
@@ -45,6 +51,9 @@ struct Contents {
 /// by the next one (a flag is written only after its rows are on disk). The space the file can
 /// grow to is reserved on its file system when it is created or opened for writing (and given
 /// back on close), so a disk that fills up later does not fail its writes.
+/// The digests of a file of layout `L`: "" (/runs/digest), then each after-run measure's name.
+std::vector<std::string> digest_kinds(const Layout& L);
+
 class ResultsFile {
  public:
   ResultsFile(ResultsFile&&) = default;
@@ -71,23 +80,21 @@ class ResultsFile {
   /// Collective: write this rank's run (or nothing, when `record` is null), then mark the
   /// written runs complete, then flush.
   void write_round(const RunRecord* record);
-  /// Collective: write the Marginal flows [N] of run (split, seed) from this rank (or nothing,
-  /// when `inflow` is null), then set /runs/marginal_complete, then flush.
-  void write_marginal(int split, int seed, const std::vector<double>* inflow,
-                      const std::vector<double>* outflow, const std::vector<double>* self,
-                      const EntityRows* entities = nullptr);
+  /// Collective: write run (split, seed)'s flows of after-run measure `measure` from this rank
+  /// (or nothing, when `record` is null; its entity rows when the layout has entities), then set
+  /// /runs/<measure>_complete, then flush.
+  void write_measure(const std::string& measure, int split, int seed, const MeasureRecord* record);
   /// Completion flags [S * R] (read from the file).
   std::vector<std::uint8_t> complete() const;
   /// /runs/diverged_step [S * R] (-1 where the run did not diverge).
   std::vector<double> diverged_steps() const;
-  /// Marginal completion flags [S * R] (all 0 when the file has no Marginal flows).
-  std::vector<std::uint8_t> marginal_complete() const;
+  /// Completion flags [S * R] of after-run measure `measure` (all 0 when the file has none).
+  std::vector<std::uint8_t> measure_complete(const std::string& measure) const;
   /// Read one run's rows (any rank; independent reads); the mask only for seed 0.
   RunRecord read_run(int split, int seed) const;
-  /// Read one run's Marginal flows (inflow, outflow, self) [3 * N].
-  std::vector<double> read_marginal(int split, int seed) const;
-  /// Read one run's leave-one-entity-out Marginal flows (files with entities and Marginal flows).
-  EntityRows read_entity_marginal(int split, int seed) const;
+  /// Read one run's flows of after-run measure `measure` (its entity rows too where the file has
+  /// entities), checked against the run's digest.
+  MeasureRecord read_measure(const std::string& measure, int split, int seed) const;
   /// Collective: grow the split axis of every per-split dataset to `splits` (new runs are not
   /// complete). Existing runs are unchanged.
   void grow(int splits);
@@ -116,14 +123,14 @@ class ResultsFile {
   /// in the journal from here on. Agreed: IoError on every rank when the journal cannot be written.
   void attach_journal(const std::string& identity, bool fresh);
   /// Collective: write the runs of `journal` (read on rank 0; ignored elsewhere) into this file,
-  /// as the sweep wrote them, without journaling them again. Returns the numbers of TracIn and
-  /// Marginal runs written (on every rank).
+  /// as the sweep wrote them, without journaling them again. Returns the numbers of TracIn runs
+  /// and of after-run measures' runs written (on every rank).
   std::pair<std::size_t, std::size_t> replay(const JournalContents& journal);
-  /// The per-run datasets whose rows /runs/digest (or, `marginal`, /runs/marginal_digest)
+  /// The per-run datasets whose rows /runs/digest (`measure` empty) or /runs/<measure>_digest
   /// covers, in order: the digest is the CRC-32 (zlib) of those rows, as float64, one after the
-  /// other. Read back with every complete run (read_run, read_marginal, read): a run whose rows
+  /// other. Read back with every complete run (read_run, read_measure, read): a run whose rows
   /// do not match it is an IoError naming the run ("the file is damaged").
-  std::vector<std::string> digest_rows(bool marginal) const;
+  std::vector<std::string> digest_rows(const std::string& measure) const;
   /// Collective: flush to disk.
   void flush();
   /// Collective: close the file (agreed: every rank throws IoError if closing failed on one).

@@ -7,11 +7,34 @@
 // holds the same tables for the Python tools (tests/cli/test_schema.sh holds the two equal).
 #include <hdf5.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace reciprocity::io {
+
+/// A measure whose flows a run gets after its training, computed over every rank (Marginal by
+/// leave-one-out retraining, Shapley by retraining on coalitions, ...). A file whose layout has
+/// measure `name` holds /flows/<name>/{inflow,outflow,self} [split, seed, individual] and
+/// /runs/<name>_complete, /runs/<name>_digest [split, seed]; with entities
+/// /flows/entity_<name>/{inflow,outflow,self,matrix}; once summarised /summary/<name>_* along
+/// /summary/<name>_run; in the journal the files <name>-S-R. Declared once, in
+/// after_run_measures() (src/io/schema.cpp): a new measure adds one entry there.
+struct AfterRunMeasure {
+  std::string name;   ///< "marginal": the datasets' names
+  std::string title;  ///< "Marginal": the descriptions' and the summary's name of the measure
+  /// What the individual flows are, completing "<title> inflow I_i of each run: what other
+  /// individuals' training data did for i's deployment loss" (e.g. ", by leave-one-out retraining").
+  std::string how;
+  /// The descriptions of the entity flows inflow, outflow, self and matrix.
+  std::array<std::string, 4> entity_what;
+  /// Sampled estimates: also /flows/<name>/{inflow,outflow,self}_se, the standard error of each.
+  bool standard_errors = false;
+};
+const std::vector<AfterRunMeasure>& after_run_measures();
+/// The declared after-run measure `name`, or null.
+const AfterRunMeasure* find_after_run_measure(const std::string& name);
 
 /// Shape of a results file: S splits x R seeds runs over N individuals, `steps` GD steps,
 /// M examples.
@@ -22,11 +45,17 @@ struct Layout {
   std::int64_t individuals = 0;
   std::int64_t examples = 0;
   bool save_mask = false;
-  bool marginal = false;  ///< the file has /flows/marginal and /runs/marginal_complete
+  /// The after-run measures the file holds (AfterRunMeasure::name, in after_run_measures()
+  /// order): "marginal" with --marginal.
+  std::vector<std::string> measures;
   bool individual_loss = true;  ///< the file has /runs/individual_deploy_loss (files from 0.2 on)
   std::int64_t entities = 0;    ///< E > 0: the file has the entity flows /flows/entity (--entities)
   bool arrival = false;         ///< the file has /individuals/arrival (--split-order time or time-per-user)
   bool digest = true;           ///< the file has /runs/digest (files from 0.4 on: each run's CRC-32)
+  /// Whether the file holds the flows of after-run measure `name`.
+  bool has(const std::string& name) const;
+  /// Adds after-run measure `name` (kept in after_run_measures() order; no duplicate).
+  void add(const std::string& name);
 };
 
 /// Version of the layout a file follows (root attribute `schema_version`; files without it are
@@ -43,16 +72,15 @@ enum class Presence {
   always,
   individual_loss,   ///< Layout::individual_loss
   save_mask,         ///< Layout::save_mask (--save-split-mask)
-  marginal,          ///< Layout::marginal (--marginal)
+  measure,           ///< Layout::has(DatasetSchema::measure) (--marginal: "marginal")
   summary,           ///< once the file is summarised (end of a run, --summarize, --merge)
-  summary_marginal,  ///< summarised, and the file has Marginal flows
+  summary_measure,   ///< summarised, and the file has the measure's flows
   entities,          ///< Layout::entities > 0 (--entities other than individual)
-  entity_marginal,   ///< Layout::entities > 0 and Layout::marginal (--entities with --marginal)
+  entity_measure,    ///< Layout::entities > 0 and the measure (--entities with --marginal)
   arrival,           ///< Layout::arrival (a time-ordered split)
   digest,            ///< Layout::digest (files from 0.4 on)
-  marginal_digest,   ///< Layout::digest and Layout::marginal
+  measure_digest,    ///< Layout::digest and the measure
 };
-const char* presence_name(Presence p);  ///< "always", "individual_loss", ...
 
 /// A named axis. A dimension with coordinates is a dataset at `path` holding the coordinate of
 /// each position (an HDF5 dimension scale named `name`); one without is a dimension scale that
@@ -72,7 +100,12 @@ struct DatasetSchema {
   std::string units, description;
   Presence when;
   double fill = 0;  ///< value of the entries not written
+  std::string measure = {};  ///< Presence::*measure*: the after-run measure (AfterRunMeasure::name)
 };
+/// When `d` is present: "always", "individual_loss", ...; for an after-run measure's datasets
+/// the measure's name in place of "measure" ("marginal", "summary_marginal", "entity_marginal",
+/// "marginal_digest").
+std::string presence_name(const DatasetSchema& d);
 
 /// Types of root attributes: numbers are stored as numbers; a switch (boolean) as the text
 /// "true" or "false".
