@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Files of the previous layout (tests/cli/data/results-0.2.0.h5, written by version 0.2.0: no
+# Files of earlier versions: 0.4.0 (section 7) and the previous layout (tests/cli/data/results-0.2.0.h5, written by version 0.2.0: no
 # descriptions, units or dimension scales, numbers of the configuration as text) and this one:
 #   - the same options give the same numbers: every dataset the two files share is equal (NaN
 #     where NaN), the configuration too (as the options' text);
@@ -151,6 +151,23 @@ with rr.open_results(sys.argv[1]) as o, rr.open_results(sys.argv[2]) as n:
     x = o.array("flows/tracin/inflow").sel(individual=3, split=1)
     assert x.dims == ("seed",) and x.values.shape == (2,)
 EOF
+
+# 7. Version 0.4.0 (tests/cli/data/results-0.4.0.h5: entities, leave-one-entity-out Marginal and a
+#    journal, whose Marginal files name no measure): the same options give the same numbers, and a
+#    damaged copy is rebuilt by --resume from its 0.4 journal, equal to the fresh sweep.
+old4="$src/tests/cli/data/results-0.4.0.h5"
+cp "$src/tests/cli/data/entities-0.4.0.csv" .  # config_entities names it by this relative path
+opts4=("${opts[@]}" --splits 2 --entities map:entities-0.4.0.csv)
+run new4.log "${opts4[@]}" --out new4.h5 &&
+  { compare "$old4" new4.h5 && ok "version 0.4.0 and this one write the same numbers (entities included)" ||
+      bad "numbers differ from version 0.4.0"; }
+cp "$old4" damaged4.h5 && cp -r "$old4.journal" damaged4.h5.journal && chmod -R u+w damaged4.h5 damaged4.h5.journal
+dd if=/dev/zero of=damaged4.h5 bs=1024 count=2 conv=notrunc status=none
+run rebuilt4.log "${opts4[@]}" --resume --out damaged4.h5 &&
+  grep -q "rebuilding" rebuilt4.log &&
+  { compare new4.h5 damaged4.h5 flows runs splits individuals &&
+      ok "a damaged 0.4.0 file is rebuilt from its 0.4 journal, equal to a fresh sweep" ||
+      bad "the file rebuilt from the 0.4 journal differs"; } || { bad "--resume did not rebuild from the 0.4 journal:"; tail -3 rebuilt4.log; }
 
 echo "$fails failure(s)"
 exit $((fails > 0))
