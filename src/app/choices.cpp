@@ -47,6 +47,14 @@ struct Table<MarginalStep> {
                                                  {MarginalStep::kRemainingBatch, "batch-mean"}};
 };
 
+template <>
+struct Table<ShapleyMethod> {
+  static constexpr Word<ShapleyMethod> words[] = {{ShapleyMethod::kNone, "none"},
+                                                  {ShapleyMethod::kExact, "exact"},
+                                                  {ShapleyMethod::kPermutations, "permutations"},
+                                                  {ShapleyMethod::kBanzhaf, "banzhaf"}};
+};
+
 template <class E>
 const char* word_of(E v) {
   for (const auto& w : Table<E>::words)
@@ -61,6 +69,7 @@ const char* name_of(ModelKind v) { return word_of(v); }
 const char* name_of(SplitOrder v) { return word_of(v); }
 const char* name_of(Batches v) { return word_of(v); }
 const char* name_of(MarginalStep v) { return word_of(v); }
+const char* name_of(ShapleyMethod v) { return word_of(v); }
 
 template <class E>
 std::optional<E> parse_choice(const std::string& word) {
@@ -86,6 +95,7 @@ RECIPROCITY_CHOICE(ModelKind)
 RECIPROCITY_CHOICE(SplitOrder)
 RECIPROCITY_CHOICE(Batches)
 RECIPROCITY_CHOICE(MarginalStep)
+RECIPROCITY_CHOICE(ShapleyMethod)
 #undef RECIPROCITY_CHOICE
 
 }  // namespace reciprocity::app

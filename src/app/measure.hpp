@@ -63,8 +63,9 @@ class Measure {
   virtual void check(const Config& c) const { (void)c; }
   /// Before any results file is touched, on every rank with the whole data set `all`: throws
   /// (ConfigError naming the option, DataError) when a run of the sweep could not be computed.
-  virtual void check_runs(const Config& c, const data::LocalData& all, const split::Rule& rule) const {
-    (void)c, (void)all, (void)rule;
+  virtual void check_runs(const Config& c, const data::LocalData& all, const split::Rule& rule,
+                          const std::optional<data::Grouping>& grouping) const {
+    (void)c, (void)all, (void)rule, (void)grouping;
   }
   /// Its runs are those of the first `splits(c)` splits (0: all) whose TracIn run is complete.
   virtual int splits(const Config& c) const { return c.marginal_splits; }
@@ -85,8 +86,11 @@ class Measure {
     (void)c;
     return "";
   }
-  /// The most trainings one run may take on one rank, for the plan's line (0: not said).
-  virtual std::int64_t trainings_per_run(std::int64_t individuals) const { return individuals; }
+  /// The most trainings one run may take, for the plan's line, with `entities` > 0 under --entities.
+  virtual std::int64_t trainings_per_run(const Config& c, std::int64_t individuals, std::int64_t entities) const {
+    (void)c;
+    return individuals + (entities > 0 ? entities + 1 : 0);
+  }
   /// Collective over ctx.world: the flows of run `key`.
   virtual MeasureRun compute(const MeasureContext& ctx, const RunKey& key) const = 0;
 };
@@ -105,5 +109,6 @@ std::vector<std::string> after_run_measures_of(const Config& c);
 /// The measures, one function each (src/app/measure_*.cpp), for the registry.
 std::unique_ptr<Measure> make_marginal_retraining();
 std::unique_ptr<Measure> make_knn_leave_one_out();
+std::unique_ptr<Measure> make_shapley_retraining();
 
 }  // namespace reciprocity::app

@@ -17,12 +17,18 @@ class KnnLeaveOneOut final : public Measure {
   std::string title() const override { return "Marginal (kNN leave-one-out)"; }
   bool wanted(const Config& c) const override { return c.model == ModelKind::kKnn; }
   bool needs_gradient_model() const override { return false; }
+  std::int64_t trainings_per_run(const Config& c, std::int64_t individuals, std::int64_t entities) const override {
+    (void)c, (void)entities;
+    return individuals;
+  }
   std::string model_title(const Config& c) const override {
     return "k nearest neighbours K=" + std::to_string(c.neighbours) + " (no gradient descent: Marginal flows only)";
   }
 
   /// --neighbours within what every split of the sweep allows (train::knn_run's limit).
-  void check_runs(const Config& c, const data::LocalData& all, const split::Rule& rule) const override {
+  void check_runs(const Config& c, const data::LocalData& all, const split::Rule& rule,
+                  const std::optional<data::Grouping>& grouping) const override {
+    (void)grouping;  // refused with --model knn
     const int first = c.split_begin, last = c.split_end < 0 ? c.splits : c.split_end;
     for (int s = first; s < last; ++s) {
       const train::KnnLimits limits =

@@ -8,6 +8,7 @@ const std::vector<std::unique_ptr<Measure>>& measures() {
     std::vector<std::unique_ptr<Measure>> m;
     m.push_back(make_marginal_retraining());
     m.push_back(make_knn_leave_one_out());
+    m.push_back(make_shapley_retraining());
     return m;
   }();
   return all;

@@ -112,6 +112,27 @@ po::options_description marginal_options(Config& c, TextOptions& t) {
   return group;
 }
 
+po::options_description shapley_options(Config& c, TextOptions& t) {
+  po::options_description group("Shapley influence", kWidth, kWidth / 2);
+  group.add_options()
+      ("shapley", po::value(&t.shapley)->default_value(t.shapley),
+       "none | exact | permutations | banzhaf: also Shapley flows by retraining (docs/method.md section 12). "
+       "The players are the entities of --entities, else the individuals; the value of a coalition S for player "
+       "f is the drop of f's deployment loss when training on S's data only (same initialisation and batches, "
+       "the step of --marginal-step). exact: every coalition (2^P - 1 trainings, P <= 14 players with training "
+       "data); permutations: antithetic pairs of random orderings (P - 1 trainings each); banzhaf: Banzhaf "
+       "values from complementary pairs of random coalitions (2 trainings each). Sampled flows get standard "
+       "errors (/flows/shapley/*_se)")
+      ("shapley-samples", po::value(&c.shapley_samples)->default_value(c.shapley_samples),
+       "sampled --shapley: orderings (permutations) or coalitions (banzhaf) per run, even, at least 4")
+      ("shapley-target-se", po::value(&c.shapley_target_se)->default_value(c.shapley_target_se),
+       "sampled --shapley: stop a run's sampling early once every inflow and outflow standard error is at most "
+       "this (loss units); 0: always --shapley-samples")
+      ("shapley-splits", po::value(&c.shapley_splits)->default_value(c.shapley_splits),
+       "Shapley flows only for the first this many splits (all seeds); 0: every split");
+  return group;
+}
+
 po::options_description output_options(Config& c, TextOptions& t) {
   po::options_description group("Output and execution", kWidth, kWidth / 2);
   group.add_options()

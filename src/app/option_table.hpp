@@ -16,7 +16,7 @@ constexpr unsigned kWidth = 100;
 struct TextOptions {
   std::string config_file, split_range, on_divergence, progress_format;
   /// The typed choices as written (include/reciprocity/app/choices.hpp), turned into Config's enums.
-  std::string model = "auto", split_order = "random", batches = "random", marginal_step = "keep";
+  std::string model = "auto", split_order = "random", batches = "random", marginal_step = "keep", shapley = "none";
   std::string seed = "0";  ///< --seed as written: an unsigned 64-bit integer (Boost would wrap -1 to 2^64 - 1)
 };
 
@@ -25,6 +25,7 @@ boost::program_options::options_description data_options(Config& c, TextOptions&
 boost::program_options::options_description run_options(Config& c, TextOptions& t);
 boost::program_options::options_description model_options(Config& c, TextOptions& t);
 boost::program_options::options_description marginal_options(Config& c, TextOptions& t);
+boost::program_options::options_description shapley_options(Config& c, TextOptions& t);
 boost::program_options::options_description output_options(Config& c, TextOptions& t);
 
 }  // namespace reciprocity::app

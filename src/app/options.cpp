@@ -140,13 +140,21 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
       {"marginal", marginal ? "true" : "false"},
       {"marginal-splits", std::to_string(marginal_splits)},
   };
-  if (marginal) o.emplace_back("marginal-step", name_of(marginal_step));
+  if (marginal || shapley != ShapleyMethod::kNone) o.emplace_back("marginal-step", name_of(marginal_step));
   if (entities != "individual") o.emplace_back("entities", entities);  // files before --entities: individual
   // Recorded only when not the default, so that files before them (0.3) keep resuming unchanged.
   if (batches != Batches::kRandom) o.emplace_back("batches", name_of(batches));
   if (split_order != SplitOrder::kRandom) o.emplace_back("split-order", name_of(split_order));
   if (clip != 0) o.emplace_back("clip", fmt(clip));
   if (noise_multiplier != 0) o.emplace_back("noise-multiplier", fmt(noise_multiplier));
+  if (shapley != ShapleyMethod::kNone) {  // recorded only with Shapley flows: files before them resume unchanged
+    o.emplace_back("shapley", name_of(shapley));
+    o.emplace_back("shapley-splits", std::to_string(shapley_splits));
+    if (shapley != ShapleyMethod::kExact) {
+      o.emplace_back("shapley-samples", std::to_string(shapley_samples));
+      o.emplace_back("shapley-target-se", fmt(shapley_target_se));
+    }
+  }
   if (model == ModelKind::kKnn) o.emplace_back("neighbours", std::to_string(neighbours));
   if (family == Family::kSynthetic) {
     o.emplace_back("synthetic-users", std::to_string(synthetic_users));
@@ -214,6 +222,7 @@ void apply_choices(Config& c, const TextOptions& t, const po::variables_map& vm)
   c.batches = typed<Batches>("batches", t.batches, "is neither ", " nor ");
   c.split_order = typed<SplitOrder>("split-order", t.split_order, "is not ", " or ");
   c.model = typed<ModelKind>("model", t.model, "is not ", " or ");
+  c.shapley = typed<ShapleyMethod>("shapley", t.shapley, "is not ", " or ");
   if (!t.split_range.empty()) {
     int a = -1, b = -1;
     char colon = 0, extra = 0;
@@ -337,6 +346,11 @@ void check_ranges(const Config& c, const po::variables_map& vm) {
   require(std::isfinite(c.progress_interval) && c.progress_interval >= 0, "progress-interval", c.progress_interval,
           "non-negative seconds");
   require(c.marginal_splits >= 0, "marginal-splits", c.marginal_splits, "0 (all) or positive");
+  require(c.shapley_splits >= 0, "shapley-splits", c.shapley_splits, "0 (all) or positive");
+  require(c.shapley_samples >= 4 && c.shapley_samples % 2 == 0 && c.shapley_samples <= 1000000, "shapley-samples",
+          c.shapley_samples, "even, from 4 to 1e6");
+  require(std::isfinite(c.shapley_target_se) && c.shapley_target_se >= 0, "shapley-target-se", c.shapley_target_se,
+          "0 (off) or a positive loss");
   require(c.ranks_per_run >= 0, "ranks-per-run", c.ranks_per_run, "0 (automatic) or positive");
   // Finite and within bounds no training survives (refused for every model: they are recorded).
   require(std::isfinite(c.lambda) && c.lambda >= 0 && c.lambda <= kMaxLambda, "lambda", c.lambda,
@@ -363,6 +377,7 @@ namespace {
 po::options_description all_options(Config& c, TextOptions& t) {
   po::options_description all(kWidth, kWidth / 2);
   all.add(general_options(t)).add(data_options(c, t)).add(run_options(c, t)).add(model_options(c, t)).add(marginal_options(c, t))
+      .add(shapley_options(c, t))
       .add(output_options(c, t));
   return all;
 }

@@ -89,7 +89,7 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   mpi::agreed(world, [&] {  // each measure's own limits (e.g. --neighbours), before any file is touched
     if (!d.whole) return;
     const data::LocalData all = data::distribute(*d.whole, 0, 1);
-    for (const Measure* m : measures_of(c)) m->check_runs(c, all, d.rule);
+    for (const Measure* m : measures_of(c)) m->check_runs(c, all, d.rule, d.grouping);
   });
 
   io::ResultsFile file = open_results(c, ds, d.grouping, world, per_run, lock);

@@ -263,7 +263,17 @@ std::string summarize(const io::Contents& c, double beta, const std::string& tit
   else s << "\nTracIn flows: not defined (a model without gradient descent, --model knn): Marginal flows only\n";
   for (const auto& m : c.measures) {  // after-run measures: runs complete for TracIn and for the measure
     std::vector<std::uint8_t> use(runs);
-    for (std::size_t r = 0; r < runs; ++r) use[r] = c.complete[r] && m.complete[r];
+    bool per_individual = false;  // NaN rows: the measure's players are entities (its entity flows)
+    for (std::size_t r = 0; r < runs; ++r) {
+      use[r] = c.complete[r] && m.complete[r];
+      per_individual = per_individual || (use[r] && N > 0 && !std::isnan(m.inflow[r * N]));
+    }
+    const std::string& title = io::find_after_run_measure(m.name)->title;
+    if (!per_individual && std::any_of(use.begin(), use.end(), [](auto u) { return u != 0; })) {
+      s << "\n" << title << " flows: between entities only (its players are the entities): /flows/entity_" << m.name
+        << " (tools/entities)\n";
+      continue;
+    }
     summarize_kind(io::find_after_run_measure(m.name)->title.c_str(), m.name + "_", m.inflow, m.outflow, use, N, who, beta, s,
                    out);
   }

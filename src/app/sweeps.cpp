@@ -142,7 +142,9 @@ bool after_run_sweep(const Measure& measure, const Config& c, const data::Datase
                      const mpi::Comm& world, const Progress& progress, const JobLock& lock) {
   const std::string name = measure.file_name();
   const auto todo = plan_after_run(c, measure.splits(c), file.complete(), file.measure_complete(name));
-  progress.measure_plan(name, measure.title(), todo.size(), measure.trainings_per_run(ds.num_individuals()),
+  progress.measure_plan(name, measure.title(), todo.size(),
+                        measure.trainings_per_run(c, static_cast<std::int64_t>(ds.num_individuals()),
+                                                  grouping ? grouping->entities() : 0),
                         world.size());
   const data::LocalData all = data::distribute(ds, 0, 1);
   std::unique_ptr<model::Model> model;

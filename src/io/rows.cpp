@@ -58,22 +58,27 @@ const ContentsField kContentsFields[] = {
 };
 
 /// An after-run measure's per-run rows of individuals and of entities, in the file's and the
-/// digest's order, with the MeasureRecord field each holds.
+/// digest's order (those of the layout), with where a MeasureRecord holds each.
+using RowOf = std::vector<double>& (*)(MeasureRecord&);
 struct MeasureField {
-  const char* name;  ///< under /flows/<measure>/ (individuals) or /flows/entity_<measure>/ (entities)
-  std::vector<double> MeasureRecord::*row;
-  std::vector<double> EntityRows::*entity_row;
+  const char* path;  ///< after /flows/: %s stands for the measure's name
+  RowOf row;
 };
 const MeasureField kMeasureFields[] = {
-    {"inflow", &MeasureRecord::inflow, nullptr},         {"outflow", &MeasureRecord::outflow, nullptr},
-    {"self", &MeasureRecord::self, nullptr},             {"inflow_se", &MeasureRecord::inflow_se, nullptr},
-    {"outflow_se", &MeasureRecord::outflow_se, nullptr}, {"self_se", &MeasureRecord::self_se, nullptr},
-};
-const MeasureField kEntityFields[] = {
-    {"inflow", nullptr, &EntityRows::inflow},
-    {"outflow", nullptr, &EntityRows::outflow},
-    {"self", nullptr, &EntityRows::self},
-    {"matrix", nullptr, &EntityRows::matrix},
+    {"%s/inflow", [](MeasureRecord& r) -> std::vector<double>& { return r.inflow; }},
+    {"%s/outflow", [](MeasureRecord& r) -> std::vector<double>& { return r.outflow; }},
+    {"%s/self", [](MeasureRecord& r) -> std::vector<double>& { return r.self; }},
+    {"%s/inflow_se", [](MeasureRecord& r) -> std::vector<double>& { return r.inflow_se; }},
+    {"%s/outflow_se", [](MeasureRecord& r) -> std::vector<double>& { return r.outflow_se; }},
+    {"%s/self_se", [](MeasureRecord& r) -> std::vector<double>& { return r.self_se; }},
+    {"entity_%s/inflow", [](MeasureRecord& r) -> std::vector<double>& { return r.entities.inflow; }},
+    {"entity_%s/outflow", [](MeasureRecord& r) -> std::vector<double>& { return r.entities.outflow; }},
+    {"entity_%s/self", [](MeasureRecord& r) -> std::vector<double>& { return r.entities.self; }},
+    {"entity_%s/matrix", [](MeasureRecord& r) -> std::vector<double>& { return r.entities.matrix; }},
+    {"entity_%s/inflow_se", [](MeasureRecord& r) -> std::vector<double>& { return r.entities_se.inflow; }},
+    {"entity_%s/outflow_se", [](MeasureRecord& r) -> std::vector<double>& { return r.entities_se.outflow; }},
+    {"entity_%s/self_se", [](MeasureRecord& r) -> std::vector<double>& { return r.entities_se.self; }},
+    {"entity_%s/matrix_se", [](MeasureRecord& r) -> std::vector<double>& { return r.entities_se.matrix; }},
 };
 
 /// The declared dataset at `path` (a programming error if it is not declared).
@@ -86,20 +91,18 @@ const DatasetSchema& spec(const std::string& path) {
 /// One per-run row of an after-run measure: the dataset and where the record holds its values.
 struct MeasureRow {
   const DatasetSchema* dataset;
-  std::vector<double> MeasureRecord::*row;
-  std::vector<double> EntityRows::*entity_row;
-  std::vector<double>& of(MeasureRecord& r) const { return row ? r.*row : r.entities.*entity_row; }
-  const std::vector<double>& of(const MeasureRecord& r) const { return row ? r.*row : r.entities.*entity_row; }
+  RowOf row;
+  std::vector<double>& of(MeasureRecord& r) const { return row(r); }
+  const std::vector<double>& of(const MeasureRecord& r) const { return row(const_cast<MeasureRecord&>(r)); }
 };
 /// The rows measure `m` has in a file of layout `L`, in order (the digest's).
 std::vector<MeasureRow> measure_rows(const std::string& m, const Layout& L) {
   std::vector<MeasureRow> out;
-  for (const auto& f : kMeasureFields)
-    if (const DatasetSchema* d = find_dataset("/flows/" + m + "/" + f.name); d && in_layout(*d, L))
-      out.push_back({d, f.row, nullptr});
-  for (const auto& f : kEntityFields)
-    if (const DatasetSchema* d = find_dataset("/flows/entity_" + m + "/" + f.name); d && in_layout(*d, L))
-      out.push_back({d, nullptr, f.entity_row});
+  for (const auto& f : kMeasureFields) {
+    std::string path = std::string("/flows/") + f.path;
+    path.replace(path.find("%s"), 2, m);
+    if (const DatasetSchema* d = find_dataset(path); d && in_layout(*d, L)) out.push_back({d, f.row});
+  }
   return out;
 }
 

@@ -57,6 +57,15 @@ const std::vector<AfterRunMeasure>& after_run_measures() {
         "Entity Marginal matrix M[e, f] = sum over f's deployment examples of l(w without entity e's training "
         "data) - l(w) of each run (rows: the entity removed; row sums minus the diagonal: outflows; column "
         "sums minus the diagonal: inflows)"}},
+      {"shapley", "Shapley", " (Shapley value by retraining on coalitions, --shapley; NaN where the players are entities)",
+       {"Entity Shapley inflow of each run: the Shapley values of the other entities in e's game (the drop of e's "
+        "deployment loss when training on a coalition's data only), summed",
+        "Entity Shapley outflow of each run: e's Shapley values in the other entities' games, summed",
+        "Entity Shapley self-influence of each run: e's Shapley value in its own game",
+        "Entity Shapley matrix M[e, f] of each run: entity e's Shapley value in entity f's game v_f(S) = L_f(w_0) - "
+        "L_f(w_T(S)), training on the data of coalition S only (rows: contributing entity; row sums minus the "
+        "diagonal: outflows; column sums minus the diagonal: inflows; each column sums to v_f(all))"},
+       true},
   };
   return m;
 }
@@ -158,12 +167,20 @@ void add_flows(std::vector<DatasetSchema>& out, const std::string& kind, const s
                  measure});
 }
 
-/// The standard errors of a sampled measure's flows (AfterRunMeasure::standard_errors).
-void add_standard_errors(std::vector<DatasetSchema>& out, const AfterRunMeasure& m) {
-  for (const char* flow : {"inflow", "outflow", "self"})
-    out.push_back({"/flows/" + m.name + "/" + flow + "_se", Element::f64, kRunIndividual, "loss",
-                   m.title + " standard error of each run's sampled " + flow + " (the sampling's, not the runs')",
-                   Presence::measure, 0, m.name});
+/// The standard errors of a sampled measure's flows (AfterRunMeasure::standard_errors), of
+/// individuals or (`entity`) of entities.
+void add_standard_errors(std::vector<DatasetSchema>& out, const AfterRunMeasure& m, bool entity) {
+  const std::vector<std::string> run_entity = {"split", "seed", "entity"};
+  for (const char* flow : {"inflow", "outflow", "self", "matrix"}) {
+    if (!entity && std::string(flow) == "matrix") continue;
+    std::vector<std::string> dims = entity ? run_entity : kRunIndividual;
+    if (std::string(flow) == "matrix") dims.push_back("deployment_entity");
+    out.push_back({"/flows/" + std::string(entity ? "entity_" : "") + m.name + "/" + flow + "_se", Element::f64, dims,
+                   "loss",
+                   m.title + " standard error of each run's sampled " + (entity ? "entity " : "") + flow +
+                       " (of the sampling within the run, not across runs; 0 where computed exactly)",
+                   entity ? Presence::entity_measure : Presence::measure, 0, m.name});
+  }
 }
 
 /// The entity flows of one kind under `group`: inflow, outflow, self [split, seed, entity] and the
@@ -245,7 +262,7 @@ std::vector<DatasetSchema> make_datasets() {
   d.insert(d.end(), runs.begin(), runs.end());
   for (const auto& m : after_run_measures()) {
     add_flows(d, m.name, m.title, P::measure, m.name, m.how);
-    if (m.standard_errors) add_standard_errors(d, m);
+    if (m.standard_errors) add_standard_errors(d, m, false);
   }
   add_entity_flows(d, "/flows/entity/",
                    {"Entity TracIn inflow I_e of each run: what other entities' training data did for e's deployment loss",
@@ -256,8 +273,10 @@ std::vector<DatasetSchema> make_datasets() {
                     "data did for entity f's deployment loss (row sums minus the diagonal: outflows; column sums minus "
                     "the diagonal: inflows; diagonal: self-influence)"},
                    P::entities);
-  for (const auto& m : after_run_measures())
+  for (const auto& m : after_run_measures()) {
     add_entity_flows(d, "/flows/entity_" + m.name + "/", m.entity_what, P::entity_measure, m.name);
+    if (m.standard_errors) add_standard_errors(d, m, true);
+  }
   for (const auto& m : after_run_measures())
     d.push_back({"/runs/" + m.name + "_complete", Element::u8, kRun, "1",
                  "1 once the run's " + m.title + " flows are written", P::measure, 0, m.name});
@@ -327,7 +346,8 @@ std::vector<AttributeSchema> make_attributes() {
       {"marginal-splits", T::integer}, {"marginal-step", T::text}, {"entities", T::text}, {"synthetic-users", T::integer},
       {"synthetic-items", T::integer}, {"synthetic-ratings", T::integer}, {"synthetic-rank", T::integer},
       {"batches", T::text}, {"split-order", T::text}, {"clip", T::real}, {"noise-multiplier", T::real},
-      {"neighbours", T::integer},
+      {"neighbours", T::integer}, {"shapley", T::text}, {"shapley-splits", T::integer},
+      {"shapley-samples", T::integer}, {"shapley-target-se", T::real},
   };
   for (const auto& [name, type] : options)
     a.push_back({std::string("config_") + name, type, std::string("option --") + name});

@@ -15,6 +15,9 @@ namespace reciprocity::app {
 enum class Family { kSynthetic, kMovielens, kDiabetes, kBreastCancer, kCsv };
 /// --model: the model fitted (kAuto only until the dataset's preset resolves it).
 enum class ModelKind { kAuto, kMf, kLinear, kLogistic, kKnn };
+/// --shapley: Shapley flows by retraining (docs/method.md section 12): none, exact over every
+/// coalition, or sampled by antithetic orderings (permutations) or complementary coalitions (banzhaf).
+enum class ShapleyMethod { kNone, kExact, kPermutations, kBanzhaf };
 /// --split-order (split::Order), --batches (train::Schedule::Batches), --marginal-step
 /// (train::Schedule::Divisor): the enums of the layers that act on them.
 using SplitOrder = split::Order;
@@ -31,6 +34,7 @@ const char* name_of(ModelKind v);
 const char* name_of(SplitOrder v);
 const char* name_of(Batches v);
 const char* name_of(MarginalStep v);
+const char* name_of(ShapleyMethod v);
 
 /// The choice named `word`, or nothing when no choice of that kind has this name.
 template <class E>

@@ -41,6 +41,11 @@ struct Config {
   int marginal_splits = 0;            ///< Marginal for splits < this (0: all splits)
   MarginalStep marginal_step = MarginalStep::kFullBatch;  ///< --marginal-step: keep (the full training's |B_t|) | batch-mean
   bool marginal_step_given = false;   ///< --marginal-step was given (else --resume adopts the file's)
+  // Shapley flows by retraining (docs/method.md section 12).
+  ShapleyMethod shapley = ShapleyMethod::kNone;  ///< --shapley
+  int shapley_samples = 64;           ///< --shapley-samples: orderings or coalitions per run (sampled)
+  double shapley_target_se = 0;       ///< --shapley-target-se: stop sampling once every SE is at most this (0: off)
+  int shapley_splits = 1;             ///< --shapley-splits: Shapley for splits < this (0: all splits)
   // Output and execution.
   std::string out = "results.h5";
   bool save_split_mask = false;

@@ -36,6 +36,7 @@ struct MeasureRecord {
   std::vector<double> inflow_se, outflow_se, self_se;  ///< [N] when the measure has standard errors
   bool has_entities = false;
   EntityRows entities;                                 ///< when the file has entities
+  EntityRows entities_se;                              ///< their standard errors (measures with them)
 };
 
 /// One per-run dataset [S, R, ...] of a results file and the RunRecord field it holds: a row
