@@ -27,6 +27,8 @@ Vec flatten(const train::ShapleyFlows& r) {
   return v;
 }
 
+mpi::Comm world_comm() { return mpi::Comm::borrow(MPI_COMM_WORLD); }
+
 /// 0 when the world's result equals rank 0's single-rank result bit for bit and every rank holds it.
 int check(const std::function<train::ShapleyFlows(const mpi::Comm&)>& run) {
   const auto world = mpi::Comm::borrow(MPI_COMM_WORLD);
@@ -90,5 +92,21 @@ TEST_CASE("shapley: retraining Shapley flows do not depend on the rank count", "
     INFO("coalitions used " << used << ", target " << s.target_se);
     CHECK(used < 400);  // the rule stopped early (else this section tests no stopping point)
     CHECK(used % 10 == 0);  // after a whole round
+  }
+  SECTION("a diverging training stops every rank, none waits") {
+    // Linear regression (a logistic loss cannot overflow) at a learning rate that overflows.
+    const auto lin = glm_dataset(false, 48, 2, 17);
+    const auto lin_all = data::distribute(lin, 0, 1);
+    const auto lin_mask = train::training_mask(lin_all, 0.7, key);
+    auto lin_model = model::make_model(lin.task, {});
+    const train::Schedule wild{200, 1e3, 1.0};
+    const auto ex = train::exact_shapley_flows(*lin_model, lin_all, lin_mask, wild, key, entities, 5, world_comm());
+    train::ShapleySampling s;
+    s.samples = 4;
+    const auto sm =
+        train::sampled_shapley_flows(*lin_model, lin_all, lin_mask, wild, key, individuals, 24, s, world_comm());
+    CHECK(ex.stopped);
+    CHECK(sm.stopped);
+    CHECK(sm.failure.status == 6);  // every rank trains the full coalition, which diverges
   }
 }

@@ -239,3 +239,45 @@ TEST_CASE("shapley: exact enumeration refuses more than 14 players with training
   CHECK(out.trainings == 16383);
   CHECK(out.active.size() == 14);
 }
+
+TEST_CASE("shapley: progress, stop requests and diverging trainings", "[train][shapley]") {
+  const auto comm = mpi::Comm::borrow(MPI_COMM_SELF);
+  const Case c = glm_case(false);
+  const data::LocalData local = data::distribute(c.ds, 0, 1);
+  const Mask mem = to_local(local, c.membership);
+  auto model = model::make_model(c.ds.task, c.params);
+  std::int64_t last_done = 0, last_todo = 0, calls = 0;
+  train::ShapleyControl control;
+  control.progress = [&](std::int64_t done, std::int64_t todo) {
+    last_done = done;
+    last_todo = todo;
+    ++calls;
+  };
+  const auto ok = train::exact_shapley_flows(*model, local, mem, {5, 0.1, 1.0}, {1, 0, 0}, c.player_of, c.E, comm, control);
+  CHECK(calls == 15);
+  CHECK(last_done == 15);
+  CHECK(last_todo == 15);
+  CHECK_FALSE(ok.stopped);
+  // A stop request after 4 trainings: the result says so and holds no flows.
+  control.should_stop = [&] { return calls >= 4; };
+  calls = 0;
+  const auto stopped = train::exact_shapley_flows(*model, local, mem, {5, 0.1, 1.0}, {1, 0, 0}, c.player_of, c.E, comm, control);
+  CHECK(stopped.stopped);
+  CHECK(stopped.trainings == 4);
+  CHECK(stopped.matrix.empty());
+  CHECK(stopped.failure.status == 0);
+  // A learning rate that diverges to infinity (a retraining tracks no losses, so finite divergence
+  // goes unseen, as for Marginal): the failure is reported (exit status 6), not thrown.
+  const train::Schedule wild{200, 1e3, 1.0};  // overflows: not finite
+  const auto exact_failed = train::exact_shapley_flows(*model, local, mem, wild, {1, 0, 0}, c.player_of, c.E, comm);
+  CHECK(exact_failed.stopped);
+  CHECK(exact_failed.failure.status == 6);
+  CHECK_THAT(exact_failed.failure.message, Catch::Contains("Shapley retraining on a coalition of"));
+  train::ShapleySampling s;
+  s.samples = 4;
+  const auto sampled_failed =
+      train::sampled_shapley_flows(*model, local, mem, wild, {1, 0, 0}, c.player_of, c.E, s, comm);
+  CHECK(sampled_failed.stopped);
+  CHECK(sampled_failed.failure.status == 6);
+  CHECK_THAT(sampled_failed.failure.message, Catch::Contains("Shapley: the full training"));
+}
