@@ -29,6 +29,7 @@ struct Options {
   std::string sections = "abce";
   std::string movielens;  // empty: default path if it exists
   bool movielens_given = false;
+  std::string health;     // the health sets' directory (section v); empty: default path if it exists
   std::int64_t ratings = 0;          // synthetic size of (a), (c); 0: default
   std::int64_t weak_per_rank = 0;    // (d) weak scaling ratings per rank; 0: default
   model::KernelChoice kernels = model::KernelChoice::kAuto;

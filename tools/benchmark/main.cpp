@@ -20,6 +20,7 @@
 #include "entities.hpp"
 #include "marginal.hpp"
 #include "scaling.hpp"
+#include "shapley.hpp"
 
 using namespace reciprocity;
 using namespace reciprocity::bench;
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
       bench::entities_section(world, cx.opt.movielens, cx.opt.steps > 0 ? cx.opt.steps : 30, cx.opt.reps > 0 ? cx.opt.reps : 3);
     if (has(cx.opt, 'm')) bench::marginal_section(world, cx.opt.movielens, cx.opt.reps, cx.opt.quick, cx.opt.csv, g_kernels);
     if (has(cx.opt, 's')) bench::scaling_section(world, cx.opt.reps, cx.opt.quick, cx.opt.csv, g_kernels);
+    if (has(cx.opt, 'v')) bench::shapley_section(world, cx.opt.health, cx.opt.quick, cx.opt.csv);
     cx.out.line("\nbench wall time: %.1f s\n", now() - t0);
     std::fflush(stdout);
   } catch (const std::exception& e) {

@@ -15,7 +15,7 @@ void usage() {
   std::printf(
       "reciprocity_bench: timing of the TracIn-flows engine on fixed workloads\n"
       "usage: mpirun -n R reciprocity_bench [options]   (or tools/bench, which combines rank counts)\n"
-      "  --section LIST   sections to run, letters of abcdefms (default abce; d is per rank count)\n"
+      "  --section LIST   sections to run, letters of abcdefmsv (default abce; d is per rank count)\n"
       "                     a  time per GD step: plain / deployment-eval / flows (MF, k=16)\n"
       "                     b  efficient flows vs naive pairwise TracIn (small MF sets, 1 rank)\n"
       "                     c  ratings per second per core, flows, k=16 and k=64\n"
@@ -24,6 +24,7 @@ void usage() {
       "                     f  entity matrix cost per step, E = 2, 21, 100 (MovieLens 100K; default 30 steps)\n"
       "                     m  Marginal retraining throughput, side by side vs one at a time (run on 2 ranks)\n"
       "                     s  scaling model of the step, projected to MovieLens-25M at 16-1024 ranks (run on 2 ranks)\n"
+      "                     v  retraining Shapley flows: exact E = 8, 10, 12 and sampled individuals, diabetes (run on 2 ranks)\n"
       "  --quick          small sizes (synthetic 1,000,000 ratings)\n"
       "  --ratings N      synthetic ratings for a, c (default 10,000,000; quick 1,000,000)\n"
       "  --weak-per-rank N  ratings per rank in the weak-scaling set of d (default 1,000,000;\n"
@@ -33,6 +34,7 @@ void usage() {
       "  --kernels SET    matrix-factorisation kernels: auto (default: AVX2 if the CPU has it),\n"
       "                   portable or avx2 (bit-identical results; see tools/benchmark/README.md)\n"
       "  --movielens DIR  MovieLens 100K directory (default /work/shared/data/ml-100k if present)\n"
+      "  --health DIR     the health sets' directory (section v; default /work/shared/data/health if present)\n"
       "  --csv            also print machine-readable lines starting with 'csv,'\n"
       "  --help           this text\n");
 }
@@ -60,11 +62,13 @@ Options parse(int argc, char** argv) {
     } else if (a == "--section") {
       o.sections = value();
       for (char c : o.sections)
-        if (c != ',' && (c < 'a' || c > 'f') && c != 'm' && c != 's')
-          throw std::runtime_error("--section takes letters of abcdefms, got " + o.sections);
+        if (c != ',' && (c < 'a' || c > 'f') && c != 'm' && c != 's' && c != 'v')
+          throw std::runtime_error("--section takes letters of abcdefmsv, got " + o.sections);
     } else if (a == "--movielens") {
       o.movielens = value();
       o.movielens_given = true;
+    } else if (a == "--health") {
+      o.health = value();
     } else if (a == "--ratings") {
       o.ratings = std::stoll(value());
     } else if (a == "--kernels") {
@@ -87,6 +91,7 @@ Options parse(int argc, char** argv) {
     const std::string def = "/work/shared/data/ml-100k";
     if (::stat((def + "/u.data").c_str(), &st) == 0) o.movielens = def;
   }
+  if (o.health.empty()) o.health = "/work/shared/data/health";  // section v skips itself when absent
   return o;
 }
 

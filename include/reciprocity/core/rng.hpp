@@ -34,9 +34,10 @@ inline double to_normal(std::uint64_t h1, std::uint64_t h2) {
 
 /// Domain tags so that different random streams never collide.
 /// NoiseShared / NoiseLocal: the Gaussian noise of --noise-multiplier (Model::perturb), drawn per
-/// (run, step, parameter) for the shared block and the local block.
+/// (run, step, parameter) for the shared block and the local block. Shapley: the orderings and
+/// coalitions of the sampled Shapley and Banzhaf flows (train/shapley.hpp), per (run, unit).
 enum class Stream : std::uint64_t {
-  Split = 1, Batch = 2, InitUser = 3, InitItem = 4, Synthetic = 5, NoiseShared = 6, NoiseLocal = 7
+  Split = 1, Batch = 2, InitUser = 3, InitItem = 4, Synthetic = 5, NoiseShared = 6, NoiseLocal = 7, Shapley = 8
 };
 
 /// Standard normal number `index` of the noise of step `step` of run (base_seed, split, seed), in
