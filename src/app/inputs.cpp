@@ -1,6 +1,7 @@
 // The input data of a job: what every rank holds, what each rank loads, and whether the
 // splits can give a result (docs/method.md sections 4-5).
 #include "inputs.hpp"
+#include "measure.hpp"
 
 #include "reciprocity/app/entities.hpp"
 
@@ -87,10 +88,13 @@ void check_sizes(const Config& c, const data::DatasetScan& scan) {
 ExperimentData open_data(const Config& c) {
   check_synthetic_sizes(c);
   ExperimentData d;
-  if (c.marginal || !((c.family == Family::kSynthetic) || (c.family == Family::kMovielens))) {
+  // The whole data set on every rank: for the measures after training (each retraining runs on
+  // one rank over all the data), and for the small sets of features.
+  const bool small = c.family != Family::kSynthetic && c.family != Family::kMovielens;
+  if (!measures_of(c).empty() || small) {
     d.whole = load_dataset(c);
     d.scan = data::scan_of(*d.whole);
-  } else if ((c.family == Family::kSynthetic)) {
+  } else if (c.family == Family::kSynthetic) {
     d.scan = data::scan_synthetic(synthetic_spec(c));
   } else {
     d.scan = data::scan_movielens(c.data);

@@ -268,13 +268,13 @@ std::string summarize(const io::Contents& c, double beta, const std::string& tit
       use[r] = c.complete[r] && m.complete[r];
       per_individual = per_individual || (use[r] && N > 0 && !std::isnan(m.inflow[r * N]));
     }
-    const std::string& title = io::find_after_run_measure(m.name)->title;
+    const std::string& measure_title = io::find_after_run_measure(m.name)->title;
     if (!per_individual && std::any_of(use.begin(), use.end(), [](auto u) { return u != 0; })) {
-      s << "\n" << title << " flows: between entities only (its players are the entities): /flows/entity_" << m.name
+      s << "\n" << measure_title << " flows: between entities only (its players are the entities): /flows/entity_" << m.name
         << " (tools/entities)\n";
       continue;
     }
-    summarize_kind(io::find_after_run_measure(m.name)->title.c_str(), m.name + "_", m.inflow, m.outflow, use, N, who, beta, s,
+    summarize_kind(measure_title.c_str(), m.name + "_", m.inflow, m.outflow, use, N, who, beta, s,
                    out);
   }
   if (out) {
