@@ -204,6 +204,9 @@ ShapleyFlows exact_shapley_flows(model::Model& model, const data::LocalData& all
                       coalitions_text(static_cast<std::size_t>(kExactShapleyMaxPlayers)) +
                       " trainings): use fewer entities or the sampled estimator");
   const std::size_t n = std::size_t{1} << A;
+  if (n * F + 2 > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw ConfigError("exact Shapley flows: the table of " + std::to_string(n) + " coalitions x " + std::to_string(F) +
+                      " deployment players is too large for one reduction");
   const auto rank = static_cast<std::size_t>(comm.rank()), size = static_cast<std::size_t>(comm.size());
   // [L(S) for every mask S (F each; S = 0 left to w_0) | trainings | stopped], summed over the
   // ranks: each coalition is trained by one rank only, so the sums are exact.

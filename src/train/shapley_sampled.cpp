@@ -217,7 +217,15 @@ ShapleyFlows sampled_shapley_flows(model::Model& model, const data::LocalData& a
   }
   Units units(game, sampling.estimator, key, full);
   const std::size_t per = units.per_unit(), rank = static_cast<std::size_t>(comm.rank());
-  const std::int64_t total = sampling.samples / 2, round = sampling.round_units;
+  const std::int64_t total = sampling.samples / 2;
+  const std::size_t unit_values = std::max<std::size_t>(1, per * F);
+  if (unit_values > kShapleyRoundValues)
+    throw ConfigError("sampled Shapley flows: one ordering of " + std::to_string(A) + " players with " +
+                      std::to_string(F) + " deployment players holds " + std::to_string(unit_values) +
+                      " losses, more than the " + std::to_string(kShapleyRoundValues) +
+                      " a round may hold: use entities, or Banzhaf");
+  const auto round = static_cast<std::int64_t>(
+      std::min<std::size_t>(static_cast<std::size_t>(sampling.round_units), kShapleyRoundValues / unit_values));
   std::int64_t todo = 0, done = 0, trainings = A > 0 ? 1 : 0;
   for (std::int64_t g0 = 0; g0 < total; g0 += round) {
     const auto C = static_cast<std::size_t>(std::min(round, total - g0)) * per;

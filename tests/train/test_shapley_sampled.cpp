@@ -172,6 +172,19 @@ TEST_CASE("shapley: the stopping rule and bad sampling requests", "[train][shapl
     s.samples = bad;
     CHECK_THROWS_WITH(game.sampled(key, s), Catch::Contains("must be even") && Catch::Contains("at least 4"));
   }
+  // Orderings of 3,200 individuals with 800 deployed: one unit's losses, 2 x 3,199 x 800 = 5,118,400,
+  // exceed a round's 2^22.
+  const auto big = glm_dataset(false, 4000, 1, 7);
+  const auto big_all = data::distribute(big, 0, 1);
+  Mask by_id(4000, 1);
+  for (int x = 0; x < 4000; x += 5) by_id[static_cast<std::size_t>(x)] = 0;
+  std::vector<std::int32_t> individuals(4000);
+  for (std::size_t i = 0; i < 4000; ++i) individuals[i] = static_cast<std::int32_t>(i);
+  s.samples = 4;
+  auto model = model::make_model(big.task, {});
+  CHECK_THROWS_WITH(train::sampled_shapley_flows(*model, big_all, to_local(big_all, by_id), {2, 0.1, 1.0}, key,
+                                                 individuals, 4000, s, mpi::Comm::borrow(MPI_COMM_SELF)),
+                    Catch::Contains("one ordering of 3200 players with 800 deployment players holds 5118400 losses"));
 }
 
 // Not a test: the calibration study behind the margins above (hidden; run by hand with

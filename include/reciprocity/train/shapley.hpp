@@ -87,16 +87,24 @@ struct ShapleySampling {
   int samples = 20;         ///< at most this many orderings or coalitions: even, at least 4
   double target_se = 0.0;   ///< > 0: the stopping rule, stop after the first round in which every
                             ///< inflow and outflow standard error is at most target_se (loss units)
-  int round_units = 16;     ///< units per round (the stopping rule is checked between rounds); fixed,
-                            ///< so that the stopping point does not depend on the rank count
+  /// Units per round (the stopping rule is checked between rounds), at most: fewer when a round's
+  /// losses would exceed kShapleyRoundValues numbers. Fixed by the game, not by the rank count, so
+  /// the stopping point does not depend on the ranks; without the rule the flows do not depend on it.
+  int round_units = 16;
 };
+
+/// The most losses one round of sampling holds (each F = deployment players long, one per trained
+/// coalition): 2^22 numbers, 32 MiB per rank.
+constexpr std::size_t kShapleyRoundValues = std::size_t{1} << 22;
 
 /// Collective over `comm`: the sampled Shapley (or Banzhaf) flows. Unit g's ordering or coalition
 /// is a pure function of (run key, g), its trainings are dealt cyclically over the ranks within a
 /// round (each on one rank over `all`), the round's losses are summed over the ranks (each entry
 /// from one rank) and the units are folded in order on every rank (Welford): bit-identical on any
 /// number of ranks. Every rank also trains the full coalition itself. Throws ConfigError for an
-/// odd or too small `samples` or a round_units < 1.
+/// odd or too small `samples`, a round_units < 1, or a unit whose losses alone exceed
+/// kShapleyRoundValues (orderings of too many players). Memory: the round's losses and O(A x F)
+/// per estimate (A players with training data, F with deployment data).
 ShapleyFlows sampled_shapley_flows(model::Model& model, const data::LocalData& all,
                                    const std::vector<std::uint8_t>& membership, const Schedule& schedule,
                                    const split::RunKey& key, const std::vector<std::int32_t>& player_of, int players,
