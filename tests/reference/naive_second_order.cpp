@@ -109,10 +109,18 @@ NaiveSecondOrder naive_second_order(const Reference& ref, const data::Dataset& d
   return r;
 }
 
-Vec exact_step_shapley(const Reference& ref, const data::Dataset& ds, const Trajectory& tr) {
-  const std::size_t N = ds.num_individuals(), P = ref.P;
+Vec exact_step_shapley(const Reference& ref, const data::Dataset& ds, const Trajectory& tr,
+                       const std::vector<int>* group) {
+  const std::size_t P = ref.P;
+  std::size_t N = ds.num_individuals();
+  if (group) N = static_cast<std::size_t>(*std::max_element(group->begin(), group->end()) + 1);
   if (N > 16) throw std::invalid_argument("exact_step_shapley: at most 16 players");
-  const auto Dj = deployment_by_individual(ds, tr);
+  // Each player's deployment examples, and (below) its batch gradient sum at each step.
+  std::vector<std::vector<std::size_t>> Dj(N);
+  for (auto g : tr.D) {
+    const auto i = static_cast<std::size_t>(ds.individual[g]);
+    Dj[group ? static_cast<std::size_t>((*group)[i]) : i].push_back(g);
+  }
   // The subset formula's weights |S|! (N - |S| - 1)! / N!.
   Vec weight(N, 1.0);
   for (std::size_t s = 0; s < N; ++s) {
@@ -122,8 +130,14 @@ Vec exact_step_shapley(const Reference& ref, const data::Dataset& ds, const Traj
   }
   const std::size_t coalitions = std::size_t{1} << N;
   Vec pair(N * N, 0.0), U(coalitions), wS(P);
+  std::vector<Vec> G(N);
   for (const Step& st : tr.steps) {
     if (st.scale == 0 || st.weight == 0) continue;
+    G.assign(N, Vec(P, 0.0));
+    for (std::size_t i = 0; i < st.G.size(); ++i) {
+      Vec& Gp = G[group ? static_cast<std::size_t>((*group)[i]) : i];
+      for (std::size_t p = 0; p < P; ++p) Gp[p] += st.G[i][p];
+    }
     for (std::size_t j = 0; j < N; ++j) {
       if (Dj[j].empty()) continue;
       auto loss = [&](const Vec& w) {
@@ -136,7 +150,7 @@ Vec exact_step_shapley(const Reference& ref, const data::Dataset& ds, const Traj
         wS = st.w;
         for (std::size_t i = 0; i < N; ++i)
           if (S >> i & 1)
-            for (std::size_t p = 0; p < P; ++p) wS[p] -= st.scale * st.G[i][p];
+            for (std::size_t p = 0; p < P; ++p) wS[p] -= st.scale * G[i][p];
         U[S] = L0 - loss(wS);
       }
       for (std::size_t i = 0; i < N; ++i) {

@@ -46,8 +46,11 @@ NaiveSecondOrder naive_second_order(const Reference& ref, const data::Dataset& d
 
 /// The exact Shapley values of the per-step games U_{t,j}(S) = L_{D_j}(w_t) - L_{D_j}(w_t - c
 /// sum_{i in S} G^B_i), players every individual (at most 16), by the subset formula over every
-/// coalition, summed over the steps with their checkpoint weights: pair[i * N + j].
-Vec exact_step_shapley(const Reference& ref, const data::Dataset& ds, const Trajectory& tr);
+/// coalition, summed over the steps with their checkpoint weights: pair[i * N + j]. With `group`
+/// (the player 0..E-1 of each individual), the players are the groups (entities): G^B_e and D_f
+/// the unions of their individuals', pair[e * E + f].
+Vec exact_step_shapley(const Reference& ref, const data::Dataset& ds, const Trajectory& tr,
+                       const std::vector<int>* group = nullptr);
 
 /// Inflow, outflow and self-influence of each individual from a pair matrix [N x N] (row: giver).
 struct PairFlows {

@@ -170,3 +170,65 @@ TEST_CASE("train: second-order flows need the flows", "[train][second-order]") {
   CHECK(out.second_order_inflow.empty());
   CHECK(out.second_order_discrepancy.empty());
 }
+
+TEST_CASE("train: the second-order entity matrix sums the pairs and, for linear regression, is the entity game's Shapley value",
+          "[train][second-order][entities]") {
+  // Entities (i % 3). The second-order terms are bilinear in (G^B_e, H_{D_f}), so the entity matrix
+  // is the naive pair matrix summed over the entities' individuals; for linear regression it is
+  // also the exact Shapley value of the per-step games whose players are the entities
+  // (enumerated over their coalitions).
+  const auto comm = mpi::Comm::borrow(MPI_COMM_SELF);
+  struct Case {
+    data::Dataset ds;
+    Mask train;
+    model::ModelParams params;
+    train::Schedule sched;
+    Reference ref;
+  };
+  const auto mf = mf_dataset();
+  const Mask mf_train = mf_train_flags();
+  const auto lin = glm_dataset(false, 12, 2, 29);
+  Mask lin_train(12, 0);
+  for (int e : {0, 1, 2, 3, 4, 5, 6, 8}) lin_train[e] = 1;
+  std::vector<Case> cases;
+  cases.push_back({mf, mf_train, mf_params(), {6, 0.05, 0.7}, mf_reference(mf, mf_train, 3, 0.2)});
+  cases.push_back({lin, lin_train, {}, {5, 0.1, 0.8}, glm_reference(lin, lin_train, false)});
+  const split::RunKey key{2, 0, 3};
+  for (const Case& c : cases) {
+    const bool linear = c.ds.task == data::Task::Regression;
+    INFO((linear ? "linear regression" : "matrix factorisation"));
+    const data::LocalData local = data::distribute(c.ds, 0, 1);
+    const Mask mask = to_local(local, c.train);
+    std::vector<std::int32_t> entity_of(local.local_individuals());
+    std::vector<int> group(entity_of.size());
+    for (std::size_t i = 0; i < entity_of.size(); ++i) group[i] = entity_of[i] = static_cast<std::int32_t>(i % 3);
+    train::Tracking tracking;
+    tracking.second_order = true;
+    tracking.entities = 3;
+    tracking.entity_of = &entity_of;
+    auto m = model::make_model(c.ds.task, c.params);
+    const auto out = train::train_with_flows(*m, local, mask, c.sched, key, comm, tracking);
+    REQUIRE(out.second_order_entity_matrix.size() == 9);
+    const Vec w0 = initial_parameters(c.ds, local, mask, c.params, key);
+    const Trajectory tr = record_trajectory(c.ref, c.ds, c.train, w0, c.sched, key);
+    const NaiveSecondOrder nv = naive_second_order(c.ref, c.ds, tr);
+    const std::size_t N = c.ds.num_individuals();
+    Vec summed(9, 0.0), first(9, 0.0);
+    for (std::size_t i = 0; i < N; ++i)
+      for (std::size_t j = 0; j < N; ++j) {
+        summed[(i % 3) * 3 + j % 3] += nv.first[i * N + j] + nv.second[i * N + j];
+        first[(i % 3) * 3 + j % 3] += nv.first[i * N + j];
+      }
+    const double scale = max_abs(summed);
+    INFO("scale " << scale << ", engine - summed pairs " << max_diff(out.second_order_entity_matrix, summed));
+    CHECK(scale > 1e-2);
+    CHECK(max_diff(out.entity_matrix, first) <= 1e-12 * scale);
+    CHECK(max_diff(out.second_order_entity_matrix, summed) <= 1e-12 * scale);
+    CHECK(max_diff(out.second_order_entity_matrix, out.entity_matrix) > 1e-3 * scale);  // second order matters
+    if (linear) {
+      const Vec exact = exact_step_shapley(c.ref, c.ds, tr, &group);
+      INFO("engine - exact entity Shapley " << max_diff(out.second_order_entity_matrix, exact));
+      CHECK(max_diff(out.second_order_entity_matrix, exact) <= 1e-10 * scale);
+    }
+  }
+}
