@@ -107,6 +107,36 @@ TEST_CASE("train: second-order flows of matrix factorisation match explicit Hess
   CHECK(compare(ds, train, p0, {6, 0.05, 1.0}, key, mf_reference(ds, train, 5, 0.0)) > 1e-3);
 }
 
+TEST_CASE("train: second-order flows of matrix factorisation at every compiled rank, with every kernel set",
+          "[train][second-order]") {
+  // k = 4, 6, 8, 16 take the kernels unrolled at compile time, 3 and 5 the run-time rank; both
+  // instruction sets where the CPU has AVX2, which must also agree bit for bit.
+  const auto ds = mf_dataset();
+  const Mask train = mf_train_flags();
+  std::vector<model::KernelChoice> choices{model::KernelChoice::kPortable};
+  if (model::avx2_kernels_available()) choices.push_back(model::KernelChoice::kAvx2);
+  else WARN("no AVX2 kernels on this build or CPU: only the portable kernels are checked");
+  for (const int k : {3, 4, 5, 6, 8, 16}) {
+    std::vector<train::RunOutput> outs;
+    for (const auto choice : choices) {
+      INFO("k = " << k << ", kernels " << (choice == model::KernelChoice::kAvx2 ? "avx2" : "portable"));
+      auto params = mf_params();
+      params.rank = k;
+      params.kernels = choice;
+      const Reference ref = mf_reference(ds, train, k, params.lambda);
+      CHECK(compare(ds, train, params, {5, 0.05, 0.6}, {11, 0, 1}, ref) > 1e-3);
+      Vec w0;
+      outs.push_back(run_second_order(ds, train, params, {5, 0.05, 0.6}, {11, 0, 1}, w0));
+    }
+    for (std::size_t c = 1; c < outs.size(); ++c) {
+      CHECK(outs[c].second_order_inflow == outs[0].second_order_inflow);
+      CHECK(outs[c].second_order_outflow == outs[0].second_order_outflow);
+      CHECK(outs[c].second_order_self == outs[0].second_order_self);
+      CHECK(outs[c].step_second_order == outs[0].step_second_order);
+    }
+  }
+}
+
 TEST_CASE("train: second-order flows with clipping and noise match explicit Hessians", "[train][second-order]") {
   const split::RunKey key{7, 1, 2};
   const auto ds = mf_dataset();
