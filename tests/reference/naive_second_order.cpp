@@ -110,7 +110,7 @@ NaiveSecondOrder naive_second_order(const Reference& ref, const data::Dataset& d
 }
 
 Vec exact_step_shapley(const Reference& ref, const data::Dataset& ds, const Trajectory& tr,
-                       const std::vector<int>* group) {
+                       const std::vector<int>* group, Game game) {
   const std::size_t P = ref.P;
   std::size_t N = ds.num_individuals();
   if (group) N = static_cast<std::size_t>(*std::max_element(group->begin(), group->end()) + 1);
@@ -146,12 +146,28 @@ Vec exact_step_shapley(const Reference& ref, const data::Dataset& ds, const Traj
         return l;
       };
       const double L0 = loss(st.w);
-      for (std::size_t S = 0; S < coalitions; ++S) {  // U(S) = L_{D_j}(w_t) - L_{D_j}(w_t - c G_S)
-        wS = st.w;
+      Vec gj(P, 0.0), Hj(P * P, 0.0), H, grad;
+      if (game == Game::kQuadratic)
+        for (auto g : Dj[j]) {  // g_j and H_j, explicitly
+          ref.grad(st.w, g, false, grad);
+          ref.hessian(st.w, g, false, H);
+          for (std::size_t p = 0; p < P; ++p) gj[p] += grad[p];
+          for (std::size_t q = 0; q < P * P; ++q) Hj[q] += H[q];
+        }
+      for (std::size_t S = 0; S < coalitions; ++S) {
+        Vec GS(P, 0.0);
         for (std::size_t i = 0; i < N; ++i)
           if (S >> i & 1)
-            for (std::size_t p = 0; p < P; ++p) wS[p] -= st.scale * G[i][p];
-        U[S] = L0 - loss(wS);
+            for (std::size_t p = 0; p < P; ++p) GS[p] += G[i][p];
+        if (game == Game::kLoss) {  // U(S) = L_{D_j}(w_t) - L_{D_j}(w_t - c G_S)
+          for (std::size_t p = 0; p < P; ++p) wS[p] = st.w[p] - st.scale * GS[p];
+          U[S] = L0 - loss(wS);
+        } else {  // U(S) = c g_j . G_S - (1/2) c^2 G_S^T H_j G_S
+          double quad = 0;
+          for (std::size_t p = 0; p < P; ++p)
+            for (std::size_t q = 0; q < P; ++q) quad += GS[p] * Hj[p * P + q] * GS[q];
+          U[S] = st.scale * dot(gj, GS) - 0.5 * st.scale * st.scale * quad;
+        }
       }
       for (std::size_t i = 0; i < N; ++i) {
         double phi = 0;

@@ -48,9 +48,12 @@ NaiveSecondOrder naive_second_order(const Reference& ref, const data::Dataset& d
 /// sum_{i in S} G^B_i), players every individual (at most 16), by the subset formula over every
 /// coalition, summed over the steps with their checkpoint weights: pair[i * N + j]. With `group`
 /// (the player 0..E-1 of each individual), the players are the groups (entities): G^B_e and D_f
-/// the unions of their individuals', pair[e * E + f].
+/// the unions of their individuals', pair[e * E + f]. Game::kQuadratic: the per-step games'
+/// second-order Taylor models U_{t,j}(S) = c g_j . G_S - (1/2) c^2 G_S^T H_j G_S instead, with g_j and
+/// H_j formed explicitly.
+enum class Game { kLoss, kQuadratic };
 Vec exact_step_shapley(const Reference& ref, const data::Dataset& ds, const Trajectory& tr,
-                       const std::vector<int>* group = nullptr);
+                       const std::vector<int>* group = nullptr, Game game = Game::kLoss);
 
 /// Inflow, outflow and self-influence of each individual from a pair matrix [N x N] (row: giver).
 struct PairFlows {
