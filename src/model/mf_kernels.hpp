@@ -86,14 +86,28 @@ struct Kernels {
                double* gD_next, PassSums& sums_next);
 };
 
+/// One instruction set's passes of the second-order flows (mf_curvature.inc; model/curvature.hpp),
+/// at the parameters and residuals of the last gradient pass (V, U, gUB, resid, clip).
+struct CurvatureKernels {
+  /// Curvature::curvature_pass; also local[a] = gUB_a . (H_{D_a} G^B)_{u_a} for every user
+  /// (kept for `flows`). Uses s.scratch.
+  void (*curvature)(const State& s, const std::uint8_t* role, const double* GB, double* hD, double* dH, double* bh,
+                    double* local);
+  /// Curvature::curvature_flow_pass with `local` from `curvature`. Overwrites s.item_term
+  /// (the flow passes recompute it before use).
+  void (*flows)(const State& s, const std::uint8_t* role, const double* HD, const double* local, double* bH);
+};
+
 namespace portable {
 extern const Kernels kernels;
 extern const LaneKernels lanes;
+extern const CurvatureKernels curvature;
 }
 #if defined(RECIPROCITY_HAVE_AVX2_KERNELS)
 namespace avx2 {
 extern const Kernels kernels;
 extern const LaneKernels lanes;
+extern const CurvatureKernels curvature;
 }
 #endif
 

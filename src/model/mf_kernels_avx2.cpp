@@ -6,4 +6,5 @@
 #define RECIPROCITY_MF_ISA_NAME "avx2"
 #include "mf_kernels.inc"
 #include "mf_lanes.inc"
+#include "mf_curvature.inc"
 #endif

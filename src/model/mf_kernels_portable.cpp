@@ -3,3 +3,4 @@
 #define RECIPROCITY_MF_ISA_NAME "portable"
 #include "mf_kernels.inc"
 #include "mf_lanes.inc"
+#include "mf_curvature.inc"

@@ -10,6 +10,7 @@
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/core/stop.hpp"
 #include "reciprocity/train/entities.hpp"
+#include "second_order.hpp"
 
 namespace reciprocity::train {
 
@@ -42,7 +43,8 @@ namespace {
 /// One run of train_with_flows: the state of the loop over steps and its parts. Each step's
 /// gradient pass is reduced once (docs/method.md section 5): [G^B | pass scalars | G^D], the G^D
 /// part only when the step's flow terms need it. The next step's gradient is computed in the
-/// same pass as this step's flows (Model::step_pass), so two buffers alternate.
+/// same pass as this step's flows (Model::step_pass), so two buffers alternate. Second-order flows
+/// (Tracking::second_order) add one reduction per flow step (second_order.hpp).
 class Run {
  public:
   Run(model::Model& model, const data::LocalData& data, const std::vector<std::uint8_t>& membership,
@@ -56,6 +58,8 @@ class Run {
     if (interval_ < 1) throw ConfigError("flow interval " + std::to_string(interval_) + ": must be at least 1");
     if (schedule.batches == Schedule::Batches::kSinglePass && schedule.batch_fraction < 1.0)
       throw ConfigError("a single pass takes every training example once: batch fraction must be 1");
+    if (tracking.second_order && !tracking.flows)
+      throw ConfigError("second-order Shapley flows extend the TracIn flows: they need the flows on");
   }
 
   RunOutput run() {
@@ -137,6 +141,9 @@ class Run {
     deploy_sum_.assign(steps_ + 1, 0.0);
     if (flows_ && tracking_.entities > 0)
       entity_matrix_ = std::make_unique<EntityMatrix>(*tracking_.entity_of, tracking_.entities, P_);
+    if (flows_ && tracking_.second_order)
+      second_order_ = std::make_unique<SecondOrderFlows>(model_, n_local_, steps_, tracking_.entities,
+                                                         tracking_.entity_of);
   }
 
   /// Whether step t's flow terms are computed (every step, or the checkpoints t = 0, N, 2N, ...).
@@ -287,6 +294,7 @@ class Run {
     const double c = schedule_.learning_rate / batch;
     const double cw = c * std::min(interval_, steps_ - t);
     if (entity_matrix_) entity_matrix_->add_step(model_, *current_, cw, comm_);
+    if (second_order_) second_order_->add_step(*current_, GB, c, std::min(interval_, steps_ - t), t, comm_);  // at w_t
     if (schedule_.noise_std > 0) {  // the noise goes between the update and the next gradient
       model_.flow_pass(*current_, GB, GD, bD_.data(), dB_.data(), bd_.data());
       model_.update(c, GB);
@@ -327,6 +335,7 @@ class Run {
       const double drop = deploy_sum_[t] - deploy_sum_[t + 1];
       out_.discrepancy[t] = drop != 0.0 && flow_step(t) ? (out_.step_tracin[t] - drop) / drop : nan;
     }
+    if (second_order_) second_order_->finish(out_, deploy_sum_, comm_);
     return std::move(out_);
   }
 
@@ -352,6 +361,7 @@ class Run {
   std::vector<int> pass_step_;  ///< single pass: the step of each local training example (-1: none)
   const std::vector<std::uint8_t>* current_ = nullptr;
   std::unique_ptr<EntityMatrix> entity_matrix_;  ///< --entities: the E x E TracIn matrix
+  std::unique_ptr<SecondOrderFlows> second_order_;  ///< Tracking::second_order
 };
 
 }  // namespace

@@ -65,6 +65,29 @@ Reference mf_reference(const data::Dataset& ds, const Mask& train, int k, double
       out.value[ku + j] = 2.0 * err * v + (training ? 2.0 * lambda * u / (*n_user)[a] : 0.0);
     }
   };
+  // d^2/du dv of (u.v - y)^2 is 2 v u^T + 2 e I: the cross term with the residual e included.
+  ref.hessian = [=](const Vec& w, std::size_t g, bool training, Vec& H) {
+    const std::size_t P = (items + users) * ku;
+    const std::size_t a = static_cast<std::size_t>(d->individual[g]);
+    const std::size_t b = static_cast<std::size_t>(d->item[g]);
+    const std::size_t ua = uoff + a * ku, vb = b * ku;
+    H.assign(P * P, 0.0);
+    double pred = 0;
+    for (std::size_t j = 0; j < ku; ++j) pred += w[ua + j] * w[vb + j];
+    const double err = pred - d->label[g];
+    for (std::size_t p = 0; p < ku; ++p)
+      for (std::size_t q = 0; q < ku; ++q) {
+        H[(ua + p) * P + ua + q] = 2.0 * w[vb + p] * w[vb + q];
+        H[(vb + p) * P + vb + q] = 2.0 * w[ua + p] * w[ua + q];
+        H[(ua + p) * P + vb + q] = 2.0 * w[vb + p] * w[ua + q] + (p == q ? 2.0 * err : 0.0);
+        H[(vb + p) * P + ua + q] = 2.0 * w[ua + p] * w[vb + q] + (p == q ? 2.0 * err : 0.0);
+      }
+    if (training)
+      for (std::size_t p = 0; p < ku; ++p) {
+        H[(ua + p) * P + ua + p] += 2.0 * lambda / (*n_user)[a];
+        H[(vb + p) * P + vb + p] += 2.0 * lambda / (*n_item)[b];
+      }
+  };
   ref.noise = [=](std::size_t p, const split::RunKey& key, int t) {
     const bool item = p < uoff;
     const std::size_t q = item ? p : p - uoff;
@@ -133,6 +156,15 @@ Reference glm_reference(const data::Dataset& ds, const Mask& train, bool logisti
   };
   ref.noise = [](std::size_t p, const split::RunKey& key, int t) {
     return noise_normal(Stream::NoiseShared, key.base_seed, key.split, key.seed, t, p, 0);
+  };
+  // f''(z) x x^T: f'' = 2 (squared error) or s (1 - s), s = sigmoid(z) (log loss).
+  ref.hessian = [=](const Vec& w, std::size_t g, bool, Vec& H) {
+    const double z = score(w, g);
+    const double s = 1.0 / (1.0 + std::exp(-z));
+    const double f2 = logistic ? s * (1.0 - s) : 2.0;
+    H.assign(dim * dim, 0.0);
+    for (std::size_t p = 0; p < dim; ++p)
+      for (std::size_t q = 0; q < dim; ++q) H[p * dim + q] = f2 * (*xt)[g * dim + p] * (*xt)[g * dim + q];
   };
   return ref;
 }

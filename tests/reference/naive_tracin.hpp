@@ -44,6 +44,9 @@ struct Reference {
   /// documented streams of core/rng.hpp: item rows and GLM weights NoiseShared (row, column),
   /// user rows NoiseLocal (global user, column)).
   std::function<double(std::size_t p, const split::RunKey& key, int t)> noise;
+  /// The exact Hessian of example g's loss at w, written out as a dense [P x P] matrix (row-major,
+  /// overwritten): the second-order references (naive_second_order.hpp).
+  std::function<void(const Vec& w, std::size_t g, bool training, Vec& H)> hessian;
 
   /// The dense gradient (size P) of example g.
   void grad(const Vec& w, std::size_t g, bool training, Vec& out) const;

@@ -158,5 +158,6 @@ void section_b(Context& cx);  ///< efficient flows vs the naive pairwise TracIn 
 void section_c(Context& cx);  ///< ratings per second per core
 void section_d(Context& cx);  ///< strong / weak scaling lines
 void section_e(Context& cx);  ///< peak memory per workload
+void section_h(Context& cx);  ///< second-order Shapley flows: cost per step against the flows
 
 }  // namespace reciprocity::bench

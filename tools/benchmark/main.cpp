@@ -9,7 +9,7 @@
 // Sections (see --help), one file each: (a) flows overhead, (b) efficient flows vs naive
 // pairwise TracIn (the reciprocity_reference library), (c) ratings per second per core, (d)
 // strong / weak scaling lines for the tools/bench wrapper, (e) peak memory (ru_maxrss) per
-// workload.
+// workload, (h) second-order in-run Shapley flows against the flows.
 #include <mpi.h>
 
 #include <cstdio>
@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
     if (has(cx.opt, 'c')) section_c(cx);
     if (has(cx.opt, 'd')) section_d(cx);
     if (has(cx.opt, 'e')) section_e(cx);
+    if (has(cx.opt, 'h')) section_h(cx);
     if (has(cx.opt, 'f'))
       bench::entities_section(world, cx.opt.movielens, cx.opt.steps > 0 ? cx.opt.steps : 30, cx.opt.reps > 0 ? cx.opt.reps : 3);
     if (has(cx.opt, 'm')) bench::marginal_section(world, cx.opt.movielens, cx.opt.reps, cx.opt.quick, cx.opt.csv, g_kernels);

@@ -15,18 +15,20 @@ void usage() {
   std::printf(
       "reciprocity_bench: timing of the TracIn-flows engine on fixed workloads\n"
       "usage: mpirun -n R reciprocity_bench [options]   (or tools/bench, which combines rank counts)\n"
-      "  --section LIST   sections to run, letters of abcdefmsv (default abce; d is per rank count)\n"
+      "  --section LIST   sections to run, letters of abcdefhmsv (default abce; d is per rank count)\n"
       "                     a  time per GD step: plain / deployment-eval / flows (MF, k=16)\n"
       "                     b  efficient flows vs naive pairwise TracIn (small MF sets, 1 rank)\n"
       "                     c  ratings per second per core, flows, k=16 and k=64\n"
       "                     d  time per step on this communicator (strong + weak scaling lines)\n"
       "                     e  peak memory per rank (ru_maxrss) of each workload\n"
       "                     f  entity matrix cost per step, E = 2, 21, 100 (MovieLens 100K; default 30 steps)\n"
+      "                     h  second-order Shapley flows: time per step, flows vs flows + second order\n"
+      "                        (MovieLens 100K preset and the synthetic set of --ratings, k=16)\n"
       "                     m  Marginal retraining throughput, side by side vs one at a time (run on 2 ranks)\n"
       "                     s  scaling model of the step, projected to MovieLens-25M at 16-1024 ranks (run on 2 ranks)\n"
       "                     v  retraining Shapley flows: exact E = 8, 10, 12 and sampled individuals, diabetes (run on 2 ranks)\n"
       "  --quick          small sizes (synthetic 1,000,000 ratings)\n"
-      "  --ratings N      synthetic ratings for a, c (default 10,000,000; quick 1,000,000)\n"
+      "  --ratings N      synthetic ratings for a, c, h (default 10,000,000; quick 1,000,000)\n"
       "  --weak-per-rank N  ratings per rank in the weak-scaling set of d (default 1,000,000;\n"
       "                   quick 250,000)\n"
       "  --steps N        GD steps per timed run (default: per workload, ~0.3-1 s per run)\n"
@@ -62,8 +64,8 @@ Options parse(int argc, char** argv) {
     } else if (a == "--section") {
       o.sections = value();
       for (char c : o.sections)
-        if (c != ',' && (c < 'a' || c > 'f') && c != 'm' && c != 's' && c != 'v')
-          throw std::runtime_error("--section takes letters of abcdefmsv, got " + o.sections);
+        if (c != ',' && (c < 'a' || c > 'f') && c != 'h' && c != 'm' && c != 's' && c != 'v')
+          throw std::runtime_error("--section takes letters of abcdefhmsv, got " + o.sections);
     } else if (a == "--movielens") {
       o.movielens = value();
       o.movielens_given = true;

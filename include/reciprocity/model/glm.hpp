@@ -1,4 +1,5 @@
 #pragma once
+#include "reciprocity/model/curvature.hpp"
 #include "reciprocity/model/model.hpp"
 
 namespace reciprocity::model {
@@ -7,7 +8,7 @@ namespace reciprocity::model {
 /// labels 0/1) with a bias, on features standardised with the training split's mean and
 /// standard deviation (docs/method.md section 3). Weights start at 0, the bias at the mean training
 /// label (logistic: its log-odds). All parameters are shared; there is no local block.
-class GeneralizedLinear final : public Model {
+class GeneralizedLinear final : public Model, public Curvature {
  public:
   /// `clip`: ModelParams::clip (0: off). The gradient of example z is slope(z) x~_z, so its norm
   /// is |slope(z)| |x~_z| and clipping scales the slope.
@@ -30,7 +31,17 @@ class GeneralizedLinear final : public Model {
 
   void group_sums(const std::vector<std::uint8_t>& role, const std::vector<std::int32_t>& entity_of,
                   double* gB, double* gD, double* local_self) const override;
+  /// Curvature (src/model/glm_curvature.cpp): the Hessian of example z's loss is f''(z) x~ x~^T,
+  /// f'' = 2 (squared error) or sigmoid(z) (1 - sigmoid(z)) (log loss); all parameters shared.
+  void hessian_vector(const std::vector<std::uint8_t>& role, const double* v, double* out) const override;
+  void curvature_pass(const std::vector<std::uint8_t>& role, const double* GB, double* hD, double* dH,
+                      double* bh) override;
+  void curvature_flow_pass(const std::vector<std::uint8_t>& role, const double* HD, double* bH) override;
+  void curvature_group_sums(const std::vector<std::uint8_t>& role, const std::vector<std::int32_t>& entity_of,
+                            const double* GB, double* hD, double* local_self) const override;
  private:
+  /// The second derivative of example e's loss in its score z = theta . x~ (current parameters).
+  double second_derivative(std::size_t e) const;
   double loss_and_slope(double z, double y, double& slope) const;
   /// The slope alone (the log loss's logarithm skipped).
   double slope_of(double z, double y) const;

@@ -1,5 +1,6 @@
 #pragma once
 #include "reciprocity/core/rng.hpp"
+#include "reciprocity/model/curvature.hpp"
 #include "reciprocity/model/model.hpp"
 
 namespace reciprocity::model {
@@ -11,7 +12,7 @@ struct Kernels;
 /// Matrix factorisation, prediction u_a . v_b, with the regulariser decomposed over training
 /// examples (docs/method.md section 3). Initial embeddings are N(0, init_scale^2), each entry hashed
 /// from (run, user or item, column), so independent of the rank count.
-class MatrixFactorization final : public Model {
+class MatrixFactorization final : public Model, public Curvature {
  public:
   explicit MatrixFactorization(const ModelParams& params);
   std::string name() const override { return "matrix-factorisation"; }
@@ -38,6 +39,15 @@ class MatrixFactorization final : public Model {
                   double* gB, double* gD, double* local_self) const override;
   std::vector<double> parameters() const override;
   double example_loss(std::size_t e, bool training) const override;
+  /// Curvature (src/model/mf_curvature.cpp): the exact Hessian of (u_a . v_b - y)^2 on the
+  /// (u_a, v_b) block, [[2 v v^T, 2 v u^T + 2 e I], [2 u v^T + 2 e I, 2 u u^T]] with e = u_a . v_b - y,
+  /// plus the regulariser's 2 lambda / n_a I and 2 lambda / n_b I for training examples.
+  void hessian_vector(const std::vector<std::uint8_t>& role, const double* v, double* out) const override;
+  void curvature_pass(const std::vector<std::uint8_t>& role, const double* GB, double* hD, double* dH,
+                      double* bh) override;
+  void curvature_flow_pass(const std::vector<std::uint8_t>& role, const double* HD, double* bH) override;
+  void curvature_group_sums(const std::vector<std::uint8_t>& role, const std::vector<std::int32_t>& entity_of,
+                            const double* GB, double* hD, double* local_self) const override;
 
  /// Name of the compiled passes in use ("portable" or "avx2"; see ModelParams::kernels).
   const char* kernels_name() const;
@@ -65,6 +75,7 @@ class MatrixFactorization final : public Model {
   std::vector<double> scratch_;         ///< [2 k] for the kernels
   std::vector<double> clip_;            ///< --clip: per local example, the last pass's clip factor
   std::vector<std::uint8_t> user_repeats_;  ///< per local user: rates some item twice
+  std::vector<double> curv_local_;      ///< curvature_pass: per local user, gUB_a . (H_{D_a} G^B)_{u_a}
 };
 
 }  // namespace reciprocity::model

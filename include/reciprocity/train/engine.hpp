@@ -70,6 +70,12 @@ struct Tracking {
   /// LOCAL individual. Supported by every model.
   int entities = 0;
   const std::vector<std::int32_t>* entity_of = nullptr;
+  /// Second-order in-run Shapley flows (docs/method.md section 13; needs `flows` and a model with
+  /// model::Curvature, else ConfigError): per flow step, TracIn's terms plus
+  /// -(1/2)(eta/|B|)^2 G^B_i^T H_{D_j} G^B, into the RunOutput::second_order_* fields (with
+  /// `entities`, also the E x E matrix). Costs a pass over D and one over B, and one more
+  /// reduction of the shared block per flow step.
+  bool second_order = false;
 };
 
 /// Everything one run produces. Flows and self-influence are for the rank's local individuals
@@ -93,6 +99,18 @@ struct RunOutput {
                                             ///< (0 for training / excluded examples)
   std::vector<double> entity_matrix;  ///< [E x E] global, when Tracking::entities > 0
                                       ///< (train/entities.hpp: entity_flows reads the flows)
+  /// Tracking::second_order (docs/method.md section 13), else empty. Per local individual, the
+  /// second-order in-run Shapley inflow, outflow and self: the TracIn flows above plus the sums
+  /// of the second-order terms -(1/2)(eta/|B|)^2 G^B_i^T H_{D_j} G^B (checkpoints weighted as TracIn's).
+  std::vector<double> second_order_inflow, second_order_outflow, second_order_self;
+  std::vector<double> step_second_order;  ///< [steps] global: -(1/2)(eta/|B|)^2 G^B^T H_D G^B of
+                                          ///< each flow step (0 elsewhere); the flows total
+                                          ///< sum_t weight_t (step_tracin[t] + step_second_order[t])
+  std::vector<double> second_order_discrepancy;  ///< [steps] (step_tracin + step_second_order - drop)
+                                                 ///< / drop, drop = L_D(w_t) - L_D(w_{t+1}); NaN as
+                                                 ///< `discrepancy`
+  std::vector<double> second_order_entity_matrix;  ///< [E x E] global, with Tracking::entities > 0:
+                                                   ///< entity_matrix plus the second-order terms
 };
 
 /// Called after each step t's reduction with the mean training loss and mean deployment loss at
