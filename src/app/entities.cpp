@@ -62,7 +62,9 @@ void check_same_entities(const io::ResultsFile& file, const std::optional<data::
                       assignment_of(*g) + " now, from " + g->source + "): a results file never mixes two groupings");
 }
 
-EntityTracking::EntityTracking(const std::optional<data::Grouping>& g, const data::LocalData& local) {
+EntityTracking::EntityTracking(const std::optional<data::Grouping>& g, const data::LocalData& local,
+                               bool second_order) {
+  tracking_.second_order = second_order;
   if (!g) return;
   for (std::size_t i = 0; i < local.local_individuals(); ++i)
     entity_of_.push_back(g->entity_of[static_cast<std::size_t>(local.first_individual) + i]);
@@ -77,6 +79,12 @@ void EntityTracking::record(const train::RunOutput& out, io::RunRecord& record) 
   record.entity_outflow = f.outflow;
   record.entity_self = f.self;
   record.entity_matrix = out.entity_matrix;
+  if (!tracking_.second_order) return;
+  const auto s = train::entity_flows(out.second_order_entity_matrix, tracking_.entities);
+  record.entity_second_order_inflow = s.inflow;
+  record.entity_second_order_outflow = s.outflow;
+  record.entity_second_order_self = s.self;
+  record.entity_second_order_matrix = out.second_order_entity_matrix;
 }
 
 }  // namespace reciprocity::app

@@ -89,6 +89,7 @@ void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) 
   }
   io::Layout layout = first.layout();
   layout.splits = splits;
+  layout.second_order = first.layout().second_order;  // the same --second-order in every input (its config)
   for (const auto& f : inputs)  // an after-run measure of any input
     for (const auto& m : f.layout().measures) layout.add(m);
   // Per-individual deployment losses (files from version 0.2 on) only when every input has them.

@@ -225,6 +225,7 @@ io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::
   layout.examples = static_cast<std::int64_t>(ds.size());
   layout.save_mask = c.save_split_mask;
   for (const auto& m : after_run_measures_of(c)) layout.add(m);
+  layout.second_order = c.second_order;
   layout.arrival = c.split_order != SplitOrder::kRandom;
   // --resume on a file that does not exist yet (a job killed before creating it, or the first
   // submission of a requeueable job) starts it.

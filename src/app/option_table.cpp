@@ -123,6 +123,11 @@ po::options_description shapley_options(Config& c, TextOptions& t) {
        "data); permutations: antithetic pairs of random orderings (P - 1 trainings each); banzhaf: Banzhaf "
        "values from complementary pairs of random coalitions (2 trainings each). Sampled flows get standard "
        "errors (/flows/shapley/*_se)")
+      ("second-order", po::bool_switch(&c.second_order),
+       "also the in-run Shapley flows to second order (docs/method.md section 13): each step's TracIn terms plus "
+       "-(1/2)(eta/|B_t|)^2 G^B_i . H_{D_j} G^B (exact Hessians), in /flows/shapley_inrun, and the second-order "
+       "discrepancy of every step (/runs/second_order_discrepancy); costs about 1.6 times the TracIn flows per step. "
+       "Not with --model knn")
       ("shapley-samples", po::value(&c.shapley_samples)->default_value(c.shapley_samples),
        "sampled --shapley: orderings (permutations) or coalitions (banzhaf) per run, even, at least 4")
       ("shapley-target-se", po::value(&c.shapley_target_se)->default_value(c.shapley_target_se),

@@ -147,6 +147,7 @@ std::vector<std::pair<std::string, std::string>> Config::result_options() const 
   if (split_order != SplitOrder::kRandom) o.emplace_back("split-order", name_of(split_order));
   if (clip != 0) o.emplace_back("clip", fmt(clip));
   if (noise_multiplier != 0) o.emplace_back("noise-multiplier", fmt(noise_multiplier));
+  if (second_order) o.emplace_back("second-order", "true");  // recorded only when asked for (files before 0.5)
   if (shapley != ShapleyMethod::kNone) {  // recorded only with Shapley flows: files before them resume unchanged
     o.emplace_back("shapley", name_of(shapley));
     o.emplace_back("shapley-splits", std::to_string(shapley_splits));
@@ -272,6 +273,7 @@ void choose_knn(Config& c) {
   refuse(c.batches != Batches::kRandom, "--batches");
   refuse(c.flow_interval != 1, "--flow-interval");
   refuse(c.entities != "individual", "--entities");
+  refuse(c.second_order, "--second-order");
   refuse(c.marginal_step_given && c.marginal_step != MarginalStep::kFullBatch, "--marginal-step");
   if (c.seeds != 1)  // a seed chooses initial parameters and batches: kNN has neither
     throw ConfigError("option --seeds: " + std::to_string(c.seeds) + " with --model knn would repeat each split's run "

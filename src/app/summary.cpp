@@ -219,6 +219,26 @@ void summarize_kind(const char* kind, const std::string& prefix, const std::vect
 
 }  // namespace
 
+/// --second-order: the second-order discrepancy over the steps of the complete runs, and the
+/// in-run Shapley flows' section.
+static void second_order_section(const io::Contents& c, std::size_t N, const Membership& who, double beta,
+                          std::ostringstream& s, io::ResultsFile* out) {
+  const std::size_t T = static_cast<std::size_t>(c.layout.steps);
+  std::vector<double> disc;
+  for (std::size_t r = 0; r < c.complete.size(); ++r)
+    if (c.complete[r])
+      for (std::size_t t = 0; t < T; ++t) disc.push_back(std::abs(c.second_order_discrepancy[r * T + t]));
+  const std::vector<double> pct = {metrics::percentile(disc, 50), metrics::percentile(disc, 80),
+                                   metrics::percentile(disc, 95)};
+  char line[256];
+  std::snprintf(line, sizeof line, "second-order discrepancy |d| over steps: p50 %.3g, p80 %.3g, p95 %.3g\n", pct[0],
+                pct[1], pct[2]);
+  s << "\n" << line;
+  if (out) out->write_summary_value("second_order_discrepancy_percentiles_50_80_95", pct);
+  summarize_kind("In-run Shapley (second order)", "shapley_inrun_", c.second_order_inflow, c.second_order_outflow,
+                 c.complete, N, who, beta, s, out);
+}
+
 std::string summarize(const io::Contents& c, double beta, const std::string& title, io::ResultsFile* out) {
   const auto& L = c.layout;
   const std::size_t N = static_cast<std::size_t>(L.individuals);
@@ -260,6 +280,7 @@ std::string summarize(const io::Contents& c, double beta, const std::string& tit
     if (c.complete[r])
       for (std::size_t i = 0; i < N && !tracin; ++i) tracin = !std::isnan(c.inflow[r * N + i]);
   if (tracin) summarize_kind("TracIn", "", c.inflow, c.outflow, c.complete, N, who, beta, s, out);
+  if (L.second_order) second_order_section(c, N, who, beta, s, out);
   else s << "\nTracIn flows: not defined (a model without gradient descent, --model knn): Marginal flows only\n";
   for (const auto& m : c.measures) {  // after-run measures: runs complete for TracIn and for the measure
     std::vector<std::uint8_t> use(runs);

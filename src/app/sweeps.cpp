@@ -56,6 +56,9 @@ std::unique_ptr<io::RunRecord> tracin_run(const Config& c, const ExperimentData&
   auto o = group.gather_concat(out.outflow, 0);
   auto self = group.gather_concat(out.self, 0);
   auto ind_loss = group.gather_concat(out.individual_deploy_loss, 0);
+  auto so_in = group.gather_concat(out.second_order_inflow, 0);  // --second-order (else empty)
+  auto so_out = group.gather_concat(out.second_order_outflow, 0);
+  auto so_self = group.gather_concat(out.second_order_self, 0);
   if (group.rank() != 0) return nullptr;
   auto record = std::make_unique<io::RunRecord>();
   record->split = key.split;
@@ -67,6 +70,10 @@ std::unique_ptr<io::RunRecord> tracin_run(const Config& c, const ExperimentData&
   record->train_loss = out.train_loss;
   record->deploy_loss = out.deploy_loss;
   record->discrepancy = out.discrepancy;
+  record->second_order_inflow = std::move(so_in);
+  record->second_order_outflow = std::move(so_out);
+  record->second_order_self = std::move(so_self);
+  record->second_order_discrepancy = out.second_order_discrepancy;
   record->deploy_rmse = out.deploy_rmse;
   record->deploy_loss_final = out.deploy_loss_final;
   record->deploy_accuracy = out.deploy_accuracy;
@@ -88,7 +95,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
   progress.tracin_plan({plan.runs.size(), (range.last - range.first) * c.seeds, range.first, range.last, world.size(),
                         groups, per_run, d.scan.size(), d.scan.num_individuals(), plan.skipped_diverged});
   auto model = model::make_model(d.scan.task, model_params(c));
-  const EntityTracking entities(d.grouping, local);
+  const EntityTracking entities(d.grouping, local, c.second_order);
   // A measure without gradient descent (--model knn) fits each run itself, on the whole data set.
   const Measure* fit = gradient_free_measure(c);
   std::optional<data::LocalData> whole;

@@ -228,6 +228,7 @@ ResultsFile ResultsFile::open(const std::string& path, const mpi::Comm& comm, bo
     f.layout_.individual_loss = h5::exists(id, "/runs/individual_deploy_loss");  // absent before 0.2
     f.layout_.arrival = h5::exists(id, "/individuals/arrival");  // time-ordered splits (0.4)
     f.layout_.digest = h5::exists(id, "/runs/digest");            // run digests (0.4)
+    f.layout_.second_order = h5::exists(id, "/runs/second_order_discrepancy");  // --second-order (0.5)
     if (h5::exists(id, "/flows/entity/matrix"))  // --entities
       f.layout_.entities = static_cast<std::int64_t>(h5::dims(h5::open_dataset(id, "/flows/entity/matrix").get())[2]);
     if (f.layout_.save_mask)

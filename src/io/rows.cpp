@@ -29,6 +29,14 @@ const RunField kRunFields[] = {
     {"/runs/deploy_accuracy", nullptr, &RunRecord::deploy_accuracy},
     {"/runs/train_examples", nullptr, &RunRecord::train_examples},
     {"/runs/deploy_examples", nullptr, &RunRecord::deploy_examples},
+    {"/flows/shapley_inrun/inflow", &RunRecord::second_order_inflow, nullptr},
+    {"/flows/shapley_inrun/outflow", &RunRecord::second_order_outflow, nullptr},
+    {"/flows/shapley_inrun/self", &RunRecord::second_order_self, nullptr},
+    {"/runs/second_order_discrepancy", &RunRecord::second_order_discrepancy, nullptr},
+    {"/flows/entity_shapley_inrun/inflow", &RunRecord::entity_second_order_inflow, nullptr},
+    {"/flows/entity_shapley_inrun/outflow", &RunRecord::entity_second_order_outflow, nullptr},
+    {"/flows/entity_shapley_inrun/self", &RunRecord::entity_second_order_self, nullptr},
+    {"/flows/entity_shapley_inrun/matrix", &RunRecord::entity_second_order_matrix, nullptr},
 };
 
 const std::vector<RunField>& run_fields() {
@@ -55,6 +63,9 @@ const ContentsField kContentsFields[] = {
     {"/runs/deploy_loss_final", &Contents::deploy_loss_final},
     {"/runs/deploy_accuracy", &Contents::deploy_accuracy},
     {"/runs/individual_deploy_loss", &Contents::individual_deploy_loss},
+    {"/flows/shapley_inrun/inflow", &Contents::second_order_inflow},
+    {"/flows/shapley_inrun/outflow", &Contents::second_order_outflow},
+    {"/runs/second_order_discrepancy", &Contents::second_order_discrepancy},
 };
 
 /// An after-run measure's per-run rows of individuals and of entities, in the file's and the

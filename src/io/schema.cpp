@@ -41,6 +41,9 @@ std::string presence_name(const DatasetSchema& d) {
     case Presence::arrival: return "arrival";
     case Presence::digest: return "digest";
     case Presence::measure_digest: return d.measure + "_digest";
+    case Presence::second_order: return "second_order";
+    case Presence::entity_second_order: return "entity_second_order";
+    case Presence::summary_second_order: return "summary_second_order";
   }
   return "?";
 }
@@ -128,6 +131,8 @@ std::vector<Dimension> make_dimensions() {
       {"run", "/summary/run", true, Element::i64, "",
        "run index split * R + seed of each run the TracIn single-run figures use", true},
   };
+  d.push_back({"shapley_inrun_run", "/summary/shapley_inrun_run", true, Element::i64, "",
+               "run index split * R + seed of each run the in-run Shapley single-run figures use", true});
   for (const auto& m : after_run_measures())
     d.push_back({m.name + "_run", "/summary/" + m.name + "_run", true, Element::i64, "",
                  "run index split * R + seed of each run the " + m.title + " single-run figures use", true});
@@ -290,7 +295,22 @@ std::vector<DatasetSchema> make_datasets() {
                  "CRC-32 (zlib) of the run's " + m.title +
                      " rows, as /runs/digest (the datasets named in its attribute rows)",
                  P::measure_digest, -1, m.name});
+  add_flows(d, "shapley_inrun", "In-run Shapley (second order)", P::second_order, "",
+            " (TracIn's per-step terms plus -(1/2)(eta/|B_t|)^2 G^B_i . H_{D_j} G^B: --second-order)");
+  d.push_back({"/runs/second_order_discrepancy", Element::f64, kRunStep, "1",
+               "second-order discrepancy of step t: (predicted drop to second order - actual drop of the deployment "
+               "loss) / actual drop (NaN as /runs/discrepancy)",
+               P::second_order});
+  add_entity_flows(d, "/flows/entity_shapley_inrun/",
+                   {"Entity in-run Shapley inflow (second order) of each run", "Entity in-run Shapley outflow (second order) of each run",
+                    "Entity in-run Shapley self-influence (second order) of each run",
+                    "Entity in-run Shapley matrix (second order) of each run: the entity TracIn matrix plus the summed "
+                    "second-order terms of e's batch gradients in f's deployment loss"},
+                   P::entity_second_order);
   add_summary(d, "", "TracIn", P::summary);
+  add_summary(d, "shapley_inrun_", "In-run Shapley (second order)", P::summary_second_order);
+  d.push_back({"/summary/second_order_discrepancy_percentiles_50_80_95", Element::f64, {"percentile"}, "1",
+               "percentiles of |second-order discrepancy| over the steps of the complete runs", P::summary_second_order});
   for (const auto& m : after_run_measures()) add_summary(d, m.name + "_", m.title, P::summary_measure, m.name);
   const std::vector<DatasetSchema> common = {
       {"/summary/beta", Element::f64, {"scalar"}, "1", "beta of the alpha-at-beta figures", P::summary},
@@ -347,7 +367,7 @@ std::vector<AttributeSchema> make_attributes() {
       {"synthetic-items", T::integer}, {"synthetic-ratings", T::integer}, {"synthetic-rank", T::integer},
       {"batches", T::text}, {"split-order", T::text}, {"clip", T::real}, {"noise-multiplier", T::real},
       {"neighbours", T::integer}, {"shapley", T::text}, {"shapley-splits", T::integer},
-      {"shapley-samples", T::integer}, {"shapley-target-se", T::real},
+      {"shapley-samples", T::integer}, {"shapley-target-se", T::real}, {"second-order", T::boolean},
   };
   for (const auto& [name, type] : options)
     a.push_back({std::string("config_") + name, type, std::string("option --") + name});
@@ -388,12 +408,15 @@ bool in_layout(const DatasetSchema& d, const Layout& L) {
     case P::arrival: return L.arrival;
     case P::digest: return L.digest;
     case P::measure_digest: return L.digest && L.has(d.measure);
+    case P::second_order: return L.second_order;
+    case P::entity_second_order: return L.second_order && L.entities > 0;
     default: return false;
   }
 }
 
 bool in_summary(const DatasetSchema& d, const Layout& L) {
-  return d.when == P::summary || (d.when == P::summary_measure && L.has(d.measure));
+  return d.when == P::summary || (d.when == P::summary_measure && L.has(d.measure)) ||
+         (d.when == P::summary_second_order && L.second_order);
 }
 
 hsize_t length(const std::string& name, const Layout& L) {

@@ -29,7 +29,8 @@ void check_same_entities(const io::ResultsFile& file, const std::optional<data::
 /// What the training of one run needs for the entity matrix of the rank's individuals.
 class EntityTracking {
  public:
-  EntityTracking(const std::optional<data::Grouping>& g, const data::LocalData& local);
+  /// `second_order`: also the second-order in-run Shapley flows (--second-order).
+  EntityTracking(const std::optional<data::Grouping>& g, const data::LocalData& local, bool second_order = false);
   EntityTracking(const EntityTracking&) = delete;  // tracking() points into it
   EntityTracking& operator=(const EntityTracking&) = delete;
   const train::Tracking& tracking() const { return tracking_; }

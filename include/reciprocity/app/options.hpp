@@ -41,6 +41,7 @@ struct Config {
   int marginal_splits = 0;            ///< Marginal for splits < this (0: all splits)
   MarginalStep marginal_step = MarginalStep::kFullBatch;  ///< --marginal-step: keep (the full training's |B_t|) | batch-mean
   bool marginal_step_given = false;   ///< --marginal-step was given (else --resume adopts the file's)
+  bool second_order = false;          ///< --second-order: in-run Shapley flows to second order (section 13)
   // Shapley flows by retraining (docs/method.md section 12).
   ShapleyMethod shapley = ShapleyMethod::kNone;  ///< --shapley
   int shapley_samples = 64;           ///< --shapley-samples: orderings or coalitions per run (sampled)

@@ -20,6 +20,12 @@ struct RunRecord {
   std::vector<double> entity_inflow, entity_outflow, entity_self;  ///< [E] when the layout has entities
   std::vector<double> entity_matrix;                  ///< [E x E] row-major
   int diverged_step = -1;  ///< >= 0: the run diverged at this step; only that is recorded
+  /// --second-order (docs/method.md section 13): the in-run Shapley flows to second order [N], the
+  /// second-order discrepancy of each step [steps], and with entities their entity flows.
+  std::vector<double> second_order_inflow, second_order_outflow, second_order_self;
+  std::vector<double> second_order_discrepancy;
+  std::vector<double> entity_second_order_inflow, entity_second_order_outflow, entity_second_order_self,
+      entity_second_order_matrix;
 };
 
 /// One run's entity flows (inflow, outflow, self: [E]; matrix: [E x E] row-major).

@@ -25,6 +25,8 @@ struct Contents {
   std::vector<std::int64_t> arrival;                  ///< [N] when the layout has it
   std::vector<double> diverged_step;                  ///< [S * R], -1 where not diverged
   std::vector<double> individual_deploy_loss;         ///< [S * R * N] when the layout has it
+  /// --second-order: in-run Shapley inflow and outflow [S * R * N], discrepancy [S * R * steps].
+  std::vector<double> second_order_inflow, second_order_outflow, second_order_discrepancy;
   /// The flows of each after-run measure of the layout (Layout::measures, in that order).
   struct Measure {
     std::string name;                        ///< AfterRunMeasure::name

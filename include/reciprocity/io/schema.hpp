@@ -52,6 +52,7 @@ struct Layout {
   std::int64_t entities = 0;    ///< E > 0: the file has the entity flows /flows/entity (--entities)
   bool arrival = false;         ///< the file has /individuals/arrival (--split-order time or time-per-user)
   bool digest = true;           ///< the file has /runs/digest (files from 0.4 on: each run's CRC-32)
+  bool second_order = false;    ///< the file has the in-run Shapley flows to second order (--second-order)
   /// Whether the file holds the flows of after-run measure `name`.
   bool has(const std::string& name) const;
   /// Adds after-run measure `name` (kept in after_run_measures() order; no duplicate).
@@ -80,6 +81,9 @@ enum class Presence {
   arrival,           ///< Layout::arrival (a time-ordered split)
   digest,            ///< Layout::digest (files from 0.4 on)
   measure_digest,    ///< Layout::digest and the measure
+  second_order,          ///< Layout::second_order (--second-order)
+  entity_second_order,   ///< Layout::second_order and Layout::entities > 0
+  summary_second_order,  ///< summarised, and Layout::second_order
 };
 
 /// A named axis. A dimension with coordinates is a dataset at `path` holding the coordinate of
