@@ -19,7 +19,8 @@ declare -A allowed=(
   [model]="core data"
   [train]="core data model split mpi"
   [io]="core h5 mpi"
-  [app]="core data io metrics model mpi split train h5"
+  [lock]="core mpi"
+  [app]="core data io lock metrics model mpi split train h5"
 )
 layer_of() {  # src/<layer>/... or include/reciprocity/<layer>/...
   local p=${1#include/reciprocity/}; p=${p#src/}; echo "${p%%/*}"

@@ -137,7 +137,7 @@ io::EntityRows entity_marginal(model::Model& model, const data::LocalData& all, 
 
 bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalData local, const mpi::Comm& group,
                   io::ResultsFile& file, const mpi::Comm& world, int per_run, const Progress& progress,
-                  const JobLock& lock) {
+                  const lock::JobLock& lock) {
   const int groups = world.size() / per_run;
   const auto plan = plan_tracin(c, file.complete(), file.diverged_steps());
   const auto range = split_range(c);
@@ -189,7 +189,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
 bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optional<data::Grouping>& grouping,
                     const split::Rule& rule,
                     io::ResultsFile& file, const mpi::Comm& world,
-                    const Progress& progress, const JobLock& lock) {
+                    const Progress& progress, const lock::JobLock& lock) {
   const auto todo = plan_marginal(c, file.complete(), file.marginal_complete());
   progress.marginal_plan(todo.size(), ds.num_individuals(), world.size());
   const data::LocalData all = data::distribute(ds, 0, 1);

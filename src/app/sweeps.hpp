@@ -3,7 +3,7 @@
 // ending with a write that every rank agrees on (mpi/agree.hpp).
 #include "inputs.hpp"
 #include "reporter.hpp"
-#include "reciprocity/app/lock.hpp"
+#include "reciprocity/lock/lock.hpp"
 #include "reciprocity/app/options.hpp"
 #include "reciprocity/io/results.hpp"
 #include "reciprocity/mpi/comm.hpp"
@@ -19,7 +19,7 @@ bool agree_on_stop(const mpi::Comm& world);
 /// its group `group` (taken by value: it is released on return).
 bool tracin_sweep(const Config& c, const ExperimentData& d, data::LocalData local, const mpi::Comm& group,
                   io::ResultsFile& file, const mpi::Comm& world, int per_run, const Progress& progress,
-                  const JobLock& lock);
+                  const lock::JobLock& lock);
 
 /// The Marginal sweep: the runs of plan_marginal, one after the other, each run's
 /// leave-one-out retrainings spread over all ranks; with a grouping (--entities) also the
@@ -27,6 +27,6 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, data::LocalData loca
 bool marginal_sweep(const Config& c, const data::Dataset& ds, const std::optional<data::Grouping>& grouping,
                     const split::Rule& rule,
                     io::ResultsFile& file, const mpi::Comm& world,
-                    const Progress& progress, const JobLock& lock);
+                    const Progress& progress, const lock::JobLock& lock);
 
 }  // namespace reciprocity::app
