@@ -50,14 +50,14 @@ void check_same_grouping(const io::ResultsFile& a, const io::ResultsFile& b) {
 }  // namespace
 
 static void copy_runs(const Config& c, const std::vector<io::ResultsFile>& inputs, io::ResultsFile& out, int splits,
-               const mpi::Comm& world, const JobLock& lock);
+               const mpi::Comm& world, const lock::JobLock& lock);
 
-void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) {
+void merge_locked(const Config& c, const mpi::Comm& world, const lock::JobLock& lock) {
   check_out_replaceable(c, world);
   for (const auto& path : c.merge) {
-    if (lock_path_of(path) == lock.path())
+    if (lock::lock_path_of(path) == lock.path())
       throw ConfigError("--merge: \"" + path + "\" is both an input and --out \"" + c.out + "\"");
-    JobLock::check_not_in_use(path, "--merge", world);  // a file being written is not read
+    lock::JobLock::check_not_in_use(path, "--merge", world);  // a file being written is not read
   }
   std::vector<io::ResultsFile> inputs;
   for (const auto& path : c.merge) inputs.push_back(io::ResultsFile::open(path, world, false));
@@ -117,7 +117,7 @@ void merge_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) 
 }
 
 static void copy_runs(const Config& c, const std::vector<io::ResultsFile>& inputs, io::ResultsFile& out, int splits,
-                      const mpi::Comm& world, const JobLock& lock) {
+                      const mpi::Comm& world, const lock::JobLock& lock) {
   const io::Layout& layout = out.layout();
   const int seeds = layout.seeds;
   std::vector<std::uint8_t> have(static_cast<std::size_t>(splits) * seeds, 0);

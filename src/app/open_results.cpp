@@ -200,7 +200,7 @@ static void check_same_data(const io::ResultsFile& file, const data::Fingerprint
 /// (its complete runs stay valid for a later look and --resume), unless the lock was taken
 /// over (then nothing is written); a failure to record it (a failing disk) is not an error of
 /// its own.
-void record_failure(io::ResultsFile& file, const Error& e, const mpi::Comm& world, const JobLock& lock) {
+void record_failure(io::ResultsFile& file, const Error& e, const mpi::Comm& world, const lock::JobLock& lock) {
   if (dynamic_cast<const LockError*>(&e)) return;
   if (h5::library_write_failed()) return;  // HDF5 holds the file in a state no write should touch
   try {
@@ -215,7 +215,7 @@ void record_failure(io::ResultsFile& file, const Error& e, const mpi::Comm& worl
 /// Collective: a new results file, or (--resume) the existing one after checking that it was
 /// made with the same configuration, grown when more splits are asked for.
 io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::optional<data::Grouping>& grouping,
-                             const mpi::Comm& world, int per_run, const JobLock& lock) {
+                             const mpi::Comm& world, int per_run, const lock::JobLock& lock) {
   lock.verify(world);  // (reading the data may have taken long)
   io::Layout layout;
   layout.splits = c.splits;

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "reciprocity/app/lock.hpp"
+#include "reciprocity/lock/lock.hpp"
 #include "reciprocity/core/error.hpp"
 #include "reciprocity/app/options.hpp"
 #include "reciprocity/data/loaders.hpp"
@@ -49,12 +49,12 @@ std::string recorded_data(const io::ResultsFile& file);
 /// Collective, after an error agreed on every rank: `file`'s status says it failed and why (its
 /// complete runs stay valid for --resume), unless the lock was taken over or HDF5 itself failed
 /// a write (then nothing is written); a failure to record it is not an error of its own.
-void record_failure(io::ResultsFile& file, const Error& e, const mpi::Comm& world, const JobLock& lock);
+void record_failure(io::ResultsFile& file, const Error& e, const mpi::Comm& world, const lock::JobLock& lock);
 
 /// Collective: a new results file, or (--resume) the existing one after checking that it was
 /// made with the same configuration and data, grown when more splits are asked for. A resumed
 /// Marginal sweep continues with the file's --marginal-step unless one is given (`c` updated).
 io::ResultsFile open_results(Config& c, const data::DatasetScan& ds, const std::optional<data::Grouping>& grouping,
-                             const mpi::Comm& world, int per_run, const JobLock& lock);
+                             const mpi::Comm& world, int per_run, const lock::JobLock& lock);
 
 }  // namespace reciprocity::app

@@ -72,8 +72,8 @@ void Progress::measure_plan(const std::string& name, const std::string& title, s
 
 void Progress::runs_done(const char* phase, std::size_t done, std::size_t total) const {
   if (!talk_) return;
-  const double secs = seconds_since(t0_), rate = done / std::max(secs, 1e-9);
-  const double eta = (total - done) / std::max(rate, 1e-12);
+  const double secs = seconds_since(t0_), rate = static_cast<double>(done) / std::max(secs, 1e-9);
+  const double eta = static_cast<double>(total - done) / std::max(rate, 1e-12);
   emit(json_ ? JsonLine("progress").add("phase", phase).add("done", done).add("total", total)
                    .add("runs_per_s", rate, 4).add("elapsed_s", secs, 6).add("eta_s", eta, 6).str()
              : format("progress (%s): %zu/%zu runs, %.3g runs/s, elapsed %.1f s, ETA %.1f s", phase, done, total,

@@ -21,7 +21,12 @@ class InRunReports {
  public:
   explicit InRunReports(double interval);
   bool due();
-  double eta(double done, double total) const { return elapsed() / done * (total - done); }
+  /// Seconds left when `done` of `total` units of work (steps, retrainings: any arithmetic type) are done.
+  template <class Count>
+  double eta(Count done, Count total) const {
+    const auto d = static_cast<double>(done), t = static_cast<double>(total);
+    return elapsed() / d * (t - d);
+  }
   double elapsed() const { return seconds_since(start_); }
 
  private:

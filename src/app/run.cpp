@@ -13,7 +13,7 @@
 #include "open_results.hpp"
 #include "reporter.hpp"
 #include "sweeps.hpp"
-#include "reciprocity/app/lock.hpp"
+#include "reciprocity/lock/lock.hpp"
 #include "reciprocity/app/plan.hpp"
 #include "reciprocity/app/summary.hpp"
 #include "reciprocity/core/error.hpp"
@@ -25,7 +25,7 @@
 namespace reciprocity::app {
 
 void finish(io::ResultsFile& file, const Config& c, const std::string& title, const mpi::Comm& world,
-            const std::string& status, const JobLock& lock) {
+            const std::string& status, const lock::JobLock& lock) {
   lock.verify(world);
   const auto contents = file.read();
   const std::string text = summarize(contents, c.beta, title, &file);
@@ -53,7 +53,7 @@ std::string title_of(const Config& c, const std::string& source) {
 }
 
 /// run_experiment holding the lock of `c.out`; the results file is closed on return.
-void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
+void run_locked(Config c, const mpi::Comm& world, const lock::JobLock& lock) {
   // --out through a symbolic link: the file it names is the one written (and, with --force,
   // replaced), never the link itself, whose target would keep stale results.
   std::error_code ec;
@@ -117,7 +117,7 @@ void run_locked(Config c, const mpi::Comm& world, const JobLock& lock) {
   file.close();  // agreed: a failed close is an error on every rank
 }
 
-void summarize_locked(const Config& c, const mpi::Comm& world, const JobLock& lock) {
+void summarize_locked(const Config& c, const mpi::Comm& world, const lock::JobLock& lock) {
   auto file = io::ResultsFile::open(c.summarize, world, true);
   // Rewriting the summary must not risk the runs (a failed metadata write): journal them first.
   file.attach_journal(io::journal_identity(file.text_attributes()), false);
@@ -148,21 +148,21 @@ void check_launch(int world_size) {
 
 void run_experiment(Config c, const mpi::Comm& world) {
   install_stop_handlers();
-  JobLock lock = JobLock::acquire(c.out, "run", c.break_lock, world);
+  lock::JobLock lock = lock::JobLock::acquire(c.out, "run", c.break_lock, world);
   run_locked(std::move(c), world, lock);
   world.barrier();  // every rank has closed the file
   lock.release();
 }
 
 void summarize_file(const Config& c, const mpi::Comm& world) {
-  JobLock lock = JobLock::acquire(c.summarize, "summarize", c.break_lock, world);
+  lock::JobLock lock = lock::JobLock::acquire(c.summarize, "summarize", c.break_lock, world);
   summarize_locked(c, world, lock);
   world.barrier();
   lock.release();
 }
 
 void merge_files(const Config& c, const mpi::Comm& world) {
-  JobLock lock = JobLock::acquire(c.out, "merge", c.break_lock, world);
+  lock::JobLock lock = lock::JobLock::acquire(c.out, "merge", c.break_lock, world);
   merge_locked(c, world, lock);
   world.barrier();
   lock.release();

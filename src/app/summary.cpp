@@ -1,39 +1,24 @@
 // The summary of a results file (docs/method.md section 2: reciprocity, alpha at beta, correlation,
-// negative fractions, SNR, discrepancy percentiles), printed and stored under /summary.
+// negative fractions, SNR, discrepancy percentiles), printed and stored under /summary. The figures
+// are computed by metrics (metrics/across_runs.hpp); here: which runs and individuals count, the
+// text and the /summary datasets.
 #include "reciprocity/app/summary.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <limits>
 #include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 
+#include "reciprocity/metrics/across_runs.hpp"
 #include "reciprocity/metrics/metrics.hpp"
 #include "reciprocity/split/split.hpp"
 
 namespace reciprocity::app {
 
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-double mean_of(const std::vector<double>& v) {
-  double m = 0, n = 0;
-  for (double x : v)
-    if (std::isfinite(x)) m += x, n += 1;
-  return n ? m / n : std::nan("");
-}
-
-double sd_of(const std::vector<double>& v) {
-  const double m = mean_of(v);
-  double q = 0, n = 0;
-  for (double x : v)
-    if (std::isfinite(x)) q += (x - m) * (x - m), n += 1;
-  return n > 1 ? std::sqrt(q / (n - 1)) : 0.0;
-}
 
 /// In which runs each individual has flows (docs/method.md section 2, SNR). Where individuals are
 /// split (regression, classification: each is wholly in training or deployment in a run), an
@@ -42,8 +27,8 @@ double sd_of(const std::vector<double>& v) {
 struct Membership {
   bool split_individuals = false;  ///< condition the SNR on membership
   std::string unknown;             ///< why the membership could not be rebuilt (SNR over all runs)
-  std::vector<std::uint8_t> trains;  ///< [runs * N] when split_individuals: 1 = trains in run r
-  bool trains_in(std::size_t r, std::size_t i, std::size_t N) const { return trains[r * N + i] != 0; }
+  std::vector<std::uint8_t> trains;    ///< [runs * N] when split_individuals: 1 = trains in run r
+  std::vector<std::uint8_t> deployed;  ///< [runs * N] when split_individuals: 1 = deployed in run r
 };
 
 /// The membership of every (run, individual), rebuilt from the split function (a pure function
@@ -86,33 +71,9 @@ Membership membership_of(const io::Contents& c) {
       std::copy(who.begin(), who.end(), m.trains.begin() + static_cast<std::ptrdiff_t>(run * N));
     }
   }
+  m.deployed.resize(m.trains.size());
+  for (std::size_t k = 0; k < m.trains.size(); ++k) m.deployed[k] = m.trains[k] == 0;
   return m;
-}
-
-/// Signal-to-noise ratio |mean| / sd (sample sd) of each individual's flow across the runs
-/// `runs` for which `counts(r, i)` holds: [N], NaN where fewer than 2 such runs have a finite
-/// flow or the flow does not vary.
-template <class Counts>
-std::vector<double> snr(const std::vector<double>& flows, const std::vector<std::size_t>& runs, std::size_t N,
-                        Counts counts) {
-  std::vector<double> out(N, kNaN);
-  std::vector<double> v;
-  for (std::size_t i = 0; i < N; ++i) {
-    v.clear();
-    for (auto r : runs)
-      if (counts(r, i)) v.push_back(flows[r * N + i]);
-    const double sd = sd_of(v);
-    if (sd > 0) out[i] = std::abs(mean_of(v)) / sd;
-  }
-  return out;
-}
-
-/// Fraction of the finite values above 1 (NaN when none is finite).
-double fraction_above_one(const std::vector<double>& v) {
-  const auto n = std::count_if(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
-  if (n == 0) return kNaN;
-  return static_cast<double>(std::count_if(v.begin(), v.end(), [](double x) { return x > 1 && std::isfinite(x); })) /
-         static_cast<double>(n);
 }
 
 /// One printed SNR line: percentiles and fraction above 1 over the finite values.
@@ -126,7 +87,7 @@ void snr_line(std::ostringstream& s, const std::string& what, const std::vector<
     std::snprintf(line, sizeof line,
                   "SNR of %s: p10 %.3g, p50 %.3g, p90 %.3g; fraction > 1: %.4f (%ld of %zu individuals)\n",
                   what.c_str(), metrics::percentile(v, 10), metrics::percentile(v, 50), metrics::percentile(v, 90),
-                  fraction_above_one(v), static_cast<long>(defined), v.size());
+                  metrics::fraction_above_one(v), static_cast<long>(defined), v.size());
   s << line;
 }
 
@@ -139,52 +100,35 @@ void summarize_kind(const char* kind, const std::string& prefix, const std::vect
     if (use[r]) runs.push_back(r);
   s << "\n" << kind << " flows, " << runs.size() << " run(s)\n";
   if (runs.empty()) return;
-  std::vector<double> mean_in(N, 0.0), mean_out(N, 0.0), alphas, corrs, neg_in, neg_out;
-  for (auto r : runs) {
-    const std::vector<double> in(inflow.begin() + r * N, inflow.begin() + (r + 1) * N);
-    const std::vector<double> o(outflow.begin() + r * N, outflow.begin() + (r + 1) * N);
-    for (std::size_t i = 0; i < N; ++i) {
-      mean_in[i] += in[i] / static_cast<double>(runs.size());
-      mean_out[i] += o[i] / static_cast<double>(runs.size());
-    }
-    const auto m = metrics::summarize(in, o, beta);
-    alphas.push_back(m.alpha);
-    corrs.push_back(m.correlation);
-    neg_in.push_back(m.negative_inflow);
-    neg_out.push_back(m.negative_outflow);
-  }
-  const auto e = metrics::summarize(mean_in, mean_out, beta);
+  const metrics::AcrossRuns a = metrics::across_runs(inflow, outflow, N, runs, beta);
+  const auto& e = a.expectation;
   char line[1024];
   std::snprintf(line, sizeof line, "%-30s %22s %16s\n", "", "single run (mean, sd)", "in expectation");
   s << line;
   auto row = [&](const std::string& name, const std::vector<double>& single, double expectation) {
-    std::snprintf(line, sizeof line, "%-30s %13.4f %8.4f %16.4f\n", name.c_str(), mean_of(single), sd_of(single),
-                  expectation);
+    std::snprintf(line, sizeof line, "%-30s %13.4f %8.4f %16.4f\n", name.c_str(), metrics::finite_mean(single),
+                  metrics::finite_sd(single), expectation);
     s << line;
   };
   std::snprintf(line, sizeof line, "alpha at beta = %.2f", beta);
-  row(line, alphas, e.alpha);
-  row("correlation(inflow, outflow)", corrs, e.correlation);
-  row("fraction negative inflows", neg_in, e.negative_inflow);
-  row("fraction negative outflows", neg_out, e.negative_outflow);
+  row(line, a.alpha, e.alpha);
+  row("correlation(inflow, outflow)", a.correlation, e.correlation);
+  row("fraction negative inflows", a.negative_inflow, e.negative_inflow);
+  row("fraction negative outflows", a.negative_outflow, e.negative_outflow);
   // r_i = 1 when both flows are 0 (docs/method.md section 2): say how many such individuals an alpha
   // counts, where any do (kNN votes that no removal changes; individuals without examples).
-  std::size_t both_zero = 0;
-  for (std::size_t i = 0; i < N; ++i) both_zero += mean_in[i] == 0 && mean_out[i] == 0;
-  if (both_zero > 0) {
+  if (a.both_zero > 0) {
     std::snprintf(line, sizeof line,
                   "individuals with both mean flows 0 (reciprocity 1 by convention, in alpha): %zu of %zu (%.1f%%)\n",
-                  both_zero, N, 100.0 * static_cast<double>(both_zero) / static_cast<double>(N));
+                  a.both_zero, N, 100.0 * static_cast<double>(a.both_zero) / static_cast<double>(N));
     s << line;
   }
   // SNR across runs (docs/method.md section 2): for split individuals the conditional SNR, inflow
   // over the runs where the individual is deployed, outflow over those where it trains; over
   // all runs (zeros included) it is kept as a labelled extra. The recommender: both the same.
-  const auto all = [](std::size_t, std::size_t) { return true; };
-  const auto deployed = [&](std::size_t r, std::size_t i) { return !who.split_individuals || !who.trains_in(r, i, N); };
-  const auto trains = [&](std::size_t r, std::size_t i) { return !who.split_individuals || who.trains_in(r, i, N); };
-  const auto snr_in = snr(inflow, runs, N, deployed), snr_out = snr(outflow, runs, N, trains);
-  const auto snr_in_all = snr(inflow, runs, N, all), snr_out_all = snr(outflow, runs, N, all);
+  // (Membership holds the masks only where individuals are split: empty, every run counts.)
+  const auto snr_in = metrics::snr(inflow, N, runs, who.deployed), snr_out = metrics::snr(outflow, N, runs, who.trains);
+  const auto snr_in_all = metrics::snr(inflow, N, runs), snr_out_all = metrics::snr(outflow, N, runs);
   if (who.split_individuals) {
     snr_line(s, "inflow  over the runs where deployed (conditional)", snr_in);
     snr_line(s, "outflow over the runs where trained  (conditional)", snr_out);
@@ -198,18 +142,18 @@ void summarize_kind(const char* kind, const std::string& prefix, const std::vect
   if (!out) return;
   out->write_summary_coordinate(prefix + "run", std::vector<std::int64_t>(runs.begin(), runs.end()));
   std::vector<double> r(N);
-  for (std::size_t i = 0; i < N; ++i) r[i] = metrics::reciprocity(mean_in[i], mean_out[i]);
-  out->write_summary_value(prefix + "mean_inflow", mean_in);
-  out->write_summary_value(prefix + "mean_outflow", mean_out);
+  for (std::size_t i = 0; i < N; ++i) r[i] = metrics::reciprocity(a.mean_inflow[i], a.mean_outflow[i]);
+  out->write_summary_value(prefix + "mean_inflow", a.mean_inflow);
+  out->write_summary_value(prefix + "mean_outflow", a.mean_outflow);
   out->write_summary_value(prefix + "reciprocity", r);
   out->write_summary_value(prefix + "alpha", {e.alpha});
   out->write_summary_value(prefix + "correlation", {e.correlation});
   out->write_summary_value(prefix + "negative_inflow_fraction", {e.negative_inflow});
   out->write_summary_value(prefix + "negative_outflow_fraction", {e.negative_outflow});
-  out->write_summary_value(prefix + "single_run_alpha", alphas);
-  out->write_summary_value(prefix + "single_run_correlation", corrs);
-  out->write_summary_value(prefix + "single_run_negative_inflow_fraction", neg_in);
-  out->write_summary_value(prefix + "single_run_negative_outflow_fraction", neg_out);
+  out->write_summary_value(prefix + "single_run_alpha", a.alpha);
+  out->write_summary_value(prefix + "single_run_correlation", a.correlation);
+  out->write_summary_value(prefix + "single_run_negative_inflow_fraction", a.negative_inflow);
+  out->write_summary_value(prefix + "single_run_negative_outflow_fraction", a.negative_outflow);
   out->write_summary_value(prefix + "runs_used", {static_cast<double>(runs.size())});
   out->write_summary_value(prefix + "snr_inflow", snr_in);
   out->write_summary_value(prefix + "snr_outflow", snr_out);
@@ -260,11 +204,11 @@ std::string summarize(const io::Contents& c, double beta, const std::string& tit
     << " seeds), individuals: " << N << "\n";
   if (done == 0) return s.str() + "no complete runs: nothing to summarise\n";
   char line[512];
-  std::snprintf(line, sizeof line, "deployment RMSE %.4f (sd %.4f), deployment loss %.4f", mean_of(rmse), sd_of(rmse),
-                mean_of(loss));
+  std::snprintf(line, sizeof line, "deployment RMSE %.4f (sd %.4f), deployment loss %.4f", metrics::finite_mean(rmse),
+                metrics::finite_sd(rmse), metrics::finite_mean(loss));
   s << line;
-  if (std::isfinite(mean_of(acc))) {
-    std::snprintf(line, sizeof line, ", accuracy %.4f", mean_of(acc));
+  if (std::isfinite(metrics::finite_mean(acc))) {
+    std::snprintf(line, sizeof line, ", accuracy %.4f", metrics::finite_mean(acc));
     s << line;
   }
   s << "\n";

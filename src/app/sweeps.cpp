@@ -88,7 +88,7 @@ std::unique_ptr<io::RunRecord> tracin_run(const Config& c, const ExperimentData&
 
 bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalData local, const mpi::Comm& group,
                   io::ResultsFile& file, const mpi::Comm& world, int per_run, const Progress& progress,
-                  const JobLock& lock) {
+                  const lock::JobLock& lock) {
   const int groups = world.size() / per_run;
   const auto plan = plan_tracin(c, file.complete(), file.diverged_steps());
   const auto range = split_range(c);
@@ -146,7 +146,7 @@ bool tracin_sweep(const Config& c, const ExperimentData& d, const data::LocalDat
 
 bool after_run_sweep(const Measure& measure, const Config& c, const data::Dataset& ds,
                      const std::optional<data::Grouping>& grouping, const split::Rule& rule, io::ResultsFile& file,
-                     const mpi::Comm& world, const Progress& progress, const JobLock& lock) {
+                     const mpi::Comm& world, const Progress& progress, const lock::JobLock& lock) {
   const std::string name = measure.file_name();
   const auto todo = plan_after_run(c, measure.splits(c), file.complete(), file.measure_complete(name));
   progress.measure_plan(name, measure.title(), todo.size(),

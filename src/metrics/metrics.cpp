@@ -31,8 +31,8 @@ double pearson(const std::vector<double>& x, const std::vector<double>& y) {
     mx += x[i];
     my += y[i];
   }
-  mx /= n;
-  my /= n;
+  mx /= static_cast<double>(n);
+  my /= static_cast<double>(n);
   double sxy = 0, sxx = 0, syy = 0;
   for (std::size_t i = 0; i < n; ++i) {
     sxy += (x[i] - mx) * (y[i] - my);
@@ -49,7 +49,7 @@ double negative_fraction(const std::vector<double>& x) {
     nonzero += v != 0;
     negative += v < 0;
   }
-  return nonzero ? static_cast<double>(negative) / nonzero : 0.0;
+  return nonzero ? static_cast<double>(negative) / static_cast<double>(nonzero) : 0.0;
 }
 
 double percentile(std::vector<double> x, double q) {
@@ -59,7 +59,7 @@ double percentile(std::vector<double> x, double q) {
   const double pos = q / 100.0 * static_cast<double>(x.size() - 1);
   const auto lo = static_cast<std::size_t>(std::floor(pos));
   const std::size_t hi = std::min(lo + 1, x.size() - 1);
-  return x[lo] + (pos - lo) * (x[hi] - x[lo]);
+  return x[lo] + (pos - static_cast<double>(lo)) * (x[hi] - x[lo]);
 }
 
 Summary summarize(const std::vector<double>& inflow, const std::vector<double>& outflow, double beta) {

@@ -20,7 +20,7 @@ void check(int rc, const char* what) {
 Environment::Environment(int& argc, char**& argv) {
   int initialised = 0;
   MPI_Initialized(&initialised);
-  // Funneled: rank 0 runs a heartbeat thread for the results file's lock (app/lock.hpp), which
+  // Funneled: rank 0 runs a heartbeat thread for the results file's lock (lock/lock.hpp), which
   // makes no MPI call.
   int provided = 0;
   if (!initialised) MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);

@@ -44,7 +44,8 @@ io::RunRecord record(const io::Layout& L, int split, int seed) {
   r.split = split;
   r.seed = seed;
   const double base = 100 * split + 10 * seed;
-  for (std::int64_t i = 0; i < L.individuals; ++i) {
+  for (std::int64_t k = 0; k < L.individuals; ++k) {
+    const auto i = static_cast<double>(k);
     r.inflow.push_back(base + i + 0.25);
     r.outflow.push_back(base - i - 0.5);
     r.self.push_back(base * 0.5 + i);
@@ -270,7 +271,7 @@ TEST_CASE("io: a file never outgrows the disk space reserved for it (created, ev
           rec.train_mask.assign(r == 0 ? static_cast<std::size_t>(L.examples) : 0, 1);
           f.write_round(&rec);
           if (L.has("marginal")) {
-            io::MeasureRecord m{"marginal", s, r, rec.inflow, rec.outflow, rec.self, {}, {}, {}, false, {}};
+            io::MeasureRecord m{"marginal", s, r, rec.inflow, rec.outflow, rec.self, {}, {}, {}, false, {}, {}};
             f.write_measure("marginal", s, r, &m);
           }
         }

@@ -87,7 +87,7 @@ int check(const data::Dataset& ds, const model::ModelParams& params, const train
     test("entity matrices", rel_nan_diff(matrices, rep, max_abs(ref.second_order_entity_matrix)), 1e-10);
     // Every rank holds the same matrix, bit for bit.
     for (std::size_t i = 0; i < matrices.size(); ++i) fail |= matrices[i] != matrices[i % 9];
-    fail |= !(scale > 1e-6) || static_cast<std::int64_t>(in.size()) != ds.num_individuals();
+    fail |= !(scale > 1e-6) || in.size() != static_cast<std::size_t>(ds.num_individuals());
     INFO(why.str() << "scale " << scale << " (" << world.size() << " ranks)");
     CHECK(fail == 0);
   }

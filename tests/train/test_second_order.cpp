@@ -221,8 +221,15 @@ TEST_CASE("train: the second-order entity matrix sums the pairs and, for linear 
   Mask lin_train(12, 0);
   for (int e : {0, 1, 2, 3, 4, 5, 6, 8}) lin_train[e] = 1;
   std::vector<Case> cases;
-  cases.push_back({mf, mf_train, mf_params(), {6, 0.05, 0.7}, mf_reference(mf, mf_train, 3, 0.2)});
-  cases.push_back({lin, lin_train, {}, {5, 0.1, 0.8}, glm_reference(lin, lin_train, false)});
+  train::Schedule mf_sched, lin_sched;  // named, not braced in place (GCC 12 warns on the latter)
+  mf_sched.steps = 6;
+  mf_sched.learning_rate = 0.05;
+  mf_sched.batch_fraction = 0.7;
+  lin_sched.steps = 5;
+  lin_sched.learning_rate = 0.1;
+  lin_sched.batch_fraction = 0.8;
+  cases.push_back({mf, mf_train, mf_params(), mf_sched, mf_reference(mf, mf_train, 3, 0.2)});
+  cases.push_back({lin, lin_train, {}, lin_sched, glm_reference(lin, lin_train, false)});
   const split::RunKey key{2, 0, 3};
   for (const Case& c : cases) {
     const bool linear = c.ds.task == data::Task::Regression;

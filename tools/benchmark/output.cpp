@@ -33,7 +33,7 @@ std::string fmt_time(double s) {
 
 std::string fmt_mb(long kb) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MB", kb / 1024.0);
+  std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(kb) / 1024.0);
   return buf;
 }
 

@@ -39,7 +39,8 @@ void section_e(Context& cx) {
   P.line("%-16s %4s %5s %12s | %12s %12s %14s\n", "workload", "k", "ranks", "local ex.", "data peak",
          "train peak", "(train-base)/ex");
   for (const auto& m : cx.memory) {
-    const double per_ex = m.local_examples > 0 ? (m.train_kb - cx.baseline_kb) * 1024.0 / m.local_examples : 0;
+    const double per_ex = m.local_examples > 0 ? static_cast<double>(m.train_kb - cx.baseline_kb) * 1024.0 /
+                                                     static_cast<double>(m.local_examples) : 0;
     P.line("%-16s %4d %5d %12lld | %12s %12s %14.0f\n", m.workload.c_str(), m.k, m.ranks,
            static_cast<long long>(m.local_examples), fmt_mb(m.data_kb).c_str(),
            fmt_mb(m.train_kb).c_str(), per_ex);

@@ -26,7 +26,7 @@ std::string human(std::int64_t n) {
   if (n >= 1000000 && n % 1000000 == 0)
     std::snprintf(buf, sizeof buf, "%lldM", static_cast<long long>(n / 1000000));
   else if (n >= 1000000)
-    std::snprintf(buf, sizeof buf, "%.1fM", n / 1e6);
+    std::snprintf(buf, sizeof buf, "%.1fM", static_cast<double>(n) / 1e6);
   else if (n >= 1000 && n % 1000 == 0)
     std::snprintf(buf, sizeof buf, "%lldk", static_cast<long long>(n / 1000));
   else

@@ -12,7 +12,7 @@ namespace reciprocity::app {
 /// (split, seed) not yet complete in the results file, write each run's rows as it finishes,
 /// then write and print the summary.
 /// Throws the first error of any rank on every rank (so no rank is left waiting). Holds the
-/// lock of `config.out` throughout (app/lock.hpp: LockError when another job holds it); a
+/// lock of `config.out` throughout (lock/lock.hpp: LockError when another job holds it); a
 /// --resume checks the data by their fingerprint (data_fingerprint of the file).
 void run_experiment(Config config, const mpi::Comm& world);
 

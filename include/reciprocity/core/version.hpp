@@ -3,6 +3,6 @@
 namespace reciprocity {
 /// Program version (from CMake's project version).
 const char* version();
-/// `git describe` of the source tree at configure time, or "unknown".
+/// `git describe --always --dirty` of the source tree when the program was last built, or "unknown".
 const char* git_revision();
 }  // namespace reciprocity

@@ -1,6 +1,6 @@
 // The lock record (its text format, parsing, the holder's description), the staleness
-// decision and the process probe: the pure parts of the results file's lock (app/lock.hpp).
-#include "reciprocity/app/lock.hpp"
+// decision and the process probe: the pure parts of the results file's lock (lock/lock.hpp).
+#include "reciprocity/lock/lock.hpp"
 
 #include <signal.h>
 
@@ -10,10 +10,10 @@
 #include <filesystem>
 #include <sstream>
 
-#include "lock_text.hpp"
+#include "text.hpp"
 
-namespace reciprocity::app {
-using namespace lock_text;
+namespace reciprocity::lock {
+using namespace text;
 
 // ---------------------------------------------------------------------------------------------
 // The record and the decision (pure)
@@ -141,4 +141,4 @@ ProcessState probe_process(long long pid, long long* start_ticks) {
 // ---------------------------------------------------------------------------------------------
 // The lock of a job
 
-}  // namespace reciprocity::app
+}  // namespace reciprocity::lock

@@ -9,7 +9,7 @@
 
 #include "reciprocity/mpi/comm.hpp"
 
-namespace reciprocity::app {
+namespace reciprocity::lock {
 
 /// A lock is stale once its heartbeat (the lock file's modification time, refreshed every
 /// kLockHeartbeatSeconds by the holder) is older than this, when the holder's liveness cannot
@@ -108,4 +108,4 @@ class JobLock {
   std::unique_ptr<State> state_;  ///< null on other ranks and once released
 };
 
-}  // namespace reciprocity::app
+}  // namespace reciprocity::lock

@@ -1,11 +1,11 @@
 #pragma once
-// Text helpers shared by the lock's record (lock_record.cpp) and the lock itself (lock.cpp).
+// Text helpers shared by the lock's record (record.cpp) and the lock itself (lock.cpp).
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
-namespace reciprocity::app::lock_text {
+namespace reciprocity::lock::text {
 inline constexpr const char* kFirstLine = "reciprocity lock";
 
 inline std::string trim(const std::string& s) {
@@ -30,4 +30,4 @@ inline std::string seconds_text(double s) {
   return buf;
 }
 
-}  // namespace reciprocity::app::lock_text
+}  // namespace reciprocity::lock::text

@@ -1,4 +1,4 @@
-#include "reciprocity/app/lock.hpp"
+#include "reciprocity/lock/lock.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,11 +21,11 @@
 #include <sstream>
 #include <thread>
 
-#include "lock_text.hpp"
+#include "text.hpp"
 #include "reciprocity/core/error.hpp"
 
-namespace reciprocity::app {
-using namespace lock_text;
+namespace reciprocity::lock {
+using namespace text;
 namespace {
 
 std::string first_line_of(const char* path) {
@@ -370,4 +370,4 @@ void JobLock::release() noexcept {
   state_.reset();
 }
 
-}  // namespace reciprocity::app
+}  // namespace reciprocity::lock

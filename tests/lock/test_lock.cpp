@@ -1,4 +1,4 @@
-// The lock of a results file (app/lock.hpp): the lock record, the staleness decision, and the
+// The lock of a results file (lock/lock.hpp): the lock record, the staleness decision, and the
 // lock taken, verified and released in this process (MPI_COMM_SELF).
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,12 +13,12 @@
 
 #include <catch2/catch.hpp>
 
-#include "reciprocity/app/lock.hpp"
+#include "reciprocity/lock/lock.hpp"
 #include "reciprocity/core/error.hpp"
 #include "../support/temp_dir.hpp"
 
 using namespace reciprocity;
-using namespace reciprocity::app;
+using namespace reciprocity::lock;
 using Catch::Contains;
 using reciprocity::test::TempDir;
 
