@@ -40,7 +40,9 @@ static std::string refusal_to_replace(const Config& c) {
   if (std::filesystem::exists(std::filesystem::symlink_status(partial, ec))) {
     char magic[8] = {};
     std::FILE* f = std::fopen(partial.c_str(), "rb");
-    const bool hdf5 = f && std::fread(magic, 1, 8, f) == 8 && std::memcmp(magic, "\x89HDF\r\n\x1a\n", 8) == 0;
+    const std::size_t got = f ? std::fread(magic, 1, 8, f) : 0;
+    // Empty: a creation killed before HDF5 wrote its superblock (io::ResultsFile::create).
+    const bool hdf5 = f && (got == 0 || (got == 8 && std::memcmp(magic, "\x89HDF\r\n\x1a\n", 8) == 0));
     if (f) std::fclose(f);
     if (!hdf5 || std::filesystem::is_symlink(std::filesystem::symlink_status(partial, ec)))
       return "option --out: \"" + partial + "\" exists and is not a results file left by a stopped creation (a new "

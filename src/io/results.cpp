@@ -63,6 +63,10 @@ ResultsFile ResultsFile::create(const std::string& path, const Layout& layout,
       h5::check_fault_switch();
       f.file_ = h5::create_file(f.disk_path_, comm.get());
     });
+    // HDF5's signature on disk at once (parallel HDF5 writes the superblock only when flushing,
+    // after the space reserved below and the layout): a creation killed from here on leaves an
+    // OUT.partial that a new job recognises as a stopped creation and replaces (app/open_results.cpp).
+    f.phase("writing its superblock", [&] { h5::flush(f.file_.get(), "flushing the new file"); });
     f.reserve(detail::layout_bytes(layout) + detail::summary_bytes(layout), "the layout and its summary");
     f.phase("creating the layout", [&] { f.create_layout(individual_ids, attributes, arrival); });
     f.phase("renaming it from \"" + f.disk_path_ + "\"", [&] {
