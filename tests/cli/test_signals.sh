@@ -36,7 +36,8 @@ timeout 300 mpirun -n 2 --oversubscribe "$bin" "${long[@]}" --out hup.h5 --resum
   [[ $(status_of hup.h5) == complete ]] && echo "ok   --resume after SIGHUP completes the file" || fail "--resume after SIGHUP"
 
 # Bare mpirun signals its ranks SIGTERM a second after its own SIGTERM, SIGKILL a second later:
-# on a loaded machine (seen at load 11 to 15 on 2 cores) they may be killed before they stop.
+# when the disk is busy (fsync taking a second: seen while a build ran beside) they may be
+# killed before they stop.
 start_and_signal TERM mpirun term.h5
 st=$(status_of term.h5 2>&1)
 if [[ $rc -eq 1 && $st == stopped && ! -e term.h5.lock ]]; then
@@ -56,9 +57,9 @@ fi
 #   USR1 mpirun: forwarded to the ranks (exit 7); USR1 ranks: Slurm's --signal=USR1@T (exit 7);
 #   INT mpirun: Ctrl-C to bare mpirun (exit 1, mpirun's), which signals the ranks SIGTERM a
 #     second later and SIGKILL a second after that: the ranks stop within that second, or, when
-#     the machine is too loaded for that (seen at load 9 to 15 on 2 cores), they are killed: the
-#     file then keeps its lock (status "running", or "stopped" when killed just after writing
-#     it), and only --resume is checked.
+#     the machine is too busy for that (jobs/README.md: 2 of 53 tries), they are killed: the file
+#     then keeps its lock (status "running", or "stopped" when killed just after writing it),
+#     and only --resume is checked.
 slow=(--splits 2 --seeds 1 --steps 6000 --progress-interval 0.5)
 timeout 300 mpirun -n 2 --oversubscribe "$bin" -q "${slow[@]}" --out slow_ref.h5 > slow_ref.log 2>&1 ||
   { fail "the uninterrupted slow sweep"; tail -3 slow_ref.log; }
