@@ -1,5 +1,5 @@
 # Sourced by every script of jobs/ after its checks (jobs/preflight.sh): how a job step is
-# launched (srun inside a Slurm job, else mpirun), how a stop reaches the ranks as SIGTERM so
+# launched (srun inside a Slurm job, else mpirun), how a stop reaches the ranks (SIGTERM, SIGUSR1) so
 # that reciprocity stops cleanly after the runs in flight, and what a stopped step does next
 # (requeue the job, end it, or tell the user). The scripts call run_step, after_step and
 # resume_if_exists (see each below).
@@ -17,9 +17,10 @@
 #   stays CANCELLED (Slurm itself requeues after `scontrol requeue` or a preemption).
 # - the step exits 7 although this shell got no signal: someone sent SIGTERM to the step
 #   (`scancel --signal=TERM <job>`): requeue, as for the time limit.
-# Without Slurm (mpirun): SIGTERM, SIGINT, SIGHUP or SIGUSR1 to the script stop the ranks (its
-# mpirun's children, signalled directly: Open MPI's mpirun does not forward SIGTERM) and the
-# script exits 7 saying how to continue.
+# Without Slurm (mpirun): SIGTERM, SIGINT, SIGHUP or SIGUSR1 to the script stop the ranks
+# (SIGUSR1 to mpirun, which forwards it to every rank; it would answer SIGTERM or SIGINT by
+# killing them a second later, so it runs in a session of its own, out of reach of a terminal's
+# Ctrl-C, as in tools/mpirun-graceful) and the script exits 7 saying how to continue.
 
 # launch <command...>: the job step in the background (srun --mpi=$SLURM_MPI_TYPE inside a
 # Slurm job, else mpirun); its pid in $step.
@@ -29,7 +30,7 @@ launch() {
     srun --mpi="${SLURM_MPI_TYPE:-pmix}" "$@" &
   else
     launcher=mpirun
-    mpirun -n "$RANKS" --oversubscribe "$@" &
+    setsid mpirun -n "$RANKS" --oversubscribe "$@" &  # no fork: $! is mpirun
   fi
   step=$!
 }
@@ -43,7 +44,7 @@ signal_step() {
     # Slurm delivers it to the tasks of every step (not to the batch shell, nor to srun).
     scancel --signal=TERM "$SLURM_JOB_ID" 2> /dev/null
   else
-    pkill -TERM -P "$step" 2> /dev/null
+    kill -USR1 "$step" 2> /dev/null
   fi
 }
 on_usr1() {
@@ -56,13 +57,19 @@ on_term() {
   stopping=1 interrupted=1
   [[ $stop_kind == requeued ]] && return 0  # our own `scontrol requeue` ending this run
   stop_kind=end
-  echo "$(date '+%F %T') SIGTERM: the job is ending (cancelled, at its time limit, or requeued by Slurm); reciprocity stops after the runs in flight" >&2
+  if [[ -n ${SLURM_JOB_ID:-} ]]; then
+    echo "$(date '+%F %T') SIG$1: the job is ending (cancelled, at its time limit, or requeued by Slurm); reciprocity stops after the runs in flight" >&2
+  else
+    echo "$(date '+%F %T') SIG$1: reciprocity stops after the step in flight" >&2
+  fi
   # Under Slurm the ranks got it too, except after `scancel --batch --signal=TERM`: once more
   # does no harm.
   signal_step
 }
 trap on_usr1 USR1
-trap on_term TERM INT HUP
+trap 'on_term TERM' TERM
+trap 'on_term INT' INT
+trap 'on_term HUP' HUP
 # run_step <command...>: launch, wait (again after a trap interrupted the wait), status.
 run_step() {
   launch "$@"

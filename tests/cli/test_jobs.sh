@@ -9,7 +9,8 @@
 # - a script warned by SIGUSR1 (Slurm's time-limit warning) stops its step through `scancel
 #   --signal=TERM <job>`, exits 7 and calls `scontrol requeue`; run again, it resumes (not
 #   starts over) and ends equal to a direct run; one ended by SIGTERM (scancel) exits 7 without
-#   a requeue. tests/cli/test_slurm.sh runs the same on a real Slurm.
+#   a requeue; without Slurm, Ctrl-C (SIGINT to the script's process group) stops it, exit 7.
+#   tests/cli/test_slurm.sh runs the same on a real Slurm.
 # Usage: test_jobs.sh <reciprocity binary> <shared data dir> <source dir>
 set -u
 bin=$(realpath "$1")
@@ -296,6 +297,27 @@ if [[ $rc -eq 7 && $st == stopped ]] && ! grep -q '^scontrol requeue' "$shims/ca
   ok "SIGTERM (a cancel): exit 7, file $st, no scontrol requeue, no lock"
 else
   fail "SIGTERM: exit $rc, file: $st, calls: $(tr '\n' '|' < "$shims/calls.log")"; tail -5 cancel.log
+fi
+
+# --- Without Slurm, Ctrl-C (SIGINT to the script's process group, as a terminal sends it): it
+# does not reach mpirun (a session of its own), which would kill the ranks; the script sends
+# mpirun SIGUSR1, forwarded to the ranks: stopped, exit 7 ---
+export OUT=$work/ctrlc
+set -m  # as a terminal starts it: a process group of its own, SIGINT not ignored
+EXTRA_ARGS="$stop_args" bash "$src/jobs/diabetes.sbatch" > ctrlc.log 2>&1 &
+bg=$!
+set +m
+for _ in $(seq 300); do grep -qs '^run split' ctrlc.log && break; sleep 0.1; done
+kill -INT -- "-$bg"
+for _ in $(seq 600); do kill -0 "$bg" 2> /dev/null || break; sleep 0.1; done
+wait "$bg"
+rc=$?
+bg=
+st=$(/usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(f.attrs['status'])" "$OUT/diabetes.h5" 2>&1)
+if [[ $rc -eq 7 && $st == stopped ]] && [[ ! -e $OUT/diabetes.h5.lock ]] && grep -q 'run this script again' ctrlc.log; then
+  ok "Ctrl-C without Slurm: exit 7, file $st, no lock"
+else
+  fail "Ctrl-C without Slurm: exit $rc, file: $st"; tail -5 ctrlc.log
 fi
 
 echo "$fails failure(s)"
