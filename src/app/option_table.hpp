@@ -15,6 +15,7 @@ constexpr unsigned kWidth = 100;
 /// The textual options whose values are checked and turned into Config fields after parsing.
 struct TextOptions {
   std::string config_file, split_range, on_divergence, progress_format;
+  std::string describe, describe_format = "json";  ///< --describe, --describe-format (describe_cli.hpp)
   std::string seed = "0";  ///< --seed as written: an unsigned 64-bit integer (Boost would wrap -1 to 2^64 - 1)
 };
 
