@@ -113,7 +113,7 @@ void ResultsFile::create_layout(const std::vector<std::int64_t>& individual_ids,
     h5::write_block(times.get(), H5T_NATIVE_INT64, {0}, {rank_ == 0 ? N : 0}, arrival.data());
   }
 
-  if (layout_.digest)  // what each digest covers, for readers (tools/reciprocity_results.py)
+  if (layout_.digest)  // what each digest covers, for readers (tools/reciprocity_tools/results.py)
     for (const bool marginal : {false, true}) {
       const char* name = marginal ? "/runs/marginal_digest" : "/runs/digest";
       if (!h5::exists(id, name)) continue;

@@ -59,28 +59,7 @@ expect missing-column 3 'd.csv line 1: no column "site"' -- --dataset csv --mode
 
 check occupation-1-rank run 1 "${small[@]}" --data ml --entities occupation --out one.h5
 check occupation-3-ranks run 3 "${small[@]}" --data ml --entities occupation --ranks-per-run 3 --out three.h5
-check entity-matrix $py - "$src/tools" <<'PY'
-import sys
-sys.path.insert(0, sys.argv[1])
-import numpy as np
-import reciprocity_results as RR
-with RR.open_results("one.h5") as a, RR.open_results("three.h5") as b:
-    ea, eb = a.entities(), b.entities()
-    assert ea["names"] == ["artist", "engineer", "other", "student"], ea["names"]
-    assert list(ea["sizes"]) == [8, 8, 7, 7], ea["sizes"]  # u % 4: 2 artist, 1 engineer, 3 other, 0 student
-    scale = np.abs(ea["matrix"]).max()
-    assert scale > 0
-    assert np.abs(ea["matrix"] - eb["matrix"]).max() <= 1e-9 * scale, "1 vs 3 ranks"
-    for r in range(ea["matrix"].shape[0]):
-        M = ea["matrix"][r]
-        d = np.diag(M)
-        assert np.allclose(M.sum(1) - d, ea["outflow"][r], rtol=0, atol=1e-12 * scale)
-        assert np.allclose(M.sum(0) - d, ea["inflow"][r], rtol=0, atol=1e-12 * scale)
-        assert np.allclose(d, ea["self"][r], rtol=0, atol=1e-12 * scale)
-        total = a.values("flows/tracin/outflow")[r, 0].sum() + a.values("flows/tracin/self")[r, 0].sum()
-        assert abs(M.sum() - total) <= 1e-9 * max(abs(total), scale), (M.sum(), total)
-    assert a.array("flows/entity/matrix").dims == ("split", "seed", "entity", "deployment_entity")
-PY
+check entity-matrix pycheck readers.entity_matrix one.h5 three.h5
 
 check gender-file run 2 "${small[@]}" --data ml --entities gender --out gender.h5
 expect resume-other-entities 2 'entities: file has gender, requested occupation' -- "${small[@]}" --data ml --entities occupation --resume --out gender.h5

@@ -260,6 +260,9 @@ class Results:
         if scale is not None:
             only_named = as_text(scale.attrs.get("NAME", "")).startswith("This is a netCDF dimension")
             return None if only_named else scale[...]
+        declared = {d["name"]: d for d in program.describe("schema")["dimensions"]}.get(dim)
+        if declared is not None and not declared["coordinates"]:
+            return None
         if dim == "individual":
             return self.values("individuals/id")
         if dim == "percentile" and path:  # /summary/discrepancy_percentiles_50_80_95: its name lists them

@@ -1,0 +1,97 @@
+"""Test files made or altered with h5py (the inputs of the CLI tests that the program would not
+write by itself: cut, damaged, made incomplete)."""
+import h5py
+import numpy as np
+
+
+def cut_files(base, ns):
+    """n<n>.h5 for each n of `ns`: the layout of `base` cut to the first n individuals, with flows
+    chosen to have zeros, ties, opposite signs and negative values (TracIn and Marginal), Marginal
+    flows on 3 of the 4 runs, run (1, 1) incomplete, no summary and no digests (made-up flows)."""
+    for n in map(int, ns.split()):
+        rng = np.random.default_rng(n)
+        with h5py.File(base, "r") as f, h5py.File(f"n{n}.h5", "w") as g:
+            for k, v in f.attrs.items():
+                g.attrs[k] = v
+            g.attrs["individuals"] = np.int64(n)
+
+            def copy(name, obj):
+                if isinstance(obj, h5py.Dataset) and not name.startswith("summary"):
+                    data = obj[...]
+                    if name.startswith("flows/") or name in ("individuals/id", "runs/individual_deploy_loss"):
+                        data = data[..., :n]
+                    g[name] = data
+            f.visititems(copy)
+            S, R = g["runs/complete"].shape
+            for kind in ("tracin", "marginal"):
+                I = rng.lognormal(0, 1, (S, R, n)) * rng.choice([1.0, 1.0, 1.0, -1.0], (S, R, n))
+                O = I * rng.lognormal(0, 0.7, (S, R, n)) * rng.choice([1.0, 1.0, 1.0, 1.0, -1.0], (S, R, n))
+                if n >= 5:
+                    I[:, :, 1], O[:, :, 1] = I[:, :, 0], O[:, :, 0]     # a tie
+                    I[0, :, 2] = O[0, :, 2] = 0.0                       # both zero: r = 1
+                    O[1, :, 3] = 0.0                                    # one zero: r = 0
+                for side, v in (("inflow", I), ("outflow", O), ("self", 0.1 * I)):
+                    name = f"flows/{kind}/{side}"
+                    if name in g:
+                        del g[name]
+                    g[name] = v
+            mc = np.ones((S, R), np.uint8)
+            mc[0, 1] = 0
+            g["runs/marginal_complete"] = mc
+            c = g["runs/complete"][...]
+            c[1, 1] = 0
+            g["runs/complete"][...] = c
+            for name in ("runs/digest", "runs/marginal_digest"):  # flows made up here: no digests
+                if name in g:
+                    del g[name]
+    return True
+
+
+def compact_snr(path):
+    """`path` as summarised before the SNR arrays were per individual: the SNR arrays hold only
+    the defined values, no *_all_runs arrays."""
+    with h5py.File(path, "a") as f:
+        for k in list(f["summary"]):
+            if "snr" in k:
+                v = f["summary"][k][...]
+                del f["summary"][k]
+                if not k.endswith("all_runs") and k != "snr_conditional":
+                    f["summary"][k] = v[np.isfinite(v)]
+    return True
+
+
+def report_inputs(syn):
+    """Inputs of test_report.sh from the complete file `syn`: other.h5 (HDF5, not results),
+    incomplete.h5 (runs (0, 1) and (2, 0) incomplete), marginal.h5 (a stand-in for Marginal flows:
+    1.1 x TracIn's, run (1, 1) without them; no digests: -1, not recorded)."""
+    import shutil
+    with h5py.File("other.h5", "w") as f:
+        f["x"] = np.arange(3)
+    shutil.copy(syn, "incomplete.h5")
+    with h5py.File("incomplete.h5", "a") as f:
+        c = f["runs/complete"][...]
+        c[0, 1] = 0
+        c[2, 0] = 0
+        f["runs/complete"][...] = c
+    shutil.copy(syn, "marginal.h5")
+    with h5py.File("marginal.h5", "a") as f:
+        for side in ("inflow", "outflow", "self"):
+            f["flows/marginal/" + side] = 1.1 * f["flows/tracin/" + side][...]
+        m = np.ones(f["runs/complete"].shape, np.uint8)
+        m[1, 1] = 0
+        f["runs/marginal_complete"] = m
+        f["runs/marginal_digest"] = np.full(m.shape, -1, np.int64)
+    return True
+
+
+def regression_csv(path, rows="60", seed="1"):
+    """A csv regression data set: header a,b,c,label, `rows` rows of 3 normal features and a
+    linear label with noise."""
+    rng = np.random.default_rng(int(seed))
+    x = rng.normal(size=(int(rows), 3))
+    y = x @ np.array([1.0, -2.0, 0.5]) + rng.normal(scale=0.5, size=int(rows))
+    with open(path, "w") as f:
+        f.write("a,b,c,label\n")
+        for row, label in zip(x, y):
+            f.write(",".join(f"{v:.6f}" for v in row) + f",{label:.6f}\n")
+    return True
