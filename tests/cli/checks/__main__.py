@@ -18,6 +18,8 @@ def main(argv):
         return 2
     module, name = argv[0].split(".", 1)
     result = getattr(importlib.import_module(module), name)(*argv[1:])
+    if type(result).__name__ == "bool_":  # numpy's
+        result = bool(result)
     if isinstance(result, bool):
         return 0 if result else 1
     if isinstance(result, int):
