@@ -95,3 +95,39 @@ def regression_csv(path, rows="60", seed="1"):
         for row, label in zip(x, y):
             f.write(",".join(f"{v:.6f}" for v in row) + f",{label:.6f}\n")
     return True
+
+
+def attr(path, name):
+    """Print the root attribute `name` of `path` as text (false when the file or it is absent)."""
+    from common import text
+    try:
+        with h5py.File(path, "r") as f:
+            print(text(f.attrs[name]))
+            return True
+    except (OSError, KeyError):
+        return False
+
+
+def complete_runs(path):
+    """Print the number of runs /runs/complete flags (false when the file cannot be read)."""
+    try:
+        with h5py.File(path, "r") as f:
+            print(int(f["runs/complete"][...].sum()))
+            return True
+    except (OSError, KeyError):
+        return False
+
+
+def remove(path, *datasets):
+    """Delete `datasets` from the file (an earlier version's file, without them)."""
+    with h5py.File(path, "r+") as f:
+        for name in datasets:
+            del f[name]
+    return True
+
+
+def foreign_hdf5(path):
+    """An HDF5 file that is not a results file (one dataset /x)."""
+    with h5py.File(path, "w") as f:
+        f["x"] = [1, 2, 3]
+    return True

@@ -1,0 +1,145 @@
+"""The runs of results files: divergence, rank invariance, per-individual losses, the paper's
+figures at fixed seeds (tests/cli/test_divergence.sh, test_rank_invariance.sh,
+test_individual_loss.sh, test_paper_health.sh, test_paper_movielens.sh)."""
+import csv
+
+import h5py
+import numpy as np
+
+from common import Claims, text
+
+
+def diverged(path):
+    """Every run of the file diverged (--on-divergence continue): none complete, each with its
+    step in /runs/diverged_step; the status is not complete."""
+    f = h5py.File(path, "r")
+    claim = Claims()
+    claim(not f["runs/complete"][...].any(), f"no run complete: {f['runs/complete'][...].tolist()}")
+    claim((f["runs/diverged_step"][...] > 0).all(), f"diverged steps {f['runs/diverged_step'][...].tolist()}")
+    claim(text(f.attrs["status"]) != "complete", f"status {text(f.attrs['status'])!r}")
+    return claim.holds
+
+
+def same_as(reference, *others):
+    """Every dataset of `reference` (but the run digests, CRCs of rows that agree to 1e-9, not bit
+    for bit) equals that of each other file to 1e-9 relative, NaN where NaN; the attribute
+    configuration is equal."""
+    ref = h5py.File(reference, "r")
+    names = []
+    ref.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+    # Each file's own digests are checked against its rows by the program and the Python reader.
+    names = [n for n in names if not n.endswith("digest")]
+    bad = 0
+    for path in others:
+        f = h5py.File(path, "r")
+        for n in names:
+            a, b = ref[n][...], f[n][...]
+            if a.shape != b.shape:
+                print(f"FAIL {path}:{n} shape {b.shape} != {a.shape}")
+                bad += 1
+                continue
+            a, b = a.astype(float), b.astype(float)
+            same_nan = np.array_equal(np.isnan(a), np.isnan(b))
+            a, b = np.nan_to_num(a), np.nan_to_num(b)
+            scale = max(np.max(np.abs(a)) if a.size else 0.0, 1e-300)
+            d = np.max(np.abs(a - b)) / scale if a.size else 0.0
+            if not (d < 1e-9 and same_nan):
+                print(f"FAIL {path}:{n} relative difference {d:.3g}")
+                bad += 1
+        if ref.attrs["configuration"] != f.attrs["configuration"]:
+            print(f"FAIL {path}: attribute configuration differs")
+            bad += 1
+        print(f"compared {len(names)} datasets of {path} with {reference}")
+    return bad == 0
+
+
+def individual_losses(health, *others):
+    """/runs/individual_deploy_loss summed over the individuals and divided by |D| is the mean
+    deployment loss (relative 1e-12), never negative; in `health` (with split masks, one row per
+    individual) it is 0 exactly for the training individuals and positive for the deployed."""
+    bad = 0
+    for path in (health,) + others:
+        f = h5py.File(path, "r")
+        L = f["runs/individual_deploy_loss"][...]
+        assert L.shape[2] == f["individuals/id"].shape[0]
+        total = L.sum(axis=2) / f["runs/deploy_examples"][...]
+        d = np.abs(total - f["runs/deploy_loss_final"][...]).max() / np.abs(f["runs/deploy_loss_final"][...]).max()
+        print(f"{path}: max relative |sum_i loss_i / |D| - deploy_loss_final| = {d:.2e}")
+        bad += d > 1e-12
+        bad += (L < 0).any()
+        if path == health:
+            mask = f["splits/train_mask"][...]                  # [S, M], one row per individual here
+            zero_where_trains = np.all(L[:, 0, :][mask == 1] == 0)
+            positive_where_deployed = np.all(L[:, 0, :][mask == 0] > 0)
+            print(f"{path}: zero for training individuals {zero_where_trains}, positive for deployed "
+                  f"{positive_where_deployed}")
+            bad += not (zero_where_trains and positive_where_deployed)
+    return bad == 0
+
+
+def merged_without(path, dataset, complete):
+    """The file lacks `dataset` and has `complete` complete runs."""
+    f = h5py.File(path, "r")
+    return dataset not in f and int(f["runs/complete"][...].sum()) == int(complete)
+
+
+def summary_value(path, name):
+    return float(h5py.File(path, "r")[f"summary/{name}"][0])
+
+
+def mean_loss(path):
+    return float(h5py.File(path, "r")["runs/deploy_loss_final"][...].mean())
+
+
+def paper_health(diabetes, diabetes_1000, breast_cancer):
+    """The health presets (docs/results.md): diabetes alpha at 0.75 in expectation >= 0.5 and
+    correlation >= 0.9; trained 1000 steps, the mean deployment loss rises by +0.3% to +2% and
+    alpha falls; breast cancer alpha >= 0.6."""
+    claim = Claims()
+    a, c = summary_value(diabetes, "alpha"), summary_value(diabetes, "correlation")
+    claim(a >= 0.5, f"diabetes alpha {a:.3f} >= 0.5")
+    claim(c >= 0.9, f"diabetes correlation {c:.3f} >= 0.9")
+    a1 = summary_value(diabetes_1000, "alpha")
+    rise = mean_loss(diabetes_1000) / mean_loss(diabetes) - 1
+    claim(0.003 <= rise <= 0.02, f"diabetes 1000 steps: deployment loss {100 * rise:+.2f}% in [+0.3%, +2%]")
+    claim(a1 < a, f"diabetes 1000 steps: alpha {a1:.3f} < {a:.3f}")
+    b = summary_value(breast_cancer, "alpha")
+    claim(b >= 0.6, f"breast cancer alpha {b:.3f} >= 0.6")
+    return claim.holds
+
+
+def paper_rows_health(paper_csv):
+    """tools/report --paper on the health files only: the MovieLens rows say missing, the
+    diabetes 1000-step loss and the breast-cancer alpha rows are reproduced, the hardest
+    individual is named."""
+    rows = list(csv.DictReader(open(paper_csv)))
+
+    def find(experiment, start):
+        return [r for r in rows if r["experiment"] == experiment and r["what"].startswith(start)]
+    claim = Claims()
+    claim(all(r["verdict"] == "missing" for r in rows if r["experiment"] == "MovieLens 100K"), "MovieLens rows say missing")
+    claim([r["verdict"] for r in find("diabetes", "1000 steps instead")] == ["reproduced"],
+          "diabetes 1000-step loss row reproduced")
+    claim([r["verdict"] for r in find("breast cancer", "TracIn in expectation")] == ["reproduced"],
+          "breast cancer alpha row reproduced")
+    claim(any("id " in r["ours"] for r in find("breast cancer", "one individual")), "the hardest individual named")
+    return claim.holds
+
+
+def paper_movielens(path):
+    """MovieLens at its preset, 2 x 2 runs: every run has at most 1% of users with a negative inflow
+    and 12-22% with a negative outflow; the discrepancy's 80th percentile over the steps is at most
+    1.1% x 1.25; no user has a negative inflow in expectation."""
+    f = h5py.File(path, "r")
+    neg_in = f["summary/single_run_negative_inflow_fraction"][...]
+    neg_out = f["summary/single_run_negative_outflow_fraction"][...]
+    disc = np.abs(f["runs/discrepancy"][...]).ravel()
+    p80 = np.percentile(disc[np.isfinite(disc)], 80)
+    e_in = float(f["summary/negative_inflow_fraction"][0])
+    claim = Claims()
+    claim((neg_in <= 0.01).all(), f"single-run negative inflows {np.round(100 * neg_in, 2)}% all <= 1%")
+    claim(((neg_out >= 0.12) & (neg_out <= 0.22)).all(),
+          f"single-run negative outflows {np.round(100 * neg_out, 1)}% all in [12%, 22%]")
+    claim(p80 <= 0.011 * 1.25, f"discrepancy p80 {100 * p80:.2f}% <= 1.375%")
+    claim(e_in == 0, f"negative inflows in expectation {100 * e_in:.2f}% == 0")
+    return claim.holds
