@@ -69,3 +69,30 @@ def h5py_refuses(path):
     except OSError as e:
         return "Fletcher32" in str(e)
     return False
+
+
+def overwrite_headers(src):
+    """mid.h5, midhdr.h5: copies of `src` with 256 random bytes on the object header nearest the
+    middle of the file, and on the header of /flows/tracin/inflow (which every open reads);
+    midraw.h5: 640 random bytes on a flow chunk (raw data, undetectable)."""
+    import os
+    import shutil
+    size = os.path.getsize(src)
+    headers = {}
+    with h5py.File(src, "r") as f:
+        f.visititems(lambda n, o: headers.__setitem__(n, h5py.h5o.get_info(o.id).addr))
+    middle = min(headers, key=lambda n: abs(headers[n] - size // 2))
+    rng = np.random.default_rng(7)
+    for dst, name in (("mid.h5", middle), ("midhdr.h5", "flows/tracin/inflow")):
+        shutil.copy(src, dst)
+        with open(dst, "r+b") as g:
+            g.seek(headers[name])
+            g.write(rng.integers(0, 256, 256, dtype=np.uint8).tobytes())
+        print(f"{dst}: header of /{name} at byte {headers[name]} of {size} overwritten")
+    shutil.copy(src, "midraw.h5")
+    with h5py.File(src, "r") as f:
+        off = f["flows/tracin/outflow"].id.get_chunk_info(0).byte_offset
+    with open("midraw.h5", "r+b") as g:
+        g.seek(off)
+        g.write(rng.integers(0, 256, 640, dtype=np.uint8).tobytes())
+    return True

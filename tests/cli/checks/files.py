@@ -126,8 +126,10 @@ def remove(path, *datasets):
     return True
 
 
-def foreign_hdf5(path):
-    """An HDF5 file that is not a results file (one dataset /x)."""
+def foreign_hdf5(path, status=None):
+    """An HDF5 file that is not a results file (one dataset /x; a root attribute status if given)."""
     with h5py.File(path, "w") as f:
         f["x"] = [1, 2, 3]
+        if status is not None:
+            f.attrs["status"] = status
     return True

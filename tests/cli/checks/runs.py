@@ -143,3 +143,66 @@ def paper_movielens(path):
     claim(p80 <= 0.011 * 1.25, f"discrepancy p80 {100 * p80:.2f}% <= 1.375%")
     claim(e_in == 0, f"negative inflows in expectation {100 * e_in:.2f}% == 0")
     return claim.holds
+
+
+def equal_runs(a_path, b_path, splits=None):
+    """Every dataset under /flows and /runs of a is in b and equal (exactly or to 1e-12
+    relative, NaN where NaN), and /runs/complete is all 1 in both; with `splits`, only the first
+    that many splits."""
+    k = int(splits) if splits else None
+    A, B = h5py.File(a_path, "r"), h5py.File(b_path, "r")
+    names = []
+    for g in ("flows", "runs"):
+        A[g].visititems(lambda n, o, g=g: names.append(g + "/" + n) if isinstance(o, h5py.Dataset) else None)
+    bad = []
+    for n in names:
+        if n not in B:
+            bad.append(f"{n} missing in {b_path}")
+            continue
+        a, b = A[n][...], B[n][...]
+        if k is not None:
+            a, b = a[:k], b[:k]
+        if a.shape != b.shape:
+            bad.append(f"{n}: shape {a.shape} vs {b.shape}")
+            continue
+        a, b = a.astype(float), b.astype(float)
+        ok = np.array_equal(np.isnan(a), np.isnan(b)) and np.all(
+            (a == b) | np.isnan(a) | (np.abs(a - b) <= 1e-12 * np.maximum(np.abs(a), np.abs(b))))
+        if not ok:
+            bad.append(f"{n}: differs (max abs difference {np.nanmax(np.abs(a - b)):.3g})")
+    for f, p in ((A, a_path), (B, b_path)):
+        c = f["runs/complete"][...][:k] if k else f["runs/complete"][...]
+        if not c.all():
+            bad.append(f"{p}: /runs/complete not all 1")
+    print("\n".join(bad) if bad else f"{len(names)} datasets equal")
+    return not bad
+
+
+def diverged_consistent(path):
+    """--on-divergence continue: a run is complete exactly when /runs/diverged_step is -1, and
+    some run diverged."""
+    f = h5py.File(path, "r")
+    c, d = f["runs/complete"][...], f["runs/diverged_step"][...]
+    bad = c.astype(bool) & (d >= 0) | ~c.astype(bool) & (d < 0)
+    print(f"complete {c.ravel().tolist()}, diverged_step {d.ravel().tolist()}, status {text(f.attrs['status'])!r}")
+    return not bad.any() and bool((d >= 0).any())
+
+
+def json_progress(stdout_file):
+    """Every line of the program's output before the summary (which follows an empty line) is a
+    JSON object, and there is at least one."""
+    import json
+    lines = open(stdout_file).read().split("\n")
+    head = lines[:lines.index("")] if "" in lines else lines
+    bad = []
+    for line in head:
+        try:
+            if not isinstance(json.loads(line), dict):
+                bad.append(line)
+        except ValueError:
+            bad.append(line)
+    events = sum(1 for line in head if line not in bad)
+    for line in bad:
+        print("not JSON:", line[:120])
+    print(f"{len(head)} lines before the summary, {events} JSON objects")
+    return not bad and events > 0
