@@ -133,3 +133,39 @@ def foreign_hdf5(path, status=None):
         if status is not None:
             f.attrs["status"] = status
     return True
+
+
+def fingerprint(*paths):
+    """Print the data_fingerprint these input files should give: zlib's CRC-32 and size of each,
+    `crc32:<8 hex>/<bytes>`, comma-separated."""
+    import zlib
+    print(",".join("crc32:%08x/%d" % (zlib.crc32(b) & 0xffffffff, len(b)) for b in (open(p, "rb").read() for p in paths)))
+    return True
+
+
+def bump_digit(source, line, out):
+    """A copy of `source` whose last digit on line `line` (1-based) is changed (the same size)."""
+    import re
+    lines = open(source, "rb").read().split(b"\n")
+    k = int(line) - 1
+    m = list(re.finditer(rb"[0-9]", lines[k]))[-1]
+    lines[k] = lines[k][:m.start()] + bytes([48 + (lines[k][m.start()] - 48 + 1) % 10]) + lines[k][m.end():]
+    open(out, "wb").write(b"\n".join(lines))
+    return True
+
+
+def linear_rows_csv():
+    """Print a csv of 40 rows x1,x2,y, each its own individual (y linear in x1, x2 plus a pattern)."""
+    print("x1,x2,y")
+    for i in range(40):
+        x1, x2 = (i * 37 % 19) / 10, (i * 11 % 13) / 10
+        print(f"{x1:.1f},{x2:.1f},{2 * x1 - x2 + ((i * 7 % 5) - 2) / 10:.2f}")
+    return True
+
+
+def remove_attributes(path, *names):
+    """Delete root attributes (a file of a version before them)."""
+    with h5py.File(path, "a") as f:
+        for name in names:
+            del f.attrs[name]
+    return True

@@ -206,3 +206,22 @@ def json_progress(stdout_file):
         print("not JSON:", line[:120])
     print(f"{len(head)} lines before the summary, {events} JSON objects")
     return not bad and events > 0
+
+
+def equal_to_reference(reference, path):
+    """The file is complete and every dataset of the reference under /flows and /runs equals its
+    own (NaN where NaN, else to 1e-12 x max(1, the largest |value|))."""
+    ref, f = h5py.File(reference, "r"), h5py.File(path, "r")
+    bad = []
+    if text(f.attrs["status"]) != "complete":
+        bad.append(f"status {f.attrs['status']!r}")
+    names = []
+    for g in ("flows", "runs"):
+        ref[g].visititems(lambda n, o, g=g: names.append(g + "/" + n) if isinstance(o, h5py.Dataset) else None)
+    for n in names:
+        a, b = ref[n][...].astype(float), f[n][...].astype(float)
+        if a.shape != b.shape or not np.array_equal(np.isnan(a), np.isnan(b)) or \
+                np.nanmax(np.abs(a - b), initial=0) > 1e-12 * max(1.0, np.nanmax(np.abs(a), initial=0)):
+            bad.append(f"{n} differs")
+    print("; ".join(bad) if bad else f"equal ({len(names)} datasets)")
+    return not bad
