@@ -169,3 +169,40 @@ def remove_attributes(path, *names):
         for name in names:
             del f.attrs[name]
     return True
+
+
+def value(path, expression):
+    """Print the value of a Python expression over the file `f` (h5py.File), with np and h5py
+    (several comma-separated: their values, space-separated)."""
+    with h5py.File(path, "r") as f:
+        result = eval(expression, {"f": f, "np": np, "h5py": h5py})  # noqa: S307 - the tests' own expressions
+    if isinstance(result, tuple):
+        print(*result)
+    else:
+        print(result)
+    return True
+
+
+def small_regression_csv(path):
+    """r.csv: 30 rows x1,x2,y with y = 2 x1 - x2 + noise."""
+    import random
+    rng = random.Random(5)
+    with open(path, "w") as f:
+        f.write("x1,x2,y\n")
+        for _ in range(30):
+            a, b = rng.uniform(-1, 1), rng.uniform(-1, 1)
+            f.write(f"{a:.6f},{b:.6f},{2 * a - b + rng.gauss(0, 0.1):.6f}\n")
+    return True
+
+
+def small_diabetes(directory):
+    """20 diabetes-shaped rows of our own in `directory` (diabetes_data_raw.csv: 10 features a row,
+    diabetes_target.csv: a label a row)."""
+    import random
+    rng = random.Random(11)
+    with open(f"{directory}/diabetes_data_raw.csv", "w") as x, open(f"{directory}/diabetes_target.csv", "w") as y:
+        for _ in range(20):
+            row = [rng.uniform(-1, 1) for _ in range(10)]
+            x.write(" ".join(f"{v:.5f}" for v in row) + "\n")
+            y.write(f"{100 + 50 * row[0] - 30 * row[3] + rng.gauss(0, 5):.4f}\n")
+    return True

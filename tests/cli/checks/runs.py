@@ -225,3 +225,15 @@ def equal_to_reference(reference, path):
             bad.append(f"{n} differs")
     print("; ".join(bad) if bad else f"equal ({len(names)} datasets)")
     return not bad
+
+
+def masks_of_diverged_seed(path, reference):
+    """Print `cases=[splits whose seed 0 diverged while another seed completed] bad=[splits whose
+    saved training mask differs from the reference's] frac=<share of training examples>`."""
+    f, g = h5py.File(path, "r"), h5py.File(reference, "r")
+    d = f["runs/diverged_step"][...]
+    m, ref = f["splits/train_mask"][...], g["splits/train_mask"][...]
+    cases = [s for s in range(d.shape[0]) if d[s, 0] >= 0 and (d[s, 1:] < 0).any()]
+    bad = [s for s in range(d.shape[0]) if not np.array_equal(m[s], ref[s])]
+    print(f"cases={cases} bad={bad} frac={m.mean():.3f}")
+    return True
