@@ -145,19 +145,16 @@ def paper_movielens(path):
     return claim.holds
 
 
-def equal_runs(a_path, b_path, splits=None):
-    """Every dataset under /flows and /runs of a is in b and equal (exactly or to 1e-12
-    relative, NaN where NaN), and /runs/complete is all 1 in both; with `splits`, only the first
-    that many splits."""
-    k = int(splits) if splits else None
-    A, B = h5py.File(a_path, "r"), h5py.File(b_path, "r")
+def differences(A, B, k=None):
+    """The datasets under /flows and /runs of file A that B lacks or holds otherwise (exactly or
+    to 1e-12 relative, NaN where NaN; with k, their first k splits), and how many were compared."""
     names = []
     for g in ("flows", "runs"):
         A[g].visititems(lambda n, o, g=g: names.append(g + "/" + n) if isinstance(o, h5py.Dataset) else None)
     bad = []
     for n in names:
         if n not in B:
-            bad.append(f"{n} missing in {b_path}")
+            bad.append(f"{n} missing in {B.filename}")
             continue
         a, b = A[n][...], B[n][...]
         if k is not None:
@@ -170,12 +167,44 @@ def equal_runs(a_path, b_path, splits=None):
             (a == b) | np.isnan(a) | (np.abs(a - b) <= 1e-12 * np.maximum(np.abs(a), np.abs(b))))
         if not ok:
             bad.append(f"{n}: differs (max abs difference {np.nanmax(np.abs(a - b)):.3g})")
+    return bad, len(names)
+
+
+def equal_flows(a_path, b_path):
+    """Every dataset under /flows and /runs of a is in b and equal (exactly or to 1e-12 relative,
+    NaN where NaN)."""
+    bad, n = differences(h5py.File(a_path, "r"), h5py.File(b_path, "r"))
+    print("; ".join(bad) if bad else f"{n} datasets equal")
+    return not bad
+
+
+def equal_runs(a_path, b_path, splits=None):
+    """equal_flows, and /runs/complete all 1 in both; with `splits`, only the first that many splits."""
+    k = int(splits) if splits else None
+    A, B = h5py.File(a_path, "r"), h5py.File(b_path, "r")
+    bad, n = differences(A, B, k)
     for f, p in ((A, a_path), (B, b_path)):
         c = f["runs/complete"][...][:k] if k else f["runs/complete"][...]
         if not c.all():
             bad.append(f"{p}: /runs/complete not all 1")
-    print("\n".join(bad) if bad else f"{len(names)} datasets equal")
+    print("\n".join(bad) if bad else f"{n} datasets equal")
     return not bad
+
+
+def complete(path, marginal_splits=None):
+    """Status complete and every run complete; with `marginal_splits` (0: all), the Marginal runs of
+    the first that many splits complete too."""
+    f = h5py.File(path, "r")
+    c = f["runs/complete"][...]
+    msg = f"{path.split('/')[-1]}: status {text(f.attrs['status'])!r}, {int(c.sum())}/{c.size} runs"
+    ok = text(f.attrs["status"]) == "complete" and c.all()
+    if marginal_splits is not None:
+        k = int(marginal_splits) or c.shape[0]
+        m = f["runs/marginal_complete"][...][:k] if "runs/marginal_complete" in f else None
+        ok = ok and m is not None and m.all()
+        msg += f", Marginal {int(m.sum()) if m is not None else 0}/{k * c.shape[1]}"
+    print(msg)
+    return bool(ok)
 
 
 def diverged_consistent(path):
