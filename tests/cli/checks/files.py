@@ -176,10 +176,8 @@ def value(path, expression):
     (several comma-separated: their values, space-separated)."""
     with h5py.File(path, "r") as f:
         result = eval(expression, {"f": f, "np": np, "h5py": h5py})  # noqa: S307 - the tests' own expressions
-    if isinstance(result, tuple):
-        print(*result)
-    else:
-        print(result)
+    from common import text
+    print(*(text(v) for v in (result if isinstance(result, tuple) else (result,))))
     return True
 
 

@@ -238,12 +238,14 @@ def json_progress(stdout_file):
 
 
 def equal_to_reference(reference, path):
-    """The file is complete and every dataset of the reference under /flows and /runs equals its
-    own (NaN where NaN, else to 1e-12 x max(1, the largest |value|))."""
+    """The file is complete (its status, every run) and every dataset of the reference under
+    /flows and /runs equals its own (NaN where NaN, else to 1e-12 x max(1, the largest |value|))."""
     ref, f = h5py.File(reference, "r"), h5py.File(path, "r")
     bad = []
     if text(f.attrs["status"]) != "complete":
         bad.append(f"status {f.attrs['status']!r}")
+    if not f["runs/complete"][...].all():
+        bad.append("not every run complete")
     names = []
     for g in ("flows", "runs"):
         ref[g].visititems(lambda n, o, g=g: names.append(g + "/" + n) if isinstance(o, h5py.Dataset) else None)
@@ -266,3 +268,9 @@ def masks_of_diverged_seed(path, reference):
     bad = [s for s in range(d.shape[0]) if not np.array_equal(m[s], ref[s])]
     print(f"cases={cases} bad={bad} frac={m.mean():.3f}")
     return True
+
+
+def any_complete(path):
+    """The file claims a completed run (any 1 in /runs/complete)."""
+    with h5py.File(path, "r") as f:
+        return bool(f["runs/complete"][...].any())
