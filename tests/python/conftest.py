@@ -1,6 +1,9 @@
 """Shared fixtures of the package's tests (tests/python; run by run_pytest.sh, CTest python.*)."""
 import os
+import shutil
 import subprocess
+
+import h5py
 
 import pytest
 
@@ -30,3 +33,15 @@ def small_file(program, tmp_path_factory):
                 "--splits", "2", "--seeds", "2", "--steps", "10", "--learning-rate", "1.5", "--marginal",
                 "--save-split-mask", "--out", path)
     return path
+
+
+def incomplete_copy(path, directory):
+    """A copy of the results file `path` in `directory` whose run (1, 1) is flagged incomplete
+    (its /summary, of every run, is then not that of the complete runs)."""
+    copy = os.path.join(str(directory), "partial.h5")
+    shutil.copy(path, copy)
+    with h5py.File(copy, "a") as f:
+        c = f["runs/complete"][...]
+        c[1, 1] = 0
+        f["runs/complete"][...] = c
+    return copy

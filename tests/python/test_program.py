@@ -10,7 +10,7 @@ import sys
 import h5py
 import numpy as np
 import pytest
-from conftest import TOOLS, run_program
+from conftest import TOOLS, incomplete_copy, run_program
 from reciprocity_tools import program as tools_program
 
 
@@ -61,12 +61,7 @@ def test_installed_tree_finds_package_and_program(program, small_file, tmp_path)
     assert os.path.samefile(where, os.path.join(root, "bin", "reciprocity"))
     # The installed wrapper and python3 -m, from elsewhere, on a file without a current summary
     # (it needs the installed program).
-    partial = str(tmp_path / "partial.h5")
-    shutil.copy(small_file, partial)
-    with h5py.File(partial, "a") as f:
-        c = f["runs/complete"][...]
-        c[1, 1] = 0
-        f["runs/complete"][...] = c
+    partial = incomplete_copy(small_file, tmp_path)
     for cmd, extra in (([os.path.join(root, "bin", "report")], {}),
                        ([sys.executable, "-m", "reciprocity_tools", "report"],
                         {"PYTHONPATH": os.path.join(root, "lib", "reciprocity", "python")})):

@@ -8,7 +8,7 @@ import sys
 import h5py
 import numpy as np
 import pytest
-from conftest import TOOLS, run_program
+from conftest import TOOLS, incomplete_copy, run_program
 from reciprocity_tools import report_data
 
 
@@ -42,12 +42,7 @@ def test_a_current_file_needs_no_program(small_file, tmp_path):
 def test_a_stale_summary_is_the_programs_summary_of_the_runs(program, small_file, tmp_path):
     """Run (1, 1) made incomplete: the report's figures are the program's summary of a copy,
     equal to `reciprocity --summarize` of the altered file itself; the file is not written."""
-    partial = str(tmp_path / "partial.h5")
-    shutil.copy(small_file, partial)
-    with h5py.File(partial, "a") as f:
-        c = f["runs/complete"][...]
-        c[1, 1] = 0
-        f["runs/complete"][...] = c
+    partial = incomplete_copy(small_file, tmp_path)
     res = report_data.load_results(partial, "partial", True)
     assert any("temporary copy" in n for n in res.notes)
     with h5py.File(partial, "r") as f:

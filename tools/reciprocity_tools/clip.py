@@ -11,7 +11,6 @@ engine's one implementation of every metric). With --out DIR it writes clip.csv 
 
   tools/clip results/regime_clip_*.h5 --out results/regime_clip
 """
-import argparse
 import csv
 import math
 import os
@@ -20,7 +19,8 @@ import sys
 import numpy as np
 
 from . import results as rr
-from .style import pyplot
+from .cli import files_parser
+from .style import pyplot, write_png
 
 
 def read_point(path):
@@ -114,17 +114,12 @@ def plot(points, outdir):
             a.legend(fontsize=7)
         ax.set_title(f"{name}: reciprocity against C (beta {clean[0]['beta']:g})", fontsize=10)
         aq.set_title(f"{name}: deployment {q} against C", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(os.path.join(outdir, "clip.png"), dpi=110)
-    plt.close(fig)
+    write_png(fig, os.path.join(outdir, "clip.png"))
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="clip", formatter_class=argparse.RawDescriptionHelpFormatter,
-                                description=__doc__.split("\n\n", 1)[1])
-    p.add_argument("files", nargs="+", metavar="FILE.h5", help="results files (any --clip, --noise-multiplier)")
-    p.add_argument("--out", metavar="DIR", help="write clip.csv and clip.png into DIR")
-    args = p.parse_args(argv)
+    args = files_parser("clip", __doc__.split("\n\n", 1)[1], "FILE.h5", "results files (any --clip, --noise-multiplier)",
+                        "write clip.csv and clip.png into DIR").parse_args(argv)
     points = []
     for path in args.files:
         try:

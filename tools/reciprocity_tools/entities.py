@@ -11,7 +11,6 @@ entity_report(path, label, outdir) writes, for a results file holding entity flo
 and returns ([(file name, description)], [notes], rows). Files without entity flows: nothing.
 """
 
-import argparse
 import csv
 import os
 import sys
@@ -19,8 +18,9 @@ import sys
 import numpy as np
 
 from . import results as rr
+from .cli import files_parser
 from .metrics import reciprocity
-from .style import pyplot
+from .style import pyplot, write_png
 
 
 def entity_rows(ent):
@@ -86,9 +86,7 @@ def plot_matrix(ent, rows, path):
                  f"(diagonal, grey: an entity on itself, up to {np.diag(M).max():.4g})", fontsize=10)
     ax.set_xlabel("f: entity whose deployment loss changes")
     ax.set_ylabel("e: entity whose training data acts")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    write_png(fig, path)
 
 
 def plot_flows(rows, path):
@@ -113,15 +111,12 @@ def plot_flows(rows, path):
     ax.set_ylabel("mean outflow (what the entity gives)")
     ax.set_title("entity inflow vs outflow", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    write_png(fig, path)
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="entities", description=__doc__.split("\n\n", 1)[0])
-    p.add_argument("files", nargs="+", metavar="FILE.h5", help="results files written with --entities")
-    p.add_argument("--out", required=True, metavar="DIR", help="directory for <label>_entities.csv and figures")
+    p = files_parser("entities", __doc__.split("\n\n", 1)[0], "FILE.h5", "results files written with --entities",
+                     "directory for <label>_entities.csv and figures", out_required=True)
     p.add_argument("--no-plots", action="store_true", help="write the tables only")
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)

@@ -32,7 +32,6 @@ Example (jobs/independent_batches.sh):
 Exit status: 0 on success, 2 when a file cannot be read or has fewer than 2 complete runs.
 """
 
-import argparse
 import csv
 import math
 import os
@@ -41,7 +40,8 @@ import sys
 import numpy as np
 
 from . import results as rr
-from .style import pyplot
+from .cli import files_parser
+from .style import pyplot, write_png
 
 
 def relative_gap(inflow, outflow):
@@ -98,17 +98,12 @@ def write_outputs(curves, outdir):
     ax.set_title("inflow/outflow gap against runs (dotted: 1/sqrt(R))", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(outdir, "gap.png"), dpi=110)
-    plt.close(fig)
+    write_png(fig, os.path.join(outdir, "gap.png"))
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="gap", formatter_class=argparse.RawDescriptionHelpFormatter,
-                                description=__doc__.split("\n\n", 1)[1])
-    p.add_argument("files", nargs="+", metavar="FILE.h5[=LABEL]", help="results files (label: the curve's name)")
-    p.add_argument("--out", metavar="DIR", help="write gap.csv and gap.png into DIR")
-    args = p.parse_args(argv)
+    args = files_parser("gap", __doc__.split("\n\n", 1)[1], "FILE.h5[=LABEL]", "results files (label: the curve's name)",
+                        "write gap.csv and gap.png into DIR").parse_args(argv)
     curves = []
     for spec in args.files:
         path, _, label = spec.partition("=")

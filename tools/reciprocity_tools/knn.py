@@ -21,7 +21,6 @@ breast_cancer.csv (a header line, then 30 features and the 0/1 label per row); c
 then features, label and, with config_csv-individual, the individual id. Exit status: 0 done,
 2 a file that cannot be used (named in the message), 3 the output cannot be written.
 """
-import argparse
 import csv
 import gzip
 import math
@@ -31,6 +30,7 @@ import sys
 import numpy as np
 
 from . import results as rr
+from .cli import files_parser
 from .style import pyplot
 
 EXIT_REFUSED, EXIT_OUTPUT = 2, 3
@@ -197,10 +197,9 @@ def knn_figures(path, label, outdir):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="knn", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("files", nargs="+", help="results files written with --model knn")
+    p = files_parser("knn", __doc__, "FILE.h5", "results files written with --model knn",
+                     "directory for <label>_knn_outliers.csv and .png")
     p.add_argument("--data", help="the data file or directory, when the file's config_data has moved")
-    p.add_argument("--out", help="directory for <label>_knn_outliers.csv and .png")
     args = p.parse_args(argv)
     results = []
     for path in args.files:

@@ -27,6 +27,14 @@ def pyplot(styled=False):
     return plt
 
 
+def write_png(fig, path, dpi=110):
+    """Lay the figure out tightly, write it as a PNG at `path` and close it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return path
+
+
 def flow_unit(res):
     """The unit of a flow of this file, in words: the model's loss summed over deployment examples and steps."""
     model = str(res.attrs.get("config_model", ""))
