@@ -26,7 +26,7 @@ refused_option "--describe-format alone" 'option --describe-format: needs --desc
 "$bin" --help > help.txt
 "$bin" --describe options > options.json
 help_names=$(grep -oE '^  (-[a-zA-Z] \[ )?--[a-z][a-z-]*' help.txt | grep -oE -- '--[a-z][a-z-]*' | sort)
-described=$(/usr/bin/python3 -c 'import json, sys; print("\n".join("--" + o["name"] for o in json.load(open(sys.argv[1]))["options"]))' options.json | sort)
+described=$(pycheck layout.option_names options.json | sort)
 check "--describe options lists every option of --help ($(wc -w <<<"$help_names"))" test "$help_names" == "$described"
 
 "$bin" -q --synthetic-users 20 --synthetic-items 15 --synthetic-ratings 300 --splits 1 --seeds 1 --steps 3 \

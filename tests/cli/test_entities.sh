@@ -22,23 +22,7 @@ expect() {
 }
 
 mkdir -p ml bad nouser nofile
-$py - <<'PY'
-import random
-random.seed(3)
-occ = ["student", "engineer", "artist", "other"]
-with open("ml/u.user", "w") as f:
-    for u in range(1, 31):
-        f.write(f"{u}|{15 + 2 * u}|{'MF'[u % 2]}|{occ[u % 4]}|0000{u}\n")
-with open("ml/u.data", "w") as f:
-    seen = set()
-    for u in range(1, 31):  # every user rates a few items
-        for _ in range(6 + u % 7):
-            i = random.randint(1, 20)
-            while (u, i) in seen:  # a (user, item) pair is rated once (a repeat is refused)
-                i = random.randint(1, 20)
-            seen.add((u, i))
-            f.write(f"{u}\t{i}\t{random.randint(1, 5)}\t88125{u:04d}\n")
-PY
+pycheck files.movielens_with_users ml || fail "writing ml/"
 cp ml/u.data bad/ && cp ml/u.data nouser/ && cp ml/u.data nofile/
 sed '2s/|M|/|X|/;2s/|F|/|X|/' ml/u.user > bad/u.user
 head -n 29 ml/u.user > nouser/u.user

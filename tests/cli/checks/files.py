@@ -204,3 +204,24 @@ def small_diabetes(directory):
             x.write(" ".join(f"{v:.5f}" for v in row) + "\n")
             y.write(f"{100 + 50 * row[0] - 30 * row[3] + rng.gauss(0, 5):.4f}\n")
     return True
+
+
+def movielens_with_users(directory):
+    """A small MovieLens 100K in `directory`: u.user of 30 users (age, gender alternating, one of 4
+    occupations by u % 4) and u.data of 6 to 12 ratings each of 20 items (no pair twice)."""
+    import random
+    random.seed(3)
+    occ = ["student", "engineer", "artist", "other"]
+    with open(f"{directory}/u.user", "w") as f:
+        for u in range(1, 31):
+            f.write(f"{u}|{15 + 2 * u}|{'MF'[u % 2]}|{occ[u % 4]}|0000{u}\n")
+    with open(f"{directory}/u.data", "w") as f:
+        seen = set()
+        for u in range(1, 31):  # every user rates a few items
+            for _ in range(6 + u % 7):
+                i = random.randint(1, 20)
+                while (u, i) in seen:  # a (user, item) pair is rated once (a repeat is refused)
+                    i = random.randint(1, 20)
+                seen.add((u, i))
+                f.write(f"{u}\t{i}\t{random.randint(1, 5)}\t88125{u:04d}\n")
+    return True

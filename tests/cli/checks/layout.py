@@ -221,3 +221,9 @@ def result_options_recorded(path, bin_path):
     claim(embedding and embedding[0]["attribute"] == "config_rank" and rank == "3",
           f"--embedding-dim 3 is recorded as config_rank ({rank}), as --describe says")
     return claim.holds
+
+
+def option_names(options_json):
+    """Print the --name of every option of `reciprocity --describe options` (its JSON in the file)."""
+    print("\n".join("--" + o["name"] for o in json.load(open(options_json))["options"]))
+    return True
