@@ -298,7 +298,7 @@ def write_tables(rows, outdir):
     return text
 
 
-def paper_comparison(directory, outdir, beta=0.75, plots=True):
+def paper_comparison(directory, outdir, beta, plots=True):
     """Write the paper-vs-ours table (and figures); return (markdown text, figure paths)."""
     from . import paper_figures
     rows = []

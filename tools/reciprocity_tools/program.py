@@ -85,6 +85,11 @@ def result_options():
     return {o["attribute"][len("config_"):]: o for o in describe("options")["options"] if o["result"]}
 
 
+def option_default(name):
+    """The default of the program's option --name as text (None when it has none)."""
+    return next(o["default"] for o in describe("options")["options"] if o["name"] == name)
+
+
 def summarize_copy(path, beta, read):
     """`read(copy)` of a temporary copy of the results file `path` summarised by the program at
     `beta` (`reciprocity --summarize COPY --beta BETA`): the engine's figures of the file's complete

@@ -58,7 +58,7 @@ import sys
 import textwrap
 
 from . import figures, paper, report_data, tables
-from .report_data import DEFAULT_BETA, Refused
+from .report_data import Refused, default_beta
 from .style import LAYOUT_PROBLEMS, pyplot
 
 EXIT_REFUSED = 2
@@ -99,7 +99,7 @@ def parse_args(argv):
     p.add_argument("--json", action="store_true",
                    help="print the table as JSON on stdout instead of Markdown (summary.json is always written)")
     p.add_argument("--beta", type=float, default=None,
-                   help="beta of alpha at beta (default: the file's /summary/beta, else 0.75)")
+                   help="beta of alpha at beta (default: the file's /summary/beta, else the program's --beta default)")
     p.add_argument("--spread-split", type=int, default=None, metavar="S",
                    help="split of the per-individual spread figure (default: the first with the most seeds)")
     p.add_argument("--no-plots", action="store_true", help="write the tables only")
@@ -150,7 +150,7 @@ def paper_outputs(args):
     if not os.path.isdir(args.paper):
         fail(f'--paper: "{args.paper}" is not a directory', EXIT_REFUSED)
     try:
-        text, paper_figures = paper.paper_comparison(args.paper, args.out, beta=args.beta or DEFAULT_BETA,
+        text, paper_figures = paper.paper_comparison(args.paper, args.out, beta=args.beta or default_beta(),
                                                      plots=not args.no_plots)
     except Refused as e:
         fail(str(e), EXIT_REFUSED)

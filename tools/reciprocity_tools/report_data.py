@@ -17,7 +17,6 @@ import numpy as np
 from . import metrics, program
 from . import results as rr
 
-DEFAULT_BETA = 0.75
 FLOW_TITLES = {"tracin": "TracIn", "marginal": "Marginal"}
 PREFIX = {"tracin": "", "marginal": "marginal_"}
 REQUIRED_DATASETS = (
@@ -91,6 +90,14 @@ class FlowStats:
     @property
     def title(self):
         return FLOW_TITLES[self.kind]
+
+
+def default_beta():
+    """The program's default --beta (for a file without a summary, and the paper's rows)."""
+    try:
+        return float(program.option_default("beta"))
+    except program.ProgramMissing as e:
+        raise Refused(f"the default beta is the program's: {e}; give --beta") from None
 
 
 def check_layout(f, path):
@@ -212,7 +219,7 @@ def load_results(path, label, completed_only, beta=None):
             elif status != "complete":
                 notes.append(f"{path}: all runs complete but status is \"{status}\"")
             if beta is None:
-                beta = float(f.values("summary/beta")[0]) if "summary/beta" in f else DEFAULT_BETA
+                beta = float(f.values("summary/beta")[0]) if "summary/beta" in f else default_beta()
             res = ReportFile(
                 path=path, label=label, attrs=attrs, splits=S, seeds=R, steps=steps,
                 ids=f.coords("individual", N, "individuals/id"), complete=complete,
