@@ -85,6 +85,8 @@ sleep_ms() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 # compare <reference.h5> <file.h5> [partial]: tests/cli/compare_results.py.
 compare() { /usr/bin/python3 "$here/compare_results.py" "$@"; }
 
+# pycheck <module>.<check> [args...]: a check of tests/cli/checks (lib.sh's; this test has its own finish).
+pycheck() { /usr/bin/python3 "$here/checks" "$@"; }
 status_of() { pycheck files.attr "$1" status 2>/dev/null; }
 
 # --- the reference, and the sweep's duration (kill moments are drawn within it) ---
