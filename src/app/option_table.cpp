@@ -10,7 +10,11 @@ po::options_description general_options(TextOptions& t) {
       ("help,h", "print this help and exit")
       ("version", "print the version and exit")
       ("config", po::value(&t.config_file), "read options from this file: lines `name = value` (`#` starts a comment; a switch "
-       "is `name = true` or false, also 1/0, yes/no, on/off); the command line wins");
+       "is `name = true` or false, also 1/0, yes/no, on/off); the command line wins")
+      ("describe", po::value(&t.describe), "print the program's own tables and exit: schema (the results file's "
+       "layout), options (every option; which determine the numbers, recorded as config_<name>) or presets")
+      ("describe-format", po::value(&t.describe_format)->default_value(t.describe_format),
+       "json (for tools: tools/reciprocity_tools reads it) | markdown (the tables of the documentation)");
   return group;
 }
 

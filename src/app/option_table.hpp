@@ -17,6 +17,7 @@ struct TextOptions {
   std::string config_file, split_range, on_divergence, progress_format;
   /// The typed choices as written (include/reciprocity/app/choices.hpp), turned into Config's enums.
   std::string model = "auto", split_order = "random", batches = "random", marginal_step = "keep", shapley = "none";
+  std::string describe, describe_format = "json";  ///< --describe, --describe-format (describe_cli.hpp)
   std::string seed = "0";  ///< --seed as written: an unsigned 64-bit integer (Boost would wrap -1 to 2^64 - 1)
 };
 

@@ -3,6 +3,7 @@
 
 #include "config_file.hpp"
 #include "measure.hpp"
+#include "describe_cli.hpp"
 #include "option_table.hpp"
 
 #include <boost/program_options.hpp>
@@ -454,6 +455,11 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
                      (model::avx2_kernels_available() ? "avx2" : "portable") + ")\n";
     return parsed;
   }
+  if (auto described = describe_request(vm, t)) {  // --describe (describe_cli.cpp)
+    parsed.exit_now = true;
+    parsed.message = *described;
+    return parsed;
+  }
   std::ostringstream cmd;
   for (int i = 0; i < argc; ++i) cmd << (i ? " " : "") << argv[i];
   c.command_line = cmd.str();
@@ -465,4 +471,13 @@ Parsed parse_checked(int argc, const char* const argv[], ConfigSource& source) {
   if (c.out.empty()) throw ConfigError("option --out: empty file name");
   return parsed;
 }
+
+std::vector<PresetFacts> preset_table() {
+  std::vector<PresetFacts> out;
+  for (const auto& p : kPresets)
+    out.push_back({p.name, p.family, p.splits, p.seeds, p.steps, p.rank, p.learning_rate, p.lambda, p.init_scale,
+                   p.users, p.items, p.ratings});
+  return out;
+}
+
 }  // namespace reciprocity::app

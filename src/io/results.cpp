@@ -117,7 +117,7 @@ void ResultsFile::create_layout(const std::vector<std::int64_t>& individual_ids,
     h5::write_block(times.get(), H5T_NATIVE_INT64, {0}, {rank_ == 0 ? N : 0}, arrival.data());
   }
 
-  if (layout_.digest)  // what each digest covers, for readers (tools/reciprocity_results.py)
+  if (layout_.digest)  // what each digest covers, for readers (tools/reciprocity_tools/results.py)
     for (const std::string& measure : digest_kinds(layout_)) {
       const std::string name = measure.empty() ? "/runs/digest" : "/runs/" + measure + "_digest";
       if (!h5::exists(id, name)) continue;

@@ -1,6 +1,6 @@
-// The results file's layout, declared once (include/reciprocity/io/schema.hpp). src/io/README.md
-// and tools/reciprocity_results.py repeat these tables; tests/cli/test_schema.sh
-// holds them equal to what the program writes.
+// The results file's layout, declared once (include/reciprocity/io/schema.hpp). `reciprocity
+// --describe schema` prints it (app/describe_schema.cpp: src/io/README.md's tables, the Python
+// tools' layout); tests/cli/test_schema.sh holds the files the program writes equal to it.
 #include "reciprocity/io/schema.hpp"
 
 #include <algorithm>

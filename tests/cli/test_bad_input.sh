@@ -2,11 +2,7 @@
 # Bad input: each case must exit non-zero with a message naming the problem (and file/line or
 # option), and must never leave a results file that claims completed runs.
 # Usage: test_bad_input.sh <reciprocity binary> <shared data dir> <source dir>
-set -u
-bin=$(realpath "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fails=0
+source "$(dirname "$0")/lib.sh" "$@"
 
 # expect <name> <expected status> <message regex> -- args...
 expect() {
@@ -26,7 +22,7 @@ expect() {
 
 # A file that claims completed runs: any 1 in /runs/complete.
 claims_complete() {
-  [[ -f $1 ]] && /usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); sys.exit(0 if f['runs/complete'][...].any() else 1)" "$1" 2>/dev/null
+  [[ -f $1 ]] && pycheck runs.any_complete "$1" 2>/dev/null
 }
 
 mkdir -p "$work/ml" "$work/empty" "$work/bad"
@@ -52,5 +48,4 @@ for f in a b c d e f g h i; do
 done
 [[ -e $work/no/such/dir/out.h5 ]] && { echo "FAIL output created in a missing directory"; fails=$((fails + 1)); }
 
-echo "$fails failure(s)"
-exit $((fails > 0))
+finish

@@ -5,13 +5,7 @@
 # directory as --config is refused; switches in a config file take true/false, 1/0, yes/no,
 # on/off (any case).
 # Usage: test_command_line.sh <reciprocity binary> <shared data dir> <source dir>
-set -u
-bin=$(realpath "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-fails=0
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+source "$(dirname "$0")/lib.sh" "$@"
 
 pop=(--synthetic-users 30 --synthetic-items 20 --synthetic-ratings 300 --seeds 1 --steps 3 -q)
 tiny=("${pop[@]}" --splits 1)
@@ -76,7 +70,7 @@ for pair in true:true false:false 1:true 0:false yes:true no:false on:true off:f
   printf 'save-split-mask = %s   # switch\n' "$word" > sw.cfg
   rm -f sw.h5
   if ! "$bin" "${tiny[@]}" --config sw.cfg --out sw.h5 > sw.log 2>&1; then fail "switch '$word': run failed"; tail -2 sw.log; continue; fi
-  got=$(/usr/bin/python3 -c "import h5py,sys; v=h5py.File('sw.h5','r').attrs['config_save-split-mask']; print(v.decode() if isinstance(v, bytes) else v)")
+  got=$(pycheck files.attr sw.h5 config_save-split-mask)
   [[ $got == "$want" ]] && echo "ok   config 'save-split-mask = $word' -> $got" || fail "config 'save-split-mask = $word' gave $got, expected $want"
 done
 
@@ -84,5 +78,4 @@ done
 "$bin" --help > help.txt
 tr -s ' \n' ' ' < help.txt | grep -q 'a switch is `name = true` or false, also 1/0, yes/no, on/off' && echo "ok   --help documents switches in config files" || fail "--help lacks the config switch syntax"
 
-echo "$fails failure(s)"
-exit $((fails > 0))
+finish

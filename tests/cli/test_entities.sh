@@ -22,23 +22,7 @@ expect() {
 }
 
 mkdir -p ml bad nouser nofile
-$py - <<'PY'
-import random
-random.seed(3)
-occ = ["student", "engineer", "artist", "other"]
-with open("ml/u.user", "w") as f:
-    for u in range(1, 31):
-        f.write(f"{u}|{15 + 2 * u}|{'MF'[u % 2]}|{occ[u % 4]}|0000{u}\n")
-with open("ml/u.data", "w") as f:
-    seen = set()
-    for u in range(1, 31):  # every user rates a few items
-        for _ in range(6 + u % 7):
-            i = random.randint(1, 20)
-            while (u, i) in seen:  # a (user, item) pair is rated once (a repeat is refused)
-                i = random.randint(1, 20)
-            seen.add((u, i))
-            f.write(f"{u}\t{i}\t{random.randint(1, 5)}\t88125{u:04d}\n")
-PY
+pycheck files.movielens_with_users ml || fail "writing ml/"
 cp ml/u.data bad/ && cp ml/u.data nouser/ && cp ml/u.data nofile/
 sed '2s/|M|/|X|/;2s/|F|/|X|/' ml/u.user > bad/u.user
 head -n 29 ml/u.user > nouser/u.user
@@ -59,28 +43,7 @@ expect missing-column 3 'd.csv line 1: no column "site"' -- --dataset csv --mode
 
 check occupation-1-rank run 1 "${small[@]}" --data ml --entities occupation --out one.h5
 check occupation-3-ranks run 3 "${small[@]}" --data ml --entities occupation --ranks-per-run 3 --out three.h5
-check entity-matrix $py - "$src/tools" <<'PY'
-import sys
-sys.path.insert(0, sys.argv[1])
-import numpy as np
-import reciprocity_results as RR
-with RR.open_results("one.h5") as a, RR.open_results("three.h5") as b:
-    ea, eb = a.entities(), b.entities()
-    assert ea["names"] == ["artist", "engineer", "other", "student"], ea["names"]
-    assert list(ea["sizes"]) == [8, 8, 7, 7], ea["sizes"]  # u % 4: 2 artist, 1 engineer, 3 other, 0 student
-    scale = np.abs(ea["matrix"]).max()
-    assert scale > 0
-    assert np.abs(ea["matrix"] - eb["matrix"]).max() <= 1e-9 * scale, "1 vs 3 ranks"
-    for r in range(ea["matrix"].shape[0]):
-        M = ea["matrix"][r]
-        d = np.diag(M)
-        assert np.allclose(M.sum(1) - d, ea["outflow"][r], rtol=0, atol=1e-12 * scale)
-        assert np.allclose(M.sum(0) - d, ea["inflow"][r], rtol=0, atol=1e-12 * scale)
-        assert np.allclose(d, ea["self"][r], rtol=0, atol=1e-12 * scale)
-        total = a.values("flows/tracin/outflow")[r, 0].sum() + a.values("flows/tracin/self")[r, 0].sum()
-        assert abs(M.sum() - total) <= 1e-9 * max(abs(total), scale), (M.sum(), total)
-    assert a.array("flows/entity/matrix").dims == ("split", "seed", "entity", "deployment_entity")
-PY
+check entity-matrix pycheck readers.entity_matrix one.h5 three.h5
 
 check gender-file run 2 "${small[@]}" --data ml --entities gender --out gender.h5
 expect resume-other-entities 2 'entities: file has gender, requested occupation' -- "${small[@]}" --data ml --entities occupation --resume --out gender.h5

@@ -5,16 +5,10 @@
 # --split-range + --merge give the same file as one run; --on-divergence and
 # --progress-format json behave as documented.
 # Usage: test_file_errors.sh <reciprocity binary> <shared data dir> <source dir>
-set -u
-bin=$(realpath "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
+source "$(dirname "$0")/lib.sh" "$@"
 # mpirun waits 1 s between SIGTERM and SIGKILL of the other ranks when one exits non-zero;
 # most runs here fail on purpose, so skip the wait.
 export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
-fails=0
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 
 small=(--synthetic-users 80 --synthetic-items 50 --synthetic-ratings 3000 --steps 200 --learning-rate 2 --seeds 2)
 
@@ -61,35 +55,7 @@ ok_run() {
 # 1e-12 relative), /runs/complete all 1 in both; with <splits>, only the first that many splits.
 same() {
   local name=$1
-  if /usr/bin/python3 - "${@:2}" > cmp.log 2>&1 <<'PY'
-import sys, h5py, numpy as np
-a_path, b_path = sys.argv[1], sys.argv[2]
-k = int(sys.argv[3]) if len(sys.argv) > 3 else None
-A, B = h5py.File(a_path, "r"), h5py.File(b_path, "r")
-names = []
-for g in ("flows", "runs"):
-    A[g].visititems(lambda n, o, g=g: names.append(g + "/" + n) if isinstance(o, h5py.Dataset) else None)
-bad = []
-for n in names:
-    if n not in B:
-        bad.append(f"{n} missing in {b_path}"); continue
-    a, b = A[n][...], B[n][...]
-    if k is not None:
-        a, b = a[:k], b[:k]
-    if a.shape != b.shape:
-        bad.append(f"{n}: shape {a.shape} vs {b.shape}"); continue
-    a, b = a.astype(float), b.astype(float)
-    ok = np.array_equal(np.isnan(a), np.isnan(b)) and np.all(
-        (a == b) | np.isnan(a) | (np.abs(a - b) <= 1e-12 * np.maximum(np.abs(a), np.abs(b))))
-    if not ok:
-        bad.append(f"{n}: differs (max abs difference {np.nanmax(np.abs(a - b)):.3g})")
-for f, p in ((A, a_path), (B, b_path)):
-    c = f["runs/complete"][...][:k] if k else f["runs/complete"][...]
-    if not c.all():
-        bad.append(f"{p}: /runs/complete not all 1")
-print("\n".join(bad) if bad else f"{len(names)} datasets equal")
-sys.exit(1 if bad else 0)
-PY
+  if pycheck runs.equal_runs "${@:2}" > cmp.log 2>&1
   then echo "ok   $name: $(cat cmp.log)"; else fail "$name:"; cat cmp.log; fi
 }
 
@@ -103,29 +69,7 @@ cp s6.h5 onekb.h5 && truncate -s 1024 onekb.h5
 # Bytes overwritten in the middle of the file. Raw data carries no checksum, so overwrite
 # metadata: 256 random bytes on the object header nearest the middle of the file (and, second
 # case, on the header of /flows/tracin/inflow, which every open reads).
-/usr/bin/python3 - s6.h5 <<'PY' > overwrite.log
-import sys, shutil, h5py, numpy as np
-src = sys.argv[1]
-size = __import__("os").path.getsize(src)
-headers = {}
-with h5py.File(src, "r") as f:
-    f.visititems(lambda n, o: headers.__setitem__(n, h5py.h5o.get_info(o.id).addr))
-middle = min(headers, key=lambda n: abs(headers[n] - size // 2))
-rng = np.random.default_rng(7)
-for dst, name in (("mid.h5", middle), ("midhdr.h5", "flows/tracin/inflow")):
-    shutil.copy(src, dst)
-    with open(dst, "r+b") as g:
-        g.seek(headers[name])
-        g.write(rng.integers(0, 256, 256, dtype=np.uint8).tobytes())
-    print(f"{dst}: header of /{name} at byte {headers[name]} of {size} overwritten")
-# And raw data: 4 KiB of a flow chunk in the middle (undetectable; must just not crash).
-shutil.copy(src, "midraw.h5")
-with h5py.File(src, "r") as f:
-    off = f["flows/tracin/outflow"].id.get_chunk_info(0).byte_offset
-with open("midraw.h5", "r+b") as g:
-    g.seek(off)
-    g.write(rng.integers(0, 256, 640, dtype=np.uint8).tobytes())
-PY
+pycheck damage.overwrite_headers s6.h5 > overwrite.log
 cat overwrite.log
 for f in half onekb mid midhdr; do
   expect "damaged-$f-resume" 2 4 "\"?$f\.h5\"?" -- "${small[@]}" --splits 6 --resume --out $f.h5
@@ -138,7 +82,7 @@ run 2 --summarize midraw.h5
 
 # --- files that are not results files ---
 echo "this is not HDF5" > text.h5
-/usr/bin/python3 -c "import h5py; f = h5py.File('foreign.h5', 'w'); f['x'] = [1, 2, 3]; f.attrs['status'] = 'complete'"
+pycheck files.foreign_hdf5 foreign.h5 complete
 for f in text foreign; do
   expect "$f-resume" 2 4 "\"$f\.h5\".*(not|no )" -- "${small[@]}" --splits 6 --resume --out $f.h5
   expect "$f-summarize" 2 4 "\"$f\.h5\".*(not|no )" -- --summarize $f.h5
@@ -167,12 +111,12 @@ ok_run range-0-3 2 "${small[@]}" --splits 6 --split-range 0:3 --out r1.h5
 ok_run range-3-6 2 "${small[@]}" --splits 6 --split-range 3:6 --out r2.h5
 # A slice does not claim to be complete; the merge of both slices does.
 for f_status in "r1.h5:partial: 6 of 12 runs complete (--split-range 0:3)" "r2.h5:partial: 6 of 12 runs complete (--split-range 3:6)"; do
-  st=$(/usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs['status'])" "${f_status%%:*}")
+  st=$(pycheck files.attr "${f_status%%:*}" status)
   [[ $st == "${f_status#*:}"* ]] && echo "ok   ${f_status%%:*} status: $st" || { echo "FAIL ${f_status%%:*} status: $st"; fails=$((fails + 1)); }
 done
 ok_run merge 2 --merge r1.h5 r2.h5 --out merged.h5
 same "merge of 0:3 and 3:6 = fresh 6-split run" s6.h5 merged.h5
-st=$(/usr/bin/python3 -c "import h5py; print(h5py.File('merged.h5','r').attrs['status'])")
+st=$(pycheck files.attr merged.h5 status)
 [[ $st == complete ]] && echo "ok   merged status: $st" || { echo "FAIL merged status: $st"; fails=$((fails + 1)); }
 ok_run range-3-6-steps 2 "${cfg[@]}" --learning-rate 2 --steps 100 --split-range 3:6 --out r3.h5
 expect merge-other-config 2 2 'steps: "r1.h5" has 200, "r3.h5" has 100' -- --merge r1.h5 r3.h5 --out bad_merge.h5
@@ -192,14 +136,7 @@ expect progress-format-xml 2 2 'option --progress-format: "xml"' -- --progress-f
 div=(--synthetic-users 80 --synthetic-items 50 --synthetic-ratings 3000 --seeds 2 --splits 3 --learning-rate 1e6 --steps 30)
 expect divergence-stop 2 6 'split [0-9]+, seed [0-9]+, step [0-9]+:.*(not finite|grew from)' -- "${div[@]}" --out div_stop.h5
 if ok_run divergence-continue 2 "${div[@]}" --on-divergence continue --out div_go.h5; then
-  if /usr/bin/python3 - div_go.h5 <<'PY'
-import sys, h5py, numpy as np
-f = h5py.File(sys.argv[1], "r")
-c, d = f["runs/complete"][...], f["runs/diverged_step"][...]
-bad = c.astype(bool) & (d >= 0) | ~c.astype(bool) & (d < 0)
-print(f"complete {c.ravel().tolist()}, diverged_step {d.ravel().tolist()}, status {f.attrs['status']!r}")
-sys.exit(1 if bad.any() or not (d >= 0).any() else 0)
-PY
+  if pycheck runs.diverged_consistent div_go.h5
   then echo "ok   divergence-continue: exit 0, diverged runs incomplete with diverged_step >= 0"
   else fail "divergence-continue: runs not left incomplete with /runs/diverged_step >= 0"; fi
 fi
@@ -208,21 +145,8 @@ fi
 json_out=$(timeout 60 mpirun -n 2 --oversubscribe "$bin" "${small[@]}" --splits 3 --progress-format json --out json.h5 2>/dev/null)
 rc=$?
 [[ $rc -eq 0 ]] || fail "progress-format json: exit status $rc"
-if /usr/bin/python3 -c '
-import json, sys
-lines = sys.stdin.read().split("\n")
-head = lines[:lines.index("")] if "" in lines else lines  # the summary follows an empty line
-bad = []
-for l in head:
-    try:
-        if not isinstance(json.loads(l), dict): bad.append(l)
-    except ValueError:
-        bad.append(l)
-events = sum(1 for l in head if l not in bad)
-for l in bad: print("not JSON:", l[:120])
-print(f"{len(head)} lines before the summary, {events} JSON objects")
-sys.exit(1 if bad or events == 0 else 0)' <<<"$json_out" > json.log
+echo "$json_out" > json.out
+if pycheck runs.json_progress json.out > json.log
 then echo "ok   progress-format json: $(tail -1 json.log)"; else fail "progress-format json:"; cat json.log; fi
 
-echo "$fails failure(s)"
-exit $((fails > 0))
+finish

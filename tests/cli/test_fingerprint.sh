@@ -16,32 +16,11 @@ run() {
   rc=$?
   [[ $rc -eq 124 ]] && fail "hang: $*"
 }
-attr() { /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs[sys.argv[2]])" "$1" "$2" 2>/dev/null; }
+attr() { pycheck files.attr "$1" "$2" 2>/dev/null; }
 # value <file...>: the expected data_fingerprint of these input files (zlib's crc32 and size each).
-value() {
-  /usr/bin/python3 -c '
-import sys, zlib
-print(",".join("crc32:%08x/%d" % (zlib.crc32(b) & 0xffffffff, len(b)) for b in (open(p, "rb").read() for p in sys.argv[1:])))' "$@"
-}
+value() { pycheck files.fingerprint "$@"; }
 # same <reference> <file>: every dataset under /flows and /runs equal, all runs complete.
-same() {
-  /usr/bin/python3 - "$1" "$2" <<'PY'
-import sys, h5py, numpy as np
-ref, f = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
-bad = []
-if f.attrs["status"] != "complete": bad.append(f"status {f.attrs['status']!r}")
-names = []
-for g in ("flows", "runs"):
-    ref[g].visititems(lambda n, o, g=g: names.append(g + "/" + n) if isinstance(o, h5py.Dataset) else None)
-for n in names:
-    a, b = ref[n][...].astype(float), f[n][...].astype(float)
-    if a.shape != b.shape or not np.array_equal(np.isnan(a), np.isnan(b)) or \
-            np.nanmax(np.abs(a - b), initial=0) > 1e-12 * max(1.0, np.nanmax(np.abs(a), initial=0)):
-        bad.append(f"{n} differs")
-print("; ".join(bad) if bad else f"equal ({len(names)} datasets)")
-sys.exit(1 if bad else 0)
-PY
-}
+same() { pycheck runs.equal_to_reference "$1" "$2"; }
 # accepted <name> <reference> <file> <note regex>: exit 0, the note printed, file equal to reference.
 accepted() {
   local msg
@@ -61,23 +40,11 @@ refused() {
 }
 re() { sed 's/[][\.*^$/()+?{}|]/\\&/g' <<<"$1"; }  # a literal in an extended regex
 # bump <in> <line> <out>: a copy of <in> whose last digit on <line> is changed (same size).
-bump() {
-  /usr/bin/python3 -c '
-import sys, re
-lines = open(sys.argv[1], "rb").read().split(b"\n")
-k = int(sys.argv[2]) - 1
-m = list(re.finditer(rb"[0-9]", lines[k]))[-1]
-lines[k] = lines[k][:m.start()] + bytes([48 + (lines[k][m.start()] - 48 + 1) % 10]) + lines[k][m.end():]
-open(sys.argv[3], "wb").write(b"\n".join(lines))' "$1" "$2" "$3"
-}
+bump() { pycheck files.bump_digit "$1" "$2" "$3"; }
 
 # --- CSV: 40 rows, each its own individual ---
 mkdir d1 d2 d3 changed
-/usr/bin/python3 -c '
-print("x1,x2,y")
-for i in range(40):
-    x1, x2 = (i * 37 % 19) / 10, (i * 11 % 13) / 10
-    print(f"{x1:.1f},{x2:.1f},{2 * x1 - x2 + ((i * 7 % 5) - 2) / 10:.2f}")' > d1/d.csv
+pycheck files.linear_rows_csv > d1/d.csv
 csv=(--dataset csv --model linear --seeds 1 --steps 20 --learning-rate 0.05)  # (not -q: the notes are checked)
 d1=$work/d1/d.csv
 run "${csv[@]}" --splits 2 --data "$d1" --out A.h5
@@ -126,7 +93,7 @@ refused "merge of parts made from other data" "" "^reciprocity: error: --merge: 
 [[ -e Mx.h5 ]] && fail "the refused merge created Mx.h5"
 
 # --- files without a fingerprint (before it existed): identified by path, and said so ---
-strip() { /usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'a'); del f.attrs['data_fingerprint']; del f.attrs['data_files']" "$1"; }
+strip() { pycheck files.remove_attributes "$1" data_fingerprint data_files; }
 cp A.h5.before old.h5 && strip old.h5 && cp old.h5 old.h5.before
 run "${csv[@]}" --splits 3 --data d2/copy.csv --resume --out old.h5
 refused "old file, data at another path" old.h5 "^  --data: file has $(re "$d1"), requested d2/copy\.csv \(\"old\.h5\" has no data_fingerprint: it was written before the data were identified by content, so its data are identified by their path, --data, alone\)"

@@ -4,7 +4,7 @@
 # fresh), the relative gap between the per-individual mean inflow and mean outflow falls like
 # 1/sqrt(R) with the runs R averaged; with full-batch GD (revisiting every example) it levels off.
 # Fixed seeds: the synthetic preset's population, learning rate 3, 300 steps, 256 splits x 1 seed
-# of each schedule; tools/gap_report.py's disjoint blocks of R runs (tools/gap, tools/report). Margins (measured on these seeds, see
+# of each schedule; reciprocity_tools/gap.py's disjoint blocks of R runs (tools/gap, tools/report). Margins (measured on these seeds, see
 # the README table: full 0.143 / 0.072 at R = 8 / 64, single pass 0.136 / 0.048):
 #   - at R = 64, single pass < 0.85 x full batch (measured ratio 0.67; block sd about 3% of the gap);
 #   - single pass at R = 64 < 0.5 x its gap at R = 8 (1/sqrt(8) = 0.35 expected);
@@ -22,28 +22,5 @@ for schedule in random single-pass; do
   fi
 done
 
-TOOLS="$src/tools" /usr/bin/python3 - <<'EOF' || fails=$((fails + 1))
-import os, sys
-sys.path.insert(0, os.environ["TOOLS"])
-import gap_report as gap
-curve = {}
-for name in ("random", "single-pass"):
-    inflow, outflow, batches = gap.read_flows(f"{name}.h5")
-    assert inflow.shape[0] == 256, f"{name}: {inflow.shape[0]} complete runs"
-    assert batches == name or (name == "random" and batches == "random"), batches
-    curve[name] = {R: g for R, _, g, _ in gap.gap_curve(inflow, outflow)}
-full, single = curve["random"], curve["single-pass"]
-print("    R:      " + " ".join(f"{R:>7}" for R in sorted(full)))
-print("    full:   " + " ".join(f"{full[R]:7.4f}" for R in sorted(full)))
-print("    single: " + " ".join(f"{single[R]:7.4f}" for R in sorted(single)))
-bad = 0
-def claim(ok, text):
-    global bad
-    print(("ok   " if ok else "FAIL ") + text)
-    bad += not ok
-claim(single[64] < 0.85 * full[64], f"R = 64: single pass {single[64]:.4f} < 0.85 x full batch {full[64]:.4f}")
-claim(single[64] < 0.5 * single[8], f"single pass falls with runs: {single[64]:.4f} (R 64) < 0.5 x {single[8]:.4f} (R 8)")
-claim(full[128] > 0.65 * full[32], f"full batch levels off: {full[128]:.4f} (R 128) > 0.65 x {full[32]:.4f} (R 32)")
-sys.exit(1 if bad else 0)
-EOF
+pycheck readers.gap_falls random.h5 single-pass.h5 || fails=$((fails + 1))
 finish

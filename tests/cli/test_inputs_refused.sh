@@ -24,7 +24,7 @@ expect() {
 }
 
 # h5 <file> <python expression over f (h5py.File) and np>: prints the value.
-h5() { $py -c "import h5py, numpy as np, sys; f = h5py.File(sys.argv[1], 'r'); print($2)" "$1"; }
+h5() { pycheck files.value "$1" "$2"; }
 
 ml=(--dataset movielens-100k --splits 2 --seeds 1 --steps 5 --embedding-dim 2)
 
@@ -81,15 +81,7 @@ expect logistic-one-class 3 'one-class.csv: every label is 0 \(4 rows\): a class
   --dataset csv --model logistic --data one-class.csv
 
 # --- --dataset csv with a .csv.gz: decompressed ------------------------------------------------
-$py - <<'PY'
-import random
-rng = random.Random(5)
-with open("r.csv", "w") as f:
-    f.write("x1,x2,y\n")
-    for _ in range(30):
-        a, b = rng.uniform(-1, 1), rng.uniform(-1, 1)
-        f.write(f"{a:.6f},{b:.6f},{2 * a - b + rng.gauss(0, 0.1):.6f}\n")
-PY
+pycheck files.small_regression_csv r.csv || fail "writing r.csv"
 gzip -c r.csv > r.csv.gz
 csv=(-q --dataset csv --model linear --splits 3 --steps 20)
 "$bin" "${csv[@]}" --data r.csv --out plain.h5 > plain.log 2>&1 || fail "csv plain: $(tail -2 plain.log)"
@@ -131,15 +123,7 @@ expect config-overridden-lambda 2 'option --lambda: -1 is out of range .*config 
 # --- item 6 (a): a single pass whose step 0 has an empty batch is not diverged --------------------
 # 20 diabetes-shaped rows of our own: 16 train, 353 steps, so step 0's batch is empty in most splits.
 mkdir -p dia
-$py - <<'PY'
-import random
-rng = random.Random(11)
-with open("dia/diabetes_data_raw.csv", "w") as x, open("dia/diabetes_target.csv", "w") as y:
-    for _ in range(20):
-        row = [rng.uniform(-1, 1) for _ in range(10)]
-        x.write(" ".join(f"{v:.5f}" for v in row) + "\n")
-        y.write(f"{100 + 50 * row[0] - 30 * row[3] + rng.gauss(0, 5):.4f}\n")
-PY
+pycheck files.small_diabetes dia || fail "writing dia/"
 single_pass() {  # single_pass <name> <data dir>: 10 splits, every run complete, none diverged
   local name=$1 dir=$2
   "$bin" -q --dataset diabetes --data "$dir" --splits 10 --batches single-pass --out "$name.h5" > "$name.log" 2>&1
@@ -167,17 +151,7 @@ rc=$?
   fail "mask reference: $(tail -2 mask-ref.log)"
 if [[ $rc -ne 0 ]]; then fail "split mask with a diverged seed 0: exit $rc: $(tail -2 mask.log)"
 else
-  got=$($py - <<'PY'
-import h5py, numpy as np
-f, g = h5py.File("mask.h5", "r"), h5py.File("mask-ref.h5", "r")
-d = f["runs/diverged_step"][...]
-m, ref = f["splits/train_mask"][...], g["splits/train_mask"][...]
-cases = [s for s in range(d.shape[0]) if d[s, 0] >= 0 and (d[s, 1:] < 0).any()]
-bad = [s for s in range(d.shape[0]) if not np.array_equal(m[s], ref[s])]
-frac = m.mean()
-print(f"cases={cases} bad={bad} frac={frac:.3f}")
-PY
-)
+  got=$(pycheck runs.masks_of_diverged_seed mask.h5 mask-ref.h5)
   if [[ $got =~ cases=\[\] ]]; then fail "split mask: no split with seed 0 diverged and another seed complete ($got): the test needs one"
   elif [[ ! $got =~ bad=\[\] ]]; then fail "split mask: splits whose mask is not the split's ($got)"
   else echo "ok   split mask written for a split whose seed 0 diverged ($got)"; fi
@@ -198,7 +172,7 @@ mkdir -p store
 ln -s store/real.h5 link.h5
 "$bin" -q --splits 2 --steps 5 --out link.h5 --force > force.log 2>&1
 rc=$?
-splits=$($py -c 'import h5py; print(h5py.File("store/real.h5","r").attrs["splits"])' 2>&1)
+splits=$(pycheck files.attr store/real.h5 splits 2>&1)
 if [[ $rc -eq 0 && -L link.h5 && $splits == 2 ]]; then
   echo "ok   --force through a symlink replaces its target (2 splits), the link stays a link"
 else
@@ -209,7 +183,7 @@ for mode in resume summarize; do
   if [[ $mode == resume ]]; then args=(--splits 2 --steps 5 --out beta.h5 --resume --beta 0.5); else args=(--summarize beta.h5 --beta 0.25); fi
   "$bin" -q "${args[@]}" > beta.log 2>&1 || fail "--beta on --$mode: $(tail -2 beta.log)"
   want=$([[ $mode == resume ]] && echo 0.5 || echo 0.25)
-  got=$($py -c 'import h5py; f=h5py.File("beta.h5","r"); print(float(f.attrs["beta"]), float(f["summary/beta"][0]))' 2>&1)
+  got=$(h5 beta.h5 'float(f.attrs["beta"]), float(f["summary/beta"][0])' 2>&1)
   [[ $got == "$want $want" ]] && echo "ok   --beta $want on --$mode: the root attribute and /summary/beta say $want" ||
     fail "--beta on --$mode: root attribute and summary: $got, expected $want"
 done

@@ -12,17 +12,10 @@
 #   a requeue; without Slurm, Ctrl-C (SIGINT to the script's process group) stops it, exit 7.
 #   tests/cli/test_slurm.sh runs the same on a real Slurm.
 # Usage: test_jobs.sh <reciprocity binary> <shared data dir> <source dir>
-set -u
-bin=$(realpath "$1")
-data=$(realpath -m "$2")
-src=$(realpath "$3")
-work=$(mktemp -d)
+source "$(dirname "$0")/lib.sh" "$@"
 bg=
 trap '[[ -n $bg ]] && kill -KILL $bg 2>/dev/null; rm -rf "$work"' EXIT
-cd "$work" || exit 1
 export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
-fails=0
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 ok() { echo "ok   $*"; }
 
 scripts=("$src"/jobs/*.sbatch "$src"/jobs/*.sh)
@@ -136,44 +129,10 @@ unset SLURM_JOB_ID SLURM_ARRAY_TASK_ID SLURM_SUBMIT_DIR
 
 # check_complete <file> [marginal splits]: status "complete", every run complete, and the
 # Marginal runs of the first <marginal splits> splits complete.
-check_complete() {
-  /usr/bin/python3 - "$@" <<'PY'
-import sys, h5py
-path = sys.argv[1]
-f = h5py.File(path, "r")
-c = f["runs/complete"][...]
-msg = f"{path.split('/')[-1]}: status {f.attrs['status']!r}, {int(c.sum())}/{c.size} runs"
-ok = f.attrs["status"] == "complete" and c.all()
-if len(sys.argv) > 2:
-    k = int(sys.argv[2]) or c.shape[0]
-    m = f["runs/marginal_complete"][...][:k] if "runs/marginal_complete" in f else None
-    ok = ok and m is not None and m.all()
-    msg += f", Marginal {int(m.sum()) if m is not None else 0}/{k * c.shape[1]}"
-print(msg)
-sys.exit(0 if ok else 1)
-PY
-}
+check_complete() { pycheck runs.complete "$@"; }
 
 # same <a.h5> <b.h5>: every dataset under /flows and /runs equal (exactly or 1e-12 relative).
-same() {
-  /usr/bin/python3 - "$@" <<'PY'
-import sys, h5py, numpy as np
-A, B = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
-names = []
-for g in ("flows", "runs"):
-    A[g].visititems(lambda n, o, g=g: names.append(g + "/" + n) if isinstance(o, h5py.Dataset) else None)
-bad = []
-for n in names:
-    if n not in B: bad.append(f"{n} missing"); continue
-    a, b = A[n][...].astype(float), B[n][...].astype(float)
-    if a.shape != b.shape: bad.append(f"{n} shape {a.shape} vs {b.shape}"); continue
-    if not (np.array_equal(np.isnan(a), np.isnan(b)) and np.all(
-            (a == b) | np.isnan(a) | (np.abs(a - b) <= 1e-12 * np.maximum(np.abs(a), np.abs(b))))):
-        bad.append(f"{n} differs")
-print("; ".join(bad) if bad else f"{len(names)} datasets equal")
-sys.exit(1 if bad else 0)
-PY
-}
+same() { pycheck runs.equal_flows "$@"; }
 
 # --- the experiment scripts as plain scripts (no Slurm: mpirun) ---
 export OUT=$work/plain
@@ -193,8 +152,7 @@ if [[ -f $data/ml-100k/u.data ]]; then
     fail "movielens.sbatch (plain) exited $?"; tail -5 ml.log
   fi
 else
-  echo "skip movielens.sbatch: no $data/ml-100k/u.data"
-  skipped=1
+  skip "movielens.sbatch: no $data/ml-100k/u.data"
 fi
 grep -q '^srun' "$shims/calls.log" 2> /dev/null && fail "a plain run (no SLURM_JOB_ID) used srun"
 
@@ -262,7 +220,7 @@ signal_sbatch() {
   bg=
 }
 signal_sbatch 4242 stop1.log USR1
-st=$(/usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(f.attrs['status'], int(f['runs/complete'][...].sum()), int(f['runs/marginal_complete'][...].sum()))" "$OUT/diabetes.h5" 2>&1)
+st=$(pycheck files.value "$OUT/diabetes.h5" "f.attrs['status'], int(f['runs/complete'][...].sum()), int(f['runs/marginal_complete'][...].sum())" 2>&1)
 if [[ $rc -eq 7 ]] && grep -q '^scancel --signal=TERM 4242' "$shims/calls.log" && grep -q '^scontrol requeue 4242' "$shims/calls.log" &&
    [[ $st == "stopped "* ]] && [[ $st != "stopped 8 8" ]]; then
   ok "SIGUSR1: scancel --signal=TERM 4242, exit 7, scontrol requeue 4242, file status/runs/Marginal runs: $st"
@@ -277,7 +235,7 @@ if SLURM_JOB_ID=4242 EXTRA_ARGS="$stop_args" bash "$src/jobs/diabetes.sbatch" > 
     --out direct_stop.h5 > /dev/null 2>&1 || fail "direct run for the stop case"
   r=$(check_complete "$OUT/diabetes.h5" 0)
   r2=$(same direct_stop.h5 "$OUT/diabetes.h5")
-  has_resume=$(/usr/bin/python3 -c "import h5py,sys; print('resumed_at' in h5py.File(sys.argv[1],'r').attrs)" "$OUT/diabetes.h5")
+  has_resume=$(pycheck files.value "$OUT/diabetes.h5" "'resumed_at' in f.attrs")
   if [[ $resumed -eq 1 && $plan != *"TracIn: 8 of 8"*"Marginal: 8 run"* && $has_resume == True ]] &&
      check_complete "$OUT/diabetes.h5" 0 > /dev/null && same direct_stop.h5 "$OUT/diabetes.h5" > /dev/null; then
     ok "rerun after the stop resumed ($plan); $r; equal to a direct run: $r2"
@@ -292,7 +250,7 @@ fi
 export OUT=$work/cancel
 : > "$shims/calls.log"
 signal_sbatch 4343 cancel.log TERM
-st=$(/usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(f.attrs['status'])" "$OUT/diabetes.h5" 2>&1)
+st=$(pycheck files.attr "$OUT/diabetes.h5" status 2>&1)
 if [[ $rc -eq 7 && $st == stopped ]] && ! grep -q '^scontrol requeue' "$shims/calls.log" && [[ ! -e $OUT/diabetes.h5.lock ]]; then
   ok "SIGTERM (a cancel): exit 7, file $st, no scontrol requeue, no lock"
 else
@@ -320,7 +278,4 @@ else
   fail "Ctrl-C without Slurm: exit $rc, file: $st"; tail -5 ctrlc.log
 fi
 
-echo "$fails failure(s)"
-((fails > 0)) && exit 1
-((${skipped:-0})) && { echo "not all checked (movielens.sbatch skipped), so Skipped"; exit 77; }
-exit 0
+finish

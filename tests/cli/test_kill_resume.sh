@@ -85,7 +85,9 @@ sleep_ms() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 # compare <reference.h5> <file.h5> [partial]: tests/cli/compare_results.py.
 compare() { /usr/bin/python3 "$here/compare_results.py" "$@"; }
 
-status_of() { /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs['status'])" "$1" 2>/dev/null; }
+# pycheck <module>.<check> [args...]: a check of tests/cli/checks (lib.sh's; this test has its own finish).
+pycheck() { /usr/bin/python3 "$here/checks" "$@"; }
+status_of() { pycheck files.attr "$1" status 2>/dev/null; }
 
 # --- the reference, and the sweep's duration (kill moments are drawn within it) ---
 t0=$(now_ms)
@@ -199,7 +201,7 @@ kill -TERM "${ranks[@]}" 2>/dev/null
 finish
 echo "SIGTERM sent after $seen of 24 per-run lines"
 st=$(status_of term.h5)
-done_runs=$(/usr/bin/python3 -c "import h5py,sys; print(int(h5py.File(sys.argv[1],'r')['runs/complete'][...].sum()))" term.h5 2>/dev/null)
+done_runs=$(pycheck files.complete_runs term.h5 2>/dev/null)
 echo "SIGTERM to the ranks: exit $rc, status \"$st\", $done_runs of 24 runs complete"
 [[ $rc -ne 0 ]] || fail "SIGTERM: exit status 0"
 [[ $st == stopped ]] || fail "SIGTERM: status \"$st\", expected \"stopped\""

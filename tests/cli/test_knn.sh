@@ -18,17 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh" "$@"
 /usr/bin/python3 -c 'import h5py, numpy' 2> /dev/null || { echo "h5py or numpy missing"; exit 77; }
 
-/usr/bin/python3 - <<'EOF'
-import random
-rng = random.Random(5)
-for name, classify in (("reg.csv", False), ("cls.csv", True)):
-    with open(name, "w") as f:
-        f.write("a,b,y,who\n")
-        for i in range(90):
-            a, b = rng.gauss(0, 1), rng.gauss(3, 2)
-            y = 2 * a - b + rng.gauss(0, 1)
-            f.write(f"{a:.4f},{b:.4f},{(1 if y > -3 else 0) if classify else round(y, 4)},{100 + i % 30}\n")
-EOF
+pycheck regimes.knn_csvs || fail "writing the csv files"
 for set in reg cls; do
   args=(--dataset csv --csv-individual --data "$set.csv" --model knn --neighbours 4 --splits 5 -q)
   if ! "$bin" "${args[@]}" --out "$set.1.h5" > "$set.1.log" 2>&1 ||
@@ -37,32 +27,11 @@ for set in reg cls; do
   fi
   if out=$(compare "$set.1.h5" "$set.3.h5"); then echo "ok   $set: 1 and 3 ranks agree ($out)"
   else fail "$set: 1 and 3 ranks differ: $out"; fi
-  if out=$(/usr/bin/python3 - "$set.1.h5" <<'EOF'
-import sys, h5py, numpy as np
-f = h5py.File(sys.argv[1], "r")
-bad = []
-if not np.isnan(f["flows/tracin/inflow"][...]).all():
-    bad.append("TracIn flows not NaN")
-m = f["flows/marginal/outflow"][...]
-if not (np.isfinite(m).all() and np.abs(m).max() > 0):
-    bad.append("Marginal outflows not finite and nonzero")
-if f.attrs["config_neighbours"] != 4 or f.attrs["config_model"] != "knn":
-    bad.append(f"config_neighbours {f.attrs['config_neighbours']!r}, config_model {f.attrs['config_model']!r}")
-if f.attrs["status"] != "complete":
-    bad.append(f"status {f.attrs['status']!r}")
-print("; ".join(bad) if bad else "TracIn NaN, Marginal finite, options recorded, complete")
-sys.exit(1 if bad else 0)
-EOF
-  ); then echo "ok   $set: $out"; else fail "$set: $out"; fi
+  if out=$(pycheck regimes.knn_file "$set.1.h5"); then echo "ok   $set: $out"; else fail "$set: $out"; fi
   # The summary's count of individuals whose mean flows are both 0, against the file's flows.
   printed=$(sed -n 's/^individuals with both mean flows 0 .*: \([0-9]*\) of .*/\1/p' "$set.1.log")
-  counted=$(/usr/bin/python3 -c '
-import sys, h5py, numpy as np
-f = h5py.File(sys.argv[1], "r")
-i, o = (f[f"flows/marginal/{s}"][...].reshape(-1, f["individuals/id"].shape[0]).mean(axis=0) for s in ("inflow", "outflow"))
-print(int(((i == 0) & (o == 0)).sum()))' "$set.1.h5")
-  if [[ ${printed:-0} == "$counted" ]]; then echo "ok   $set: the summary counts ${printed:-0} individuals with both mean flows 0, as the file's flows"
-  else fail "$set: the summary counts '${printed}' individuals with both mean flows 0, the file's flows $counted"; fi
+  check "$set: the summary counts ${printed:-0} individuals with both mean flows 0, as the file's flows" \
+    pycheck regimes.both_zero_count "$set.1.h5" "$printed"
 done
 
 reg=(--dataset csv --csv-individual --data reg.csv --model knn --splits 5 -q)
@@ -104,19 +73,6 @@ if ! mpirun -n 2 --oversubscribe "$bin" --dataset diabetes --data "$data/health"
      --out diabetes.h5 > diabetes.log 2>&1 ||
    ! /usr/bin/python3 "$src/tools/knn" diabetes.h5 --out knn > knn.log 2>&1; then
   fail "diabetes knn: $(tail -n 3 diabetes.log knn.log)"
-elif out=$(/usr/bin/python3 - knn/diabetes_knn_outliers.csv <<'EOF'
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-top = rows[-1]
-low = rows[:5]
-r_top = float(top["mean_abs_inflow"]) / float(top["mean_abs_outflow"])
-r_low = sum(float(r["mean_abs_inflow"]) for r in low) / sum(float(r["mean_abs_outflow"]) for r in low)
-zero_low = max(float(r["zero_outflow"]) for r in low)
-msg = (f"most isolated tenth |in|/|out| {r_top:.2f} (>= 2), outflow always 0 for {float(top['zero_outflow']):.3f} "
-       f"(> 0); least isolated half {r_low:.2f} (in [0.8, 1.25]), outflow always 0 at most {zero_low:.3f} (= 0)")
-print(msg)
-sys.exit(0 if r_top >= 2 and float(top["zero_outflow"]) > 0 and 0.8 <= r_low <= 1.25 and zero_low == 0 else 1)
-EOF
-); then echo "ok   outliers have inflow without outflow: $out"
+elif out=$(pycheck regimes.knn_outliers knn/diabetes_knn_outliers.csv); then echo "ok   outliers have inflow without outflow: $out"
 else fail "the outlier claim: $out"; fi
 finish

@@ -65,27 +65,9 @@ wait_for_lock() {
   return 1
 }
 field() { sed -n "s/^$1 = //p" "$2"; }
-attr() { /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs[sys.argv[2]])" "$1" "$2" 2>/dev/null; }
+attr() { pycheck files.attr "$1" "$2" 2>/dev/null; }
 # same <reference> <file>: every dataset under /flows and /runs equal, status complete, all runs complete.
-same() {
-  /usr/bin/python3 - "$1" "$2" <<'PY'
-import sys, h5py, numpy as np
-ref, f = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
-bad = []
-if f.attrs["status"] != "complete": bad.append(f"status {f.attrs['status']!r}")
-if not f["runs/complete"][...].all(): bad.append("not every run complete")
-names = []
-for g in ("flows", "runs"):
-    ref[g].visititems(lambda n, o, g=g: names.append(g + "/" + n) if isinstance(o, h5py.Dataset) else None)
-for n in names:
-    a, b = ref[n][...].astype(float), f[n][...].astype(float)
-    if a.shape != b.shape or not np.array_equal(np.isnan(a), np.isnan(b)) or \
-            np.nanmax(np.abs(a - b), initial=0) > 1e-12 * max(1.0, np.nanmax(np.abs(a), initial=0)):
-        bad.append(f"{n} differs")
-print("; ".join(bad) if bad else f"equal ({len(names)} datasets)")
-sys.exit(1 if bad else 0)
-PY
-}
+same() { pycheck runs.equal_to_reference "$1" "$2"; }
 # refused <name> <message regex>: exit 8 within 20 s with a message matching the regex.
 refused() {
   local err

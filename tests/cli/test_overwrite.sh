@@ -33,7 +33,7 @@ refused() {
   else echo "ok   $name: $err"; fi
 }
 
-completed() { /usr/bin/python3 -c "import h5py,sys; print(int(h5py.File(sys.argv[1],'r')['runs/complete'][...].sum()))" "$1"; }
+completed() { pycheck files.complete_runs "$1"; }
 
 # --- files that are not results files: never replaced, not even with --force ---
 printf '1\t1\t5\t881250949\n1\t2\t3\t881250949\n2\t1\t4\t881250949\n' > u.data
@@ -46,7 +46,7 @@ done
 echo "my notes" > notes.txt
 refused out-is-text notes.txt 'option --out: "notes\.txt" is not replaced' -- "${tiny[@]}" --out notes.txt
 refused out-is-text-force notes.txt 'option --out: "notes\.txt" is not replaced' -- "${tiny[@]}" --force --out notes.txt
-/usr/bin/python3 -c "import h5py; f = h5py.File('foreign.h5', 'w'); f['x'] = [1, 2, 3]"
+pycheck files.foreign_hdf5 foreign.h5
 refused out-is-foreign-hdf5 foreign.h5 'option --out: "foreign\.h5" is not replaced: not a reciprocity results file' -- "${tiny[@]}" --out foreign.h5
 refused out-is-foreign-hdf5-force foreign.h5 '"foreign\.h5" is not replaced' -- "${tiny[@]}" --force --out foreign.h5
 mkdir adir
@@ -65,7 +65,7 @@ cp done.h5 half.h5 && truncate -s $(($(stat -c %s done.h5) / 2)) half.h5
 refused out-damaged-force half.h5 '"half\.h5" is not replaced' -- "${tiny[@]}" --force --out half.h5
 run "${tiny[@]}" --seed 7 --force --out done.h5
 if [[ $rc -eq 0 ]] && grep -q 'replacing "done.h5" (--force: 2 completed run(s) discarded)' <<<"$out" &&
-   [[ $(/usr/bin/python3 -c "import h5py; print(h5py.File('done.h5','r').attrs['config_seed'])") == 7 ]]; then
+   [[ $(pycheck files.attr done.h5 config_seed) == 7 ]]; then
   echo "ok   --force replaces a results file with completed runs"
 else
   fail "--force: exit $rc"; echo "$out" | tail -3

@@ -11,22 +11,4 @@ source "$(dirname "$0")/lib.sh" "$@"
 ml="$data/ml-100k"
 mpirun -n 2 --oversubscribe "$bin" -q --dataset movielens-100k --data "$ml" --splits 2 --seeds 2 --out ml.h5 > ml.log 2>&1 ||
   { echo "FAIL run"; cat ml.log; exit 1; }
-/usr/bin/python3 - <<'PY'
-import h5py, numpy as np, sys
-f = h5py.File("ml.h5", "r")
-neg_in = f["summary/single_run_negative_inflow_fraction"][...]
-neg_out = f["summary/single_run_negative_outflow_fraction"][...]
-disc = np.abs(f["runs/discrepancy"][...]).ravel()
-p80 = np.percentile(disc[np.isfinite(disc)], 80)
-e_in = float(f["summary/negative_inflow_fraction"][0])
-checks = [(f"single-run negative inflows {np.round(100 * neg_in, 2)}% all <= 1%", (neg_in <= 0.01).all()),
-          (f"single-run negative outflows {np.round(100 * neg_out, 1)}% all in [12%, 22%]",
-           ((neg_out >= 0.12) & (neg_out <= 0.22)).all()),
-          (f"discrepancy p80 {100 * p80:.2f}% <= 1.375%", p80 <= 0.011 * 1.25),
-          (f"negative inflows in expectation {100 * e_in:.2f}% == 0", e_in == 0)]
-bad = 0
-for text, ok in checks:
-    print(("ok   " if ok else "FAIL ") + text)
-    bad += not ok
-sys.exit(1 if bad else 0)
-PY
+pycheck runs.paper_movielens ml.h5

@@ -8,20 +8,14 @@
 #     changing a number;
 #   - it resumes with more splits, and merges with a new file, both giving the file a fresh
 #     sweep of the new version gives;
-#   - tools/report reports it as it reports the new file, and tools/reciprocity_results.py reads
-#     it with the dimensions and coordinates of the schema.
+#   - tools/report reports it as it reports the new file, and the Python reader
+#     (tools/reciprocity_tools/results.py) reads it with the dimensions and coordinates of the
+#     schema the program declares.
 # Usage: test_previous_version.sh <reciprocity binary> <shared data dir> <source dir>
-set -u
-bin=$(realpath "$1")
-src=$(realpath "$3")
+source "$(dirname "$0")/lib.sh" "$@"
 old="$src/tests/cli/data/results-0.2.0.h5"
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-fails=0
 ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+bad() { fail "$*"; }
 opts=(-q --synthetic-users 20 --synthetic-items 15 --synthetic-ratings 300 --seeds 2 --steps 10 --learning-rate 1.5
       --marginal --save-split-mask)
 run() {  # run <log> <options...>
@@ -31,41 +25,7 @@ run() {  # run <log> <options...>
 
 # compare <a.h5> <b.h5> [<only these groups>...]: every dataset both hold is equal; the
 # configuration too. Prints what it compared.
-compare() {
-  REPORT_TOOLS="$src/tools" "$py" - "$@" <<'EOF'
-import sys, h5py, numpy as np
-sys.path.insert(0, __import__("os").environ["REPORT_TOOLS"])
-import reciprocity_results as rr
-a_path, b_path, groups = sys.argv[1], sys.argv[2], tuple(sys.argv[3:])
-def datasets(f):
-    out = {}
-    def visit(n, o):
-        if isinstance(o, h5py.Dataset) and (not groups or n.startswith(groups)):
-            out[n] = o
-    f.visititems(visit)
-    return out
-bad = []
-with h5py.File(a_path, "r") as a, h5py.File(b_path, "r") as b:
-    A, B = datasets(a), datasets(b)
-    common = sorted(set(A) & set(B))
-    for n in common:
-        x, y = A[n][...], B[n][...]
-        if x.shape != y.shape or not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
-            bad.append(f"/{n} differs")
-    # An earlier file keeps no run digests (jobs/README.md, "Digests": files from 0.4 on have them).
-    missing = [n for n in A if n not in B and rr.DATASET.get(n)
-               and rr.DATASET[n].when not in ("digest", "marginal_digest")]
-    bad += [f"/{n} missing in {b_path}" for n in missing]
-with rr.open_results(a_path) as a, rr.open_results(b_path) as b:
-    keys = [k for k in a.text_attrs if k.startswith("config_") or k in ("task", "splits", "seeds", "steps", "individuals")]
-    bad += [f"attribute {k}: {a.text_attrs[k]!r} vs {b.text_attrs.get(k)!r}" for k in keys
-            if a.text_attrs[k] != b.text_attrs.get(k)]
-for line in bad:
-    print("    " + line)
-print(f"    compared {len(common)} datasets and {len(keys)} attributes of {a_path} and {b_path}")
-sys.exit(1 if bad or len(common) < 20 else 0)
-EOF
-}
+compare() { pycheck versions.compare_files "$@"; }
 
 [[ -f $old ]] || { echo "FAIL missing $old"; exit 1; }
 cp "$old" old.h5
@@ -90,22 +50,8 @@ else
 fi
 compare old.h5 summarized.h5 flows runs splits individuals > /dev/null &&
   ok "--summarize left every run's numbers as they were" || bad "--summarize changed numbers"
-if "$py" - summarized.h5 <<'EOF'; then ok "the summarised old file describes itself"; else bad "the summarised old file lacks descriptions"; fi
-import sys, h5py
-f = h5py.File(sys.argv[1], "r")
-bad = []
-def check(name, o):
-    if isinstance(o, h5py.Dataset):
-        if "description" not in o.attrs or "units" not in o.attrs or not all(d.label for d in o.dims):
-            bad.append(name)
-        elif o.attrs.get("CLASS") != b"DIMENSION_SCALE" and not all(len(d) for d in o.dims):
-            bad.append(name + " (no scale)")
-f.visititems(check)
-if f.attrs.get("schema_version") != 2 or not isinstance(f.attrs["config_learning-rate"], float):
-    bad.append(f"schema_version {f.attrs.get('schema_version')}, learning rate {f.attrs['config_learning-rate']!r}")
-print("    not described:", bad) if bad else None
-sys.exit(1 if bad else 0)
-EOF
+if pycheck versions.describes_itself summarized.h5; then ok "the summarised old file describes itself"
+else bad "the summarised old file lacks descriptions"; fi
 
 # 3. --resume with a third split: the file a fresh 3-split sweep gives.
 run fresh3.log "${opts[@]}" --splits 3 --out fresh3.h5
@@ -130,27 +76,8 @@ else
 fi
 
 # 6. The reader labels the old file from the schema.
-if REPORT_TOOLS="$src/tools" "$py" - old.h5 new.h5 <<'EOF'; then ok "the reader labels the old file as the new one"; else bad "the reader on the old file"; fi
-import os, sys
-import numpy as np
-sys.path.insert(0, os.environ["REPORT_TOOLS"])
-import reciprocity_results as rr
-with rr.open_results(sys.argv[1]) as o, rr.open_results(sys.argv[2]) as n:
-    assert o.schema_version == 1 and n.schema_version == rr.SCHEMA_VERSION, (o.schema_version, n.schema_version)
-    assert o.config == n.config, (o.config, n.config)
-    assert o.config["learning-rate"] == 1.5 and o.config["steps"] == 10 and o.config["marginal"] is True, o.config
-    for path in ("flows/tracin/inflow", "runs/deploy_loss", "splits/train_mask", "summary/single_run_alpha",
-                 "summary/marginal_snr_inflow", "summary/discrepancy_percentiles_50_80_95", "individuals/id"):
-        a, b = o.array(path), n.array(path)
-        assert a.dims == b.dims, (path, a.dims, b.dims)
-        assert a.units == b.units and a.description == b.description, path
-        assert set(a.coords) == set(b.coords), (path, set(a.coords), set(b.coords))
-        for d in a.coords:
-            assert np.array_equal(a.coords[d], b.coords[d]), (path, d)
-        assert np.array_equal(a.values, b.values, equal_nan=True), path
-    x = o.array("flows/tracin/inflow").sel(individual=3, split=1)
-    assert x.dims == ("seed",) and x.values.shape == (2,)
-EOF
+if pycheck versions.reader_labels_old old.h5 new.h5; then ok "the reader labels the old file as the new one"
+else bad "the reader on the old file"; fi
 
 # 7. Version 0.4.0 (tests/cli/data/results-0.4.0.h5: entities, leave-one-entity-out Marginal and a
 #    journal, whose Marginal files name no measure): the same options give the same numbers, and a
@@ -169,5 +96,4 @@ run rebuilt4.log "${opts4[@]}" --resume --out damaged4.h5 &&
       ok "a damaged 0.4.0 file is rebuilt from its 0.4 journal, equal to a fresh sweep" ||
       bad "the file rebuilt from the 0.4 journal differs"; } || { bad "--resume did not rebuild from the 0.4 journal:"; tail -3 rebuilt4.log; }
 
-echo "$fails failure(s)"
-exit $((fails > 0))
+finish

@@ -4,12 +4,8 @@
 # recommender (full batch and mini-batch, exact and with TracIn checkpoints) and for a health
 # data set.
 # Usage: test_rank_invariance.sh <reciprocity binary> <shared data dir> <source dir>
-set -eu
-bin=$(realpath "$1")
-data=$(realpath -m "$2")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+source "$(dirname "$0")/lib.sh" "$@"
+set -e
 
 run() {  # run <tag> <np> <args...>
   local tag=$1 np=$2
@@ -17,36 +13,7 @@ run() {  # run <tag> <np> <args...>
   mpirun -n "$np" --oversubscribe "$bin" -q --out "$tag.h5" "$@" > "$tag.log" 2>&1 || { cat "$tag.log"; exit 1; }
 }
 
-compare() {  # compare <reference.h5> <other.h5>...
-  /usr/bin/python3 - "$@" <<'PY'
-import sys, h5py, numpy as np
-ref = h5py.File(sys.argv[1], "r")
-names = []
-ref.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
-# Run digests are CRCs of rows that agree to 1e-9, not bit for bit: each file's own are checked
-# against its rows by the program and the Python reader.
-names = [n for n in names if not n.endswith("digest")]
-bad = 0
-for path in sys.argv[2:]:
-    f = h5py.File(path, "r")
-    for n in names:
-        a, b = ref[n][...], f[n][...]
-        if a.shape != b.shape:
-            print(f"FAIL {path}:{n} shape {b.shape} != {a.shape}"); bad += 1; continue
-        a, b = a.astype(float), b.astype(float)
-        same_nan = np.array_equal(np.isnan(a), np.isnan(b))
-        a, b = np.nan_to_num(a), np.nan_to_num(b)
-        scale = max(np.max(np.abs(a)) if a.size else 0.0, 1e-300)
-        d = np.max(np.abs(a - b)) / scale if a.size else 0.0
-        if not (d < 1e-9 and same_nan):
-            print(f"FAIL {path}:{n} relative difference {d:.3g}"); bad += 1
-    for attr in ("configuration",):
-        if ref.attrs[attr] != f.attrs[attr]:
-            print(f"FAIL {path}: attribute {attr} differs"); bad += 1
-    print(f"compared {len(names)} datasets of {path} with {sys.argv[1]}")
-sys.exit(1 if bad else 0)
-PY
-}
+compare() { pycheck runs.same_as "$@"; }  # compare <reference.h5> <other.h5>...: exits (set -e) when they differ
 
 mf="--synthetic-users 60 --synthetic-items 40 --synthetic-ratings 1500 --splits 2 --seeds 2 --steps 60 --learning-rate 1.5"
 run mf1 1 $mf

@@ -2,17 +2,10 @@
 # tools/report: the post-processing tool reproduces the engine's printed summary, writes its
 # figures, and refuses files it must not summarise.
 # Usage: test_report.sh <reciprocity binary> <shared data dir> <source dir>
-set -u
-bin=$(realpath "$1")
-src=$(realpath "$3")
+source "$(dirname "$0")/lib.sh" "$@"
 report="$src/tools/report"
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-fails=0
 ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+bad() { fail "$*"; }
 
 # 1. A small synthetic results file and the engine's own summary of it.
 if ! "$bin" -q --synthetic-users 80 --synthetic-items 50 --synthetic-ratings 2000 --splits 3 --seeds 2 \
@@ -27,51 +20,14 @@ grep -q '^| file | flow |' report.md && ok "Markdown table on stdout" || bad "no
 grep -q 'Traceback' report.err && bad "traceback on stderr"
 
 # (a) summary.csv equals the engine's printed figures (4 decimals, as the engine prints them).
-if "$py" - engine.txt out/summary.csv <<'EOF'; then ok "summary.csv matches the engine's summary"; else bad "summary.csv differs from the engine's summary"; fi
-import csv, re, sys
-engine = open(sys.argv[1]).read()
-rows = [r for r in csv.DictReader(open(sys.argv[2])) if r["flow"] == "tracin"]
-assert len(rows) == 1, rows
-row = rows[0]
-checks = {  # engine line label -> csv columns of (single mean, single sd, expectation)
-    r"alpha at beta = 0\.75": ("single_alpha_mean", "single_alpha_sd", "expectation_alpha"),
-    r"correlation\(inflow, outflow\)": ("single_correlation_mean", "single_correlation_sd", "expectation_correlation"),
-    r"fraction negative inflows": ("single_negative_inflow_mean", "single_negative_inflow_sd", "expectation_negative_inflow"),
-    r"fraction negative outflows": ("single_negative_outflow_mean", "single_negative_outflow_sd", "expectation_negative_outflow"),
-}
-bad = 0
-for label, cols in checks.items():
-    m = re.search(r"^" + label + r"\s+(\S+)\s+(\S+)\s+(\S+)\s*$", engine, re.M)
-    assert m, f"no line /{label}/ in the engine output"
-    for want, col in zip(m.groups(), cols):
-        got = "%.4f" % float(row[col])
-        print(f"     {col:32s} engine {want:>8s} report {got:>8s}")
-        bad += got != want
-m = re.search(r"deployment RMSE (\S+) \(sd (\S+)\), deployment loss (\S+)", engine)
-for want, col in zip(m.groups(), ("rmse_mean", "rmse_sd", "deploy_loss")):
-    got = "%.4f" % float(row[col])
-    print(f"     {col:32s} engine {want:>8s} report {got:>8s}")
-    bad += got != want
-m = re.search(r"p50 (\S+), p80 (\S+), p95 (\S+)", engine)
-for want, col in zip(m.groups(), ("discrepancy_p50", "discrepancy_p80", "discrepancy_p95")):
-    bad += "%.3g" % float(row[col]) != want
-runs = re.search(r"runs complete: (\d+) of (\d+)", engine).groups()
-bad += (row["runs_used"], row["runs_total"]) != runs
-sys.exit(bad > 0)
-EOF
+if pycheck report.csv_matches_engine engine.txt out/summary.csv; then ok "summary.csv matches the engine's summary"
+else bad "summary.csv differs from the engine's summary"; fi
 
 # (b) every expected figure exists and is a real PNG of reasonable size.
 check_pngs() {  # check_pngs <dir> <name>...
   local dir=$1; shift
   for name in "$@"; do
-    if "$py" - "$dir/$name" <<'EOF'; then ok "figure $name"; else bad "figure $name missing or not a valid PNG"; fi
-import os, struct, sys
-p = sys.argv[1]
-head = open(p, "rb").read(24)
-w, h = struct.unpack(">II", head[16:24])
-sys.exit(0 if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and w >= 300 and h >= 200
-         and os.path.getsize(p) > 10000 else 1)
-EOF
+    if pycheck report.is_png "$dir/$name"; then ok "figure $name"; else bad "figure $name missing or not a valid PNG"; fi
   done
 }
 check_pngs out syn_tracin_scatter.png syn_tracin_reciprocity.png syn_snr.png syn_discrepancy.png
@@ -80,31 +36,14 @@ check_pngs out syn_tracin_scatter.png syn_tracin_reciprocity.png syn_snr.png syn
 for f in summary.md summary.csv summary.json; do [[ -s out/$f ]] || bad "out/$f missing"; done
 
 # --json prints parseable JSON.
-if "$report" --json syn.h5 --out out-json 2>/dev/null | "$py" -c 'import json,sys; r=json.load(sys.stdin); assert r[0]["flow"]=="tracin"'; then
+if "$report" --json syn.h5 --out out-json > table.json 2>/dev/null && pycheck report.json_first_flow table.json tracin; then
   ok "--json prints the table as JSON"
 else
   bad "--json output is not the JSON table"
 fi
 
 # (c) files that must be refused, with exit status 2, a message and no traceback.
-"$py" - <<'EOF'
-import h5py, numpy as np, shutil
-with h5py.File("other.h5", "w") as f:
-    f["x"] = np.arange(3)
-shutil.copy("syn.h5", "incomplete.h5")
-with h5py.File("incomplete.h5", "a") as f:
-    c = f["runs/complete"][...]
-    c[0, 1] = 0
-    c[2, 0] = 0
-    f["runs/complete"][...] = c
-shutil.copy("syn.h5", "marginal.h5")
-with h5py.File("marginal.h5", "a") as f:   # a stand-in for marginal flows, one run without them
-    for side in ("inflow", "outflow", "self"):
-        f["flows/marginal/" + side] = 1.1 * f["flows/tracin/" + side][...]
-    m = np.ones(f["runs/complete"].shape, np.uint8)
-    m[1, 1] = 0
-    f["runs/marginal_complete"] = m
-EOF
+pycheck files.report_inputs syn.h5 || bad "making the inputs"
 echo "not a results file" >text.h5
 
 refuse() {  # refuse <name> <message regex> <file> [options]
@@ -124,7 +63,7 @@ refuse one-bad-of-two 'text.h5' syn.h5 text.h5
 
 # --completed-only accepts the incomplete file and uses its 4 complete runs.
 if "$report" --completed-only incomplete.h5 --out partial >/dev/null 2>partial.err &&
-   "$py" -c 'import csv,sys; r=next(csv.DictReader(open("partial/summary.csv"))); sys.exit(0 if (r["runs_used"], r["runs_total"]) == ("4", "6") else 1)' &&
+   pycheck report.csv_rows partial/summary.csv tracin:runs_used=4,runs_total=6 > partial.check &&
    grep -q '4 completed runs of 6' partial.err; then
   ok "--completed-only uses the 4 completed runs of 6"
 else
@@ -133,16 +72,11 @@ fi
 
 # Marginal flows, when present, get their own row (over the runs that have them) and figures.
 if "$report" marginal.h5 --out marg >/dev/null 2>marg.err &&
-   "$py" -c '
-import csv, sys
-rows = {r["flow"]: r for r in csv.DictReader(open("marg/summary.csv"))}
-t, m = rows["tracin"], rows["marginal"]
-sys.exit(0 if m["runs_used"] == "5" and t["runs_used"] == "6" and t["expectation_alpha"] != "" else 1)'; then
+   pycheck report.csv_rows marg/summary.csv tracin:runs_used=6,expectation_alpha=* marginal:runs_used=5 > marg.check; then
   ok "marginal flows reported over their 5 runs"
 else
   bad "marginal flows"; cat marg.err
 fi
 check_pngs marg marginal_marginal_scatter.png marginal_marginal_reciprocity.png
 
-echo "$fails failure(s)"
-exit $((fails > 0))
+finish

@@ -19,16 +19,7 @@ py=/usr/bin/python3
 "$bin" -q --synthetic-users 80 --synthetic-items 50 --synthetic-ratings 2000 --splits 1 --seeds 2 \
   --steps 50 --learning-rate 2 --out few.h5 >few.log 2>&1 || { fail "synthetic run (2 seeds): $(tail -3 few.log)"; finish; }
 # A regression on individuals (split: each trains or is deployed in a run), with Marginal flows.
-"$py" - <<'PY'
-import numpy as np
-rng = np.random.default_rng(1)
-x = rng.normal(size=(60, 3))
-y = x @ np.array([1.0, -2.0, 0.5]) + rng.normal(scale=0.5, size=60)
-with open("reg.csv", "w") as f:
-    f.write("a,b,c,label\n")
-    for row, label in zip(x, y):
-        f.write(",".join(f"{v:.6f}" for v in row) + f",{label:.6f}\n")
-PY
+pycheck files.regression_csv reg.csv || fail "writing reg.csv"
 "$bin" -q --dataset csv --data reg.csv --model linear --splits 8 --steps 40 --learning-rate 0.1 --marginal \
   --out reg.h5 >reg.log 2>&1 || { fail "csv run: $(tail -3 reg.log)"; finish; }
 
@@ -46,27 +37,5 @@ check "the gallery is listed in summary.md" grep -q 'gallery.png' rep/summary.md
 
 # The checker finds what it must: a legend over data points, overlapping tick labels; and the
 # report's single-run histogram is drawn for the recommender only.
-if "$py" - "$report" rep <<'PY'; then echo "ok   the layout checker finds a legend over data and crowded ticks"; else fail "layout checker"; fi
-import importlib.machinery, importlib.util, sys
-loader = importlib.machinery.SourceFileLoader("report", sys.argv[1])
-spec = importlib.util.spec_from_loader("report", loader)
-report = importlib.util.module_from_spec(spec)
-loader.exec_module(report)
-plt = report.plt
-fig, ax = plt.subplots(figsize=(4, 3))
-ax.scatter([0.1, 0.15, 0.2, 0.5, 0.9], [0.9, 0.85, 0.8, 0.5, 0.1], label="points")
-ax.legend(loc="upper left")
-bad_legend = report.layout_problems(fig)
-plt.close(fig)
-fig, ax = plt.subplots(figsize=(2, 2))
-ax.plot(range(100), range(100))
-ax.set_xticks(range(0, 100, 2))
-bad_ticks = report.layout_problems(fig)
-report.thin_tick_labels(fig, ax)
-after_thinning = report.layout_problems(fig)
-plt.close(fig)
-print(bad_legend, bad_ticks, after_thinning)
-sys.exit(0 if any("legend" in p for p in bad_legend) and any("tick" in p for p in bad_ticks)
-         and not after_thinning else 1)
-PY
+check "the layout checker finds a legend over data and crowded ticks" pycheck report.layout_checker_finds
 finish

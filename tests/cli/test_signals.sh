@@ -24,7 +24,7 @@ start_and_signal() {
   rc=$?
   out_text=$(cat "$out.log")
 }
-status_of() { "$py" -c "import h5py,sys; s=h5py.File(sys.argv[1],'r').attrs['status']; print(s.decode() if isinstance(s,bytes) else s)" "$1"; }
+status_of() { pycheck files.attr "$1" status; }
 
 start_and_signal HUP ranks hup.h5
 if [[ $rc -eq 7 ]] && grep -q 'stopped on signal 1 ' <<<"$out_text" && [[ $(status_of hup.h5) == stopped ]]; then

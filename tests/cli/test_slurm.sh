@@ -68,7 +68,7 @@ wait_end() {
   echo "$s"
 }
 status_of() {
-  /usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); s=f.attrs['status']; print(s.decode() if isinstance(s,bytes) else s, int(f['runs/complete'][...].sum()), int(f['runs/marginal_complete'][...].sum()))" "$1" 2>&1
+  pycheck files.value "$1" "f.attrs['status'], int(f['runs/complete'][...].sum()), int(f['runs/marginal_complete'][...].sum())" 2>&1
 }
 # The job: breast cancer (TracIn and Marginal) on 2 ranks at 300 steps, with as many splits as
 # take about 60 s here (2 s a split on 2 idle cores; more when other tests share the cores,

@@ -3,8 +3,8 @@
 // type, named dimensions, units, one-line description and when it is present; the dimensions and
 // their coordinates; the root attributes and their types. Creating, checking, growing, writing,
 // reading and merging a file follow these tables; the file carries them (a `description` and
-// `units` attribute on every dataset, HDF5 dimension scales), and tools/reciprocity_results.py
-// holds the same tables for the Python tools (tests/cli/test_schema.sh holds the two equal).
+// `units` attribute on every dataset, HDF5 dimension scales), and `reciprocity --describe schema`
+// prints them for the Python tools and the documentation (tests/cli/test_schema.sh, test_describe.sh).
 #include <hdf5.h>
 
 #include <array>

@@ -1,7 +1,7 @@
 """The inflow/outflow gap of results files against the number of runs (docs/method.md section 9).
 
-tools/gap is its command line; tools/report draws the same figure (gap.png) when a file was
-written with --batches single-pass.
+`python3 -m reciprocity_tools gap` (tools/gap) is its command line; the report draws the same
+figure (gap.png) when a file was written with --batches single-pass.
 
 The theorem of the paper: E[inflow_i] = E[outflow_i] when training and deployment examples are
 IID and each step's batch is fresh (never trained on before), the expectation being over splits,
@@ -32,18 +32,20 @@ Example (jobs/independent_batches.sh):
 Exit status: 0 on success, 2 when a file cannot be read or has fewer than 2 complete runs.
 """
 
-import argparse
 import csv
 import math
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy as np
+
+from . import results as rr
+from .cli import files_parser
+from .style import pyplot, write_png
 
 
 def relative_gap(inflow, outflow):
     """gap of the per-individual means of `inflow`, `outflow` [runs, N] (NaN when all flows are 0)."""
-    import numpy as np
     mi, mo = inflow.mean(axis=0), outflow.mean(axis=0)
     scale = (np.abs(mi) + np.abs(mo)).sum() / 2
     return float(np.abs(mi - mo).sum() / scale) if scale > 0 else math.nan
@@ -51,7 +53,6 @@ def relative_gap(inflow, outflow):
 
 def gap_curve(inflow, outflow):
     """[(R, blocks, mean gap, sd)] for R = 1, 2, 4, ... <= runs, over disjoint blocks in run order."""
-    import numpy as np
     runs = inflow.shape[0]
     rows, R = [], 1
     while R <= runs:
@@ -64,17 +65,16 @@ def gap_curve(inflow, outflow):
 
 def read_flows(path):
     """TracIn inflow and outflow [complete runs, N] of a results file, in (split, seed) order."""
-    import reciprocity_results as RR
-    with RR.open_results(path) as f:
+    with rr.open_results(path) as f:
         used = f.values("runs/complete").astype(bool).ravel()
         n = f.values("individuals/id").shape[0]
         inflow = f.values("flows/tracin/inflow").reshape(-1, n)[used]
         outflow = f.values("flows/tracin/outflow").reshape(-1, n)[used]
-        batches = RR.as_text(f.h5.attrs.get("config_batches", "random"))
+        batches = f.config["batches"]
     return inflow, outflow, batches
 
 
-def write_outputs(curves, outdir, plt):
+def write_outputs(curves, outdir):
     """gap.csv and gap.png in `outdir` for `curves` [(path, label, gap_curve rows)]."""
     os.makedirs(outdir, exist_ok=True)
     with open(os.path.join(outdir, "gap.csv"), "w", newline="") as out:
@@ -83,6 +83,7 @@ def write_outputs(curves, outdir, plt):
         for path, label, rows in curves:
             for R, blocks, g, sd in rows:
                 w.writerow([path, label, R, blocks, g, sd])
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     for k, (path, label, rows) in enumerate(curves):
         R = [r[0] for r in rows]
@@ -97,17 +98,12 @@ def write_outputs(curves, outdir, plt):
     ax.set_title("inflow/outflow gap against runs (dotted: 1/sqrt(R))", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(outdir, "gap.png"), dpi=110)
-    plt.close(fig)
+    write_png(fig, os.path.join(outdir, "gap.png"))
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="gap", formatter_class=argparse.RawDescriptionHelpFormatter,
-                                description=__doc__.split("\n\n", 1)[1])
-    p.add_argument("files", nargs="+", metavar="FILE.h5[=LABEL]", help="results files (label: the curve's name)")
-    p.add_argument("--out", metavar="DIR", help="write gap.csv and gap.png into DIR")
-    args = p.parse_args(argv)
+    args = files_parser("gap", __doc__.split("\n\n", 1)[1], "FILE.h5[=LABEL]", "results files (label: the curve's name)",
+                        "write gap.csv and gap.png into DIR").parse_args(argv)
     curves = []
     for spec in args.files:
         path, _, label = spec.partition("=")
@@ -128,13 +124,6 @@ def main(argv):
             print(f"{R:>6} {blocks:>7} {g:>9.4f} {sd:>9.4f}")
     if not args.out:
         return 0
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    write_outputs(curves, args.out, plt)
+    write_outputs(curves, args.out)
     print(f"\nwritten: {os.path.join(args.out, 'gap.csv')}, {os.path.join(args.out, 'gap.png')}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -1,10 +1,11 @@
-"""The paper's numbers beside ours: `tools/report --paper DIR` (DIR as written by tools/reproduce).
+"""The paper's numbers beside ours: `report --paper DIR` (DIR as written by tools/reproduce).
 
 Reads the results files of tools/reproduce by name (ml100k.h5, ml100k_90.h5, ml100k_marginal.h5,
 ml100k_long.h5, ml100k_s<steps>_i<init>.h5, diabetes.h5, diabetes_1000.h5, breast_cancer.h5, ...),
-computes every number "Reciprocity in Machine Learning" reports (docs/results.md) with
-the report's own metric functions (one definition, held equal to the engine's by
-tests/cli/test_metrics_agree.sh), and writes
+computes every number "Reciprocity in Machine Learning" reports (docs/results.md) from the
+engine's figures the report reads (report_data.py) and, for the figures of per-split means, the
+one Python implementation of the metrics (metrics.py, held equal to the engine's by the tests),
+and writes
 
   paper_vs_ours.md, paper_vs_ours.csv
       one row per reported number: what it is, the paper's value, ours (mean and sd where it
@@ -19,12 +20,13 @@ Missing files are reported as "missing" rows, never silently skipped.
 """
 
 import csv
-import glob
-import math
 import os
-import re
 
 import numpy as np
+
+from . import metrics
+from . import results as rr
+from .report_data import flow_stats, load_results
 
 REPRODUCED, NOT_REPRODUCED, NO_VALUE, MISSING = "reproduced", "NOT reproduced", "no paper value", "missing"
 
@@ -60,46 +62,48 @@ def verdict(ok):
     return REPRODUCED if ok else NOT_REPRODUCED
 
 
-def load(R, directory, name, beta):
+def load(directory, name, beta):
     """Results of directory/name.h5 with the report's loader, or None when absent."""
     path = os.path.join(directory, name + ".h5")
     if not os.path.exists(path):
         return None
-    return R.load_results(path, name, completed_only=True, beta=beta)
+    return load_results(path, name, completed_only=True, beta=beta)
 
 
-def split_means(st, R):
+def split_means(st):
     """Figures of the per-split flows averaged over the split's seeds ("single split", the paper's
     reading): a list of flow_figures, one per split with at least one run."""
     out = []
     splits = sorted({s for s, _ in st.runs})
     for s in splits:
         rows = [k for k, (sp, _) in enumerate(st.runs) if sp == s]
-        out.append(R.flow_figures(st.inflow[rows].mean(axis=0), st.outflow[rows].mean(axis=0), st.res.beta))
+        out.append(metrics.flow_figures(st.inflow[rows].mean(axis=0), st.outflow[rows].mean(axis=0), st.res.beta))
     return out
 
 
 def individual_losses(directory, name):
     """[S, R, N] per-individual deployment losses of a file (None when the file predates them)."""
-    import h5py
-    path = os.path.join(directory, name + ".h5")
-    with h5py.File(path, "r") as f:
-        if "runs/individual_deploy_loss" not in f:
-            return None
-        return f["runs/individual_deploy_loss"][...]
+    with rr.open_results(os.path.join(directory, name + ".h5"), verify=False) as f:
+        return f.values("runs/individual_deploy_loss") if "runs/individual_deploy_loss" in f else None
 
 
-def movielens_rows(R, d, beta, rows):
-    ml = load(R, d, "ml100k", beta)
+def marginal_step(res):
+    """The file's --marginal-step (files before the option: the one they used, from the program)."""
+    with rr.open_results(res.path, verify=False) as f:
+        return f.config["marginal-step"]
+
+
+def movielens_rows(d, beta, rows):
+    ml = load(d, "ml100k", beta)
     ex = "MovieLens 100K"
     if ml is None:
         rows.append(Row(ex, "every MovieLens figure", "", "ml100k.h5 absent", "", MISSING))
         return
-    st = R.flow_stats(ml, "tracin")
+    st = flow_stats(ml, "tracin")
     used = ml.complete.ravel()
     rmse = ml.deploy_rmse.ravel()[used]
     rows.append(Row(ex, "deployment RMSE, 80:20", "lost", mean_sd(rmse, lambda x: f"{x:.4f}"), "", NO_VALUE))
-    ml90 = load(R, d, "ml100k_90", beta)
+    ml90 = load(d, "ml100k_90", beta)
     if ml90 is None:
         rows.append(Row(ex, "RMSE on a 90:10 split, same hyperparameters", "0.910", "ml100k_90.h5 absent", "", MISSING))
     else:
@@ -107,8 +111,8 @@ def movielens_rows(R, d, beta, rows):
         rows.append(Row(ex, "RMSE on a 90:10 split, same hyperparameters", "0.910",
                         mean_sd(r90, lambda x: f"{x:.4f}"), "within 0.010", verdict(abs(r90.mean() - 0.910) <= 0.010)))
     disc = np.abs(ml.discrepancy[ml.complete])
-    p80_all = R.percentile(disc, 80)
-    p80_runs = [R.percentile(np.abs(ml.discrepancy[s, r]), 80) for s, r in st.runs]
+    p80_all = metrics.percentile(disc, 80)
+    p80_runs = [metrics.percentile(np.abs(ml.discrepancy[s, r]), 80) for s, r in st.runs]
     rows.append(Row(ex, "first-order discrepancy, 80th percentile over the steps of a run", "1.1%",
                     f"{pct(p80_all)} over all runs' steps; per run {mean_sd(p80_runs)}", "at most 1.1% x 1.25",
                     verdict(p80_all <= 0.011 * 1.25)))
@@ -119,7 +123,7 @@ def movielens_rows(R, d, beta, rows):
                     verdict(np.mean(neg_in) <= 0.01)))
     rows.append(Row(ex, "single run: users with a negative outflow", "16.9%", mean_sd(neg_out), "12% to 22%",
                     verdict(0.12 <= np.mean(neg_out) <= 0.22)))
-    per_split = split_means(st, R)
+    per_split = split_means(st)
     sp_in = [f["negative_inflow"] for f in per_split]
     sp_out = [f["negative_outflow"] for f in per_split]
     rows.append(Row(ex, "single split (mean over its seeds): negative inflows", "0.5%",
@@ -161,38 +165,44 @@ def movielens_rows(R, d, beta, rows):
                     f"median O/I over users {ratio:.2f}", "0.5 to 2", verdict(0.5 <= ratio <= 2)))
     snr_out, snr_in = st.snr_outflow[np.isfinite(st.snr_outflow)], st.snr_inflow[np.isfinite(st.snr_inflow)]
     rows.append(Row(ex, f"TracIn SNR across runs: 90% of users above (outflow / inflow; {n_runs} runs)", "lost",
-                    f"{R.percentile(snr_out, 10):.2f} / {R.percentile(snr_in, 10):.2f}", "", NO_VALUE))
-    mm = load(R, d, "ml100k_marginal", beta)
+                    f"{metrics.percentile(snr_out, 10):.2f} / {metrics.percentile(snr_in, 10):.2f}", "", NO_VALUE))
+    movielens_marginal_rows(d, beta, rows)
+
+
+def movielens_marginal_rows(d, beta, rows):
+    """MovieLens' Marginal SNR (ml100k_marginal.h5) against the paper's, and against TracIn's."""
+    ex = "MovieLens 100K"
+    mm = load(d, "ml100k_marginal", beta)
     if mm is None or "marginal" not in mm.flows:
         rows.append(Row(ex, "Marginal SNR, 90th percentile", "0.49", "ml100k_marginal.h5 absent", "", MISSING))
     else:
-        ms = R.flow_stats(mm, "marginal")
+        ms = flow_stats(mm, "marginal")
         v_out = ms.snr_outflow[np.isfinite(ms.snr_outflow)]
         v_in = ms.snr_inflow[np.isfinite(ms.snr_inflow)]
         k = len(ms.runs)
         rows.append(Row(ex, f"Marginal SNR, 90th percentile (outflow; inflow), over {k} splits (the paper: 10)", "0.49",
-                        f"{R.percentile(v_out, 90):.2f}; {R.percentile(v_in, 90):.2f}", "within 0.15",
-                        verdict(abs(R.percentile(v_out, 90) - 0.49) <= 0.15),
+                        f"{metrics.percentile(v_out, 90):.2f}; {metrics.percentile(v_in, 90):.2f}", "within 0.15",
+                        verdict(abs(metrics.percentile(v_out, 90) - 0.49) <= 0.15),
                         f"flows of mean 0 (pure noise) give a 90th percentile of {noise_snr_p90(k):.2f} over {k} "
                         f"runs and {noise_snr_p90(10):.2f} over 10"))
         rows.append(Row(ex, "Marginal SNR: almost every user below 1 (outflow; inflow)", "yes",
                         f"{np.mean(v_out < 1):.1%}; {np.mean(v_in < 1):.1%} below 1", "at least 90%",
                         verdict(np.mean(v_out < 1) >= 0.9)))
-        ts = R.flow_stats(mm, "tracin")
+        ts = flow_stats(mm, "tracin")
         t_out = ts.snr_outflow[np.isfinite(ts.snr_outflow)]
         rows.append(Row(ex, "Marginal much noisier than TracIn (median outflow SNR, same runs)", "yes",
                         f"Marginal {np.median(v_out):.2f} vs TracIn {np.median(t_out):.2f}", "Marginal lower",
                         verdict(np.median(v_out) < np.median(t_out))))
 
 
-def health_rows(R, d, beta, rows):
+def health_rows(d, beta, rows):
     alphas = {}
     for name, title, paper_snr in (("diabetes", "diabetes", 0.55), ("breast_cancer", "breast cancer", 0.58)):
-        res = load(R, d, name, beta)
+        res = load(d, name, beta)
         if res is None:
             rows.append(Row(title, f"every {title} figure", "", f"{name}.h5 absent", "", MISSING))
             continue
-        t = R.flow_stats(res, "tracin")
+        t = flow_stats(res, "tracin")
         alphas[name] = t.expectation["alpha"]
         rows.append(Row(title, f"TracIn in expectation ({len(t.runs)} splits): alpha at beta = {beta:g}; correlation",
                         "lost (relatively high)", f"{t.expectation['alpha']:.3f}; {t.expectation['correlation']:.3f}",
@@ -201,9 +211,9 @@ def health_rows(R, d, beta, rows):
         if "marginal" not in res.flows:
             rows.append(Row(title, "Marginal figures", "", "no Marginal flows in the file", "", MISSING))
             continue
-        m = R.flow_stats(res, "marginal")
-        cond = [R.percentile(s[np.isfinite(s)], 90) for s in (m.snr_outflow, m.snr_inflow)]
-        allr = [R.percentile(s[np.isfinite(s)], 90) for s in (m.snr_outflow_all_runs, m.snr_inflow_all_runs)]
+        m = flow_stats(res, "marginal")
+        cond = [metrics.percentile(s[np.isfinite(s)], 90) for s in (m.snr_outflow, m.snr_inflow)]
+        allr = [metrics.percentile(s[np.isfinite(s)], 90) for s in (m.snr_outflow_all_runs, m.snr_inflow_all_runs)]
         rows.append(Row(title, f"Marginal SNR, 90th percentile over {len(m.runs)} splits: all runs, zeros included "
                         "(outflow; inflow)", f"{paper_snr}", f"{allr[0]:.2f}; {allr[1]:.2f}", "within 0.15",
                         verdict(abs(allr[0] - paper_snr) <= 0.15 or abs(allr[1] - paper_snr) <= 0.15),
@@ -214,12 +224,12 @@ def health_rows(R, d, beta, rows):
                         "the SNR that measures the flow (docs/method.md section 2)"))
         rows.append(Row(title, f"Marginal in expectation: alpha at beta = {beta:g}; correlation", "lost",
                         f"{m.expectation['alpha']:.3f}; {m.expectation['correlation']:.3f}", "", NO_VALUE,
-                        f"--marginal-step {res.attrs.get('config_marginal-step', 'batch-mean')}"))
+                        f"--marginal-step {marginal_step(res)}"))
         rows.append(Row(title, "TracIn reciprocity above Marginal reciprocity (alpha, expectation)", "yes",
                         f"TracIn {t.expectation['alpha']:.3f} vs Marginal {m.expectation['alpha']:.3f}",
                         "TracIn higher", verdict(t.expectation["alpha"] > m.expectation["alpha"])))
     # Diabetes trained for 1000 steps.
-    base, long = load(R, d, "diabetes", beta), load(R, d, "diabetes_1000", beta)
+    base, long = load(d, "diabetes", beta), load(d, "diabetes_1000", beta)
     if base is None or long is None:
         rows.append(Row("diabetes", "1000 steps instead of the preset", "", "diabetes(_1000).h5 absent", "", MISSING))
     else:
@@ -228,12 +238,12 @@ def health_rows(R, d, beta, rows):
         rows.append(Row("diabetes", f"1000 steps instead of {base.steps}: deployment loss", "about 1% higher",
                         f"{100 * (ll / lb - 1):+.2f}% ({lb:.1f} -> {ll:.1f})", "+0.5% to +2%",
                         verdict(0.005 <= ll / lb - 1 <= 0.02)))
-        ab = R.flow_stats(base, "tracin").expectation["alpha"]
-        al = R.flow_stats(long, "tracin").expectation["alpha"]
+        ab = flow_stats(base, "tracin").expectation["alpha"]
+        al = flow_stats(long, "tracin").expectation["alpha"]
         rows.append(Row("diabetes", f"1000 steps: 75th percentile of reciprocity (alpha at beta = {beta:g})",
                         "falls (values lost)", f"{ab:.3f} -> {al:.3f}", "lower", verdict(al < ab)))
     # Breast cancer: the individual with the largest mean deployment loss.
-    hard = hardest_individual(R, d, beta)
+    hard = hardest_individual(d, beta)
     if hard is None:
         rows.append(Row("breast cancer", "the hardest individual", "", "breast_cancer.h5 absent or without "
                         "per-individual losses", "", MISSING))
@@ -247,18 +257,17 @@ def health_rows(R, d, beta, rows):
                         verdict(ok)))
 
 
-def hardest_individual(R, d, beta):
-    res = load(R, d, "breast_cancer", beta)
+def hardest_individual(d, beta):
+    res = load(d, "breast_cancer", beta)
     if res is None:
         return None
     L = individual_losses(d, "breast_cancer")
-    if L is None or res.trains is None:
+    if L is None or res.deployed is None:
         return None
-    st = R.flow_stats(res, "tracin")
-    deployed = ~np.repeat(res.trains, res.seeds, axis=0)        # [runs, N] (all runs)
+    st = flow_stats(res, "tracin")
     used = res.complete.ravel()
     Lr = L.reshape(-1, L.shape[2])[used]
-    dep = deployed[used]
+    dep = res.deployed.reshape(-1, L.shape[2])[used]          # [runs, N]: where each has deployment examples
     with np.errstate(invalid="ignore"):
         mean_loss = np.where(dep.sum(0) > 0, (Lr * dep).sum(0) / dep.sum(0), np.nan)
     order = np.argsort(-np.nan_to_num(mean_loss, nan=-1))
@@ -289,117 +298,18 @@ def write_tables(rows, outdir):
     return text
 
 
-def plot_training_length(R, plt, d, beta, outdir):
-    pairs = [("diabetes", "diabetes_1000", "diabetes"), ("diabetes", "diabetes_long", "diabetes"),
-             ("breast_cancer", "breast_cancer_long", "breast cancer"), ("ml100k", "ml100k_long", "MovieLens")]
-    present = [(a, b, t) for a, b, t in pairs
-               if os.path.exists(os.path.join(d, a + ".h5")) and os.path.exists(os.path.join(d, b + ".h5"))]
-    if not present:
-        return None
-    fig, axes = plt.subplots(1, len(present), figsize=(4.2 * len(present), 4), squeeze=False)
-    for ax, (a, b, title) in zip(axes[0], present):
-        for name, color in ((a, "tab:blue"), (b, "tab:red")):
-            res = load(R, d, name, beta)
-            st = R.flow_stats(res, "tracin")
-            r = np.sort(R.reciprocity(st.mean_inflow, st.mean_outflow))
-            loss = res.deploy_loss_final[res.complete].mean()
-            cfg = f"{res.attrs.get('config_steps')} steps, lr {res.attrs.get('config_learning-rate')}"
-            ax.step(r, np.arange(1, len(r) + 1) / len(r), where="post", color=color,
-                    label=f"{name}: {cfg}\nalpha {st.expectation['alpha']:.2f}, loss {loss:.4g}")
-        ax.axhline(1 - beta, color="grey", ls=":", lw=0.8)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("reciprocity r_i of the mean flows")
-        ax.legend(fontsize=7, loc="upper left")
-    axes[0][0].set_ylabel("fraction of individuals with r_i <= x")
-    fig.suptitle(f"Training length: the presets against longer training (dotted: 1 - beta = {1 - beta:g}; "
-                 "alpha is where a curve crosses it)", fontsize=10)
-    fig.tight_layout()
-    path = os.path.join(outdir, "paper_training_length.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def plot_sensitivity(R, plt, d, beta, outdir):
-    grid = {}
-    for path in glob.glob(os.path.join(d, "ml100k_s*_i*.h5")):
-        m = re.match(r"ml100k_s(\d+)_i([0-9.e-]+)\.h5$", os.path.basename(path))
-        if not m:
-            continue
-        res = R.load_results(path, os.path.basename(path)[:-3], completed_only=True, beta=beta)
-        st = R.flow_stats(res, "tracin")
-        grid[(int(m.group(1)), float(m.group(2)))] = (
-            st.expectation["alpha"], np.mean([f["negative_outflow"] for f in st.single]),
-            np.mean([f["negative_inflow"] for f in st.single]), res.deploy_rmse[res.complete].mean())
-    if not grid:
-        return None, []
-    steps = sorted({s for s, _ in grid})
-    inits = sorted({i for _, i in grid})
-    fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
-    names = ("alpha at beta (expectation)", "negative outflows (single run)", "negative inflows (single run)",
-             "deployment RMSE")
-    table = []
-    for k, (ax, name) in enumerate(zip(axes, names)):
-        Z = np.full((len(inits), len(steps)), np.nan)
-        for (s, i), v in grid.items():
-            Z[inits.index(i), steps.index(s)] = v[k]
-        im = ax.imshow(Z, cmap="viridis", aspect="auto", origin="lower")
-        for a in range(len(inits)):
-            for b in range(len(steps)):
-                ax.text(b, a, "" if np.isnan(Z[a, b]) else (f"{Z[a, b]:.3f}" if k == 3 else f"{Z[a, b]:.2f}"),
-                        ha="center", va="center", color="w", fontsize=8)
-        ax.set_xticks(range(len(steps)))
-        ax.set_xticklabels(steps)
-        ax.set_yticks(range(len(inits)))
-        ax.set_yticklabels(inits)
-        ax.set_xlabel("steps")
-        ax.set_title(name, fontsize=10)
-        fig.colorbar(im, ax=ax)
-    axes[0].set_ylabel("initial embedding scale")
-    fig.suptitle("MovieLens around the preset (1198 steps, init 0.003; 2 splits x 2 seeds per cell)", fontsize=10)
-    fig.tight_layout()
-    path = os.path.join(outdir, "paper_sensitivity.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    for (s, i), v in sorted(grid.items()):
-        table.append((s, i) + v)
-    return path, table
-
-
-def plot_hardest(R, plt, d, beta, outdir):
-    hard = hardest_individual(R, d, beta)
-    if hard is None:
-        return None
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, key, name in ((axes[0], "cin", "mean inflow (runs where deployed)"),
-                          (axes[1], "cout", "mean outflow (runs where trained)")):
-        ax.scatter(hard["mean_loss"], hard[key], s=8, alpha=0.6)
-        ax.scatter([hard["loss"]], [hard[key][hard["index"]]], s=60, color="red",
-                   label=f"id {hard['id']}: loss {hard['loss']:.2f} ({hard['ratio']:.1f}x the next)")
-        ax.set_xscale("log")
-        ax.set_yscale("symlog", linthresh=max(1e-6, np.nanpercentile(np.abs(hard[key]), 50)))
-        ax.set_xlabel("mean deployment loss of the individual (log)")
-        ax.set_ylabel(name + " (symlog)")
-        ax.legend(fontsize=8)
-    fig.suptitle("Breast cancer (TracIn): the individual with the largest mean deployment loss", fontsize=10)
-    fig.tight_layout()
-    path = os.path.join(outdir, "paper_hardest.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def paper_comparison(R, plt, directory, outdir, beta=0.75, plots=True):
+def paper_comparison(directory, outdir, beta, plots=True):
     """Write the paper-vs-ours table (and figures); return (markdown text, figure paths)."""
+    from . import paper_figures
     rows = []
-    movielens_rows(R, directory, beta, rows)
-    health_rows(R, directory, beta, rows)
+    movielens_rows(directory, beta, rows)
+    health_rows(directory, beta, rows)
     text = write_tables(rows, outdir)
     figures = []
     if plots:
-        for p in (plot_training_length(R, plt, directory, beta, outdir),
-                  plot_sensitivity(R, plt, directory, beta, outdir)[0],
-                  plot_hardest(R, plt, directory, beta, outdir)):
+        for p in (paper_figures.plot_training_length(directory, beta, outdir),
+                  paper_figures.plot_sensitivity(directory, beta, outdir)[0],
+                  paper_figures.plot_hardest(directory, beta, outdir)):
             if p:
                 figures.append(p)
     return text, figures

@@ -21,7 +21,6 @@ breast_cancer.csv (a header line, then 30 features and the 0/1 label per row); c
 then features, label and, with config_csv-individual, the individual id. Exit status: 0 done,
 2 a file that cannot be used (named in the message), 3 the output cannot be written.
 """
-import argparse
 import csv
 import gzip
 import math
@@ -30,7 +29,9 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from . import results as rr
+from .cli import files_parser
+from .style import pyplot
 
 EXIT_REFUSED, EXIT_OUTPUT = 2, 3
 
@@ -86,8 +87,7 @@ def isolation_deciles(iso):
 
 
 def analyse(path, data_override):
-    import reciprocity_results as RR
-    with RR.open_results(path) as f:
+    with rr.open_results(path) as f:
         cfg = f.config
         if str(cfg.get("model", "")) != "knn":
             raise Refused(f'"{path}": not a --model knn file (config_model {cfg.get("model", "?")})')
@@ -101,7 +101,7 @@ def analyse(path, data_override):
         ids = f.coords("individual")
         data = data_override or str(cfg.get("data", ""))
         try:
-            x, owner = load_features(str(cfg["dataset"]), data, bool(cfg.get("csv-individual", False)))
+            x, owner = load_features(str(cfg["dataset"]), data, cfg["csv-individual"])
         except OSError as e:
             raise Refused(f'"{path}": cannot read its data "{data}" ({e.strerror}); give --data') from None
         if len(x) != int(f.values("runs/train_examples").ravel()[0] + f.values("runs/deploy_examples").ravel()[0]):
@@ -139,7 +139,8 @@ def print_table(a):
               f"{r['mean_abs_outflow']:9.4g} ({r['se_abs_outflow']:7.2g})  {ratio:9.2f}  {r['zero_outflow']:10.3f}")
 
 
-def plot(a, path, plt):
+def plot(a, path):
+    plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.3))
     decile = isolation_deciles(a["iso"])
     order = np.argsort(decile, kind="stable")  # the most isolated drawn last, on top
@@ -167,28 +168,28 @@ def plot(a, path, plt):
     plt.close(fig)
 
 
-def write_outputs(a, outdir, label, plt):
+def write_outputs(a, outdir, label):
     """<label>_knn_outliers.csv and .png in `outdir`; returns their names."""
     names = [f"{label}_knn_outliers.csv", f"{label}_knn_outliers.png"]
     with open(os.path.join(outdir, names[0]), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS)
         w.writeheader()
         w.writerows(a["rows"])
-    plot(a, os.path.join(outdir, names[1]), plt)
+    plot(a, os.path.join(outdir, names[1]))
     return names
 
 
-def knn_figures(RR, plt, path, label, outdir):
-    """For tools/report: ([(name, description)], notes) of a --model knn file (nothing otherwise)."""
-    with RR.open_results(path) as f:
-        if str(f.config.get("model", "")) != "knn":
+def knn_figures(path, label, outdir):
+    """For the report: ([(name, description)], notes) of a --model knn file (nothing otherwise)."""
+    with rr.open_results(path) as f:
+        if f.text_attrs.get("config_model") != "knn":
             return [], []
     try:
         a = analyse(path, None)
     except Refused as e:
         return [], [f"{path}: kNN isolation figure skipped: {e}"]
     top = a["rows"][-1]
-    names = write_outputs(a, outdir, label, plt)
+    names = write_outputs(a, outdir, label)
     return ([(names[1], f"{path}: kNN Marginal inflow vs outflow per individual by isolation decile"),
              (names[0], f"{path}: kNN flows per isolation decile")],
             [f"{path}: the most isolated tenth: mean |inflow| {top['mean_abs_inflow']:.4g}, mean |outflow| "
@@ -196,10 +197,9 @@ def knn_figures(RR, plt, path, label, outdir):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("files", nargs="+", help="results files written with --model knn")
+    p = files_parser("knn", __doc__, "FILE.h5", "results files written with --model knn",
+                     "directory for <label>_knn_outliers.csv and .png")
     p.add_argument("--data", help="the data file or directory, when the file's config_data has moved")
-    p.add_argument("--out", help="directory for <label>_knn_outliers.csv and .png")
     args = p.parse_args(argv)
     results = []
     for path in args.files:
@@ -214,13 +214,10 @@ def main(argv):
     for a in results:
         print_table(a)
     if args.out:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
         try:
             os.makedirs(args.out, exist_ok=True)
             for a in results:
-                write_outputs(a, args.out, os.path.splitext(os.path.basename(a["path"]))[0], plt)
+                write_outputs(a, args.out, os.path.splitext(os.path.basename(a["path"]))[0])
         except OSError as e:
             print(f'knn: writing to "{args.out}": {e}', file=sys.stderr)
             return EXIT_OUTPUT

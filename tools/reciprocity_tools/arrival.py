@@ -1,6 +1,6 @@
-"""Arrival figures and table of tools/report (time-ordered splits, docs/method.md section 9).
+"""Arrival figures and table of the report (time-ordered splits, docs/method.md section 9).
 
-arrival_report(RR, plt, path, label, outdir) writes, for a results file with /individuals/arrival
+arrival_report(path, label, outdir) writes, for a results file with /individuals/arrival
 (written with --split-order time or time-per-user):
   <label>_arrival.csv   per arrival decile (users ordered by the time of their first rating):
                         users, first and last arrival (UTC date), mean over users of the mean
@@ -18,7 +18,9 @@ import os
 
 import numpy as np
 
-from entities_report import reciprocity  # r = min/max for the same sign (docs/method.md section 2)
+from . import results as rr
+from .metrics import reciprocity
+from .style import pyplot
 
 
 def _date(t):
@@ -42,8 +44,8 @@ def arrival_rows(arrival, inflow, outflow, bins=10):
     return rows
 
 
-def arrival_report(RR, plt, path, label, outdir, plots=True):
-    with RR.open_results(path) as f:
+def arrival_report(path, label, outdir, plots=True):
+    with rr.open_results(path) as f:
         if "individuals/arrival" not in f:
             return [], [], []
         arrival = f.values("individuals/arrival")
@@ -51,7 +53,7 @@ def arrival_report(RR, plt, path, label, outdir, plots=True):
         N = arrival.shape[0]
         inflow = f.values("flows/tracin/inflow").reshape(-1, N)[used]
         outflow = f.values("flows/tracin/outflow").reshape(-1, N)[used]
-        order_name = RR.as_text(f.h5.attrs.get("config_split-order", "time"))
+        order_name = f.text_attrs.get("config_split-order", "?")
     if inflow.shape[0] == 0:
         return [], [f"{path}: arrival figures skipped: no complete run"], []
     rows = arrival_rows(arrival, inflow, outflow)
@@ -68,6 +70,7 @@ def arrival_report(RR, plt, path, label, outdir, plots=True):
              f"{rows[0]['mean_inflow']:.4g}, outflow {rows[0]['mean_outflow']:.4g}"]
     if not plots:
         return figures, notes, rows
+    plt = pyplot()
     mi, mo = inflow.mean(axis=0), outflow.mean(axis=0)
     days = (arrival - arrival.min()) / 86400.0
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.3))

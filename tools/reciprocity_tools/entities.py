@@ -1,6 +1,7 @@
-"""Entity figures and table of tools/report (--entities files, docs/method.md section 10).
+"""Entity figures and table (--entities files, docs/method.md section 10): `report` draws them,
+and `python3 -m reciprocity_tools entities FILE.h5 ... --out DIR` alone.
 
-entity_report(RR, plt, path, label, outdir) writes, for a results file holding entity flows:
+entity_report(path, label, outdir) writes, for a results file holding entity flows:
   <label>_entities.csv          per entity: name, individuals, mean and sd over the complete runs of
                                 inflow, outflow and self-influence, reciprocity of the means, and
                                 outflow - inflow (positive: the entity gives more than it gets)
@@ -12,22 +13,18 @@ and returns ([(file name, description)], [notes], rows). Files without entity fl
 
 import csv
 import os
+import sys
 
 import numpy as np
 
-
-def reciprocity(i, o):
-    """r = min(|I|,|O|)/max(|I|,|O|) for the same sign, else 0; 1 when both are 0 (docs/method.md section 2)."""
-    i, o = np.asarray(i, float), np.asarray(o, float)
-    hi = np.maximum(np.abs(i), np.abs(o))
-    lo = np.minimum(np.abs(i), np.abs(o))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.where(hi > 0, lo / np.where(hi > 0, hi, 1), 1.0)
-    return np.where((i * o < 0), 0.0, r)
+from . import results as rr
+from .cli import files_parser
+from .metrics import reciprocity
+from .style import pyplot, write_png
 
 
 def entity_rows(ent):
-    """Per-entity figures (dicts) from RR.Results.entities()."""
+    """Per-entity figures (dicts) from results.Results.entities()."""
     runs = ent["inflow"].shape[0]
     sd = (lambda a: a.std(axis=0, ddof=1)) if runs > 1 else (lambda a: np.full(a.shape[1], np.nan))
     mi, mo, ms = ent["inflow"].mean(axis=0), ent["outflow"].mean(axis=0), ent["self"].mean(axis=0)
@@ -42,8 +39,8 @@ def entity_rows(ent):
     return rows
 
 
-def entity_report(RR, plt, path, label, outdir, plots=True):
-    with RR.open_results(path) as f:
+def entity_report(path, label, outdir, plots=True):
+    with rr.open_results(path) as f:
         ent = f.entities()
     if ent is None:
         return [], [], []
@@ -59,6 +56,16 @@ def entity_report(RR, plt, path, label, outdir, plots=True):
     figures.append((name, f"{path}: per-entity mean flows over {rows[0]['runs']} runs"))
     if not plots:
         return figures, [], rows
+    plot_matrix(ent, rows, os.path.join(outdir, f"{label}_entities_matrix.png"))
+    figures.append((f"{label}_entities_matrix.png", f"{path}: heat map of the mean entity matrix"))
+    plot_flows(rows, os.path.join(outdir, f"{label}_entities_flows.png"))
+    figures.append((f"{label}_entities_flows.png", f"{path}: mean inflow vs outflow per entity, sizes"))
+    return figures, [], rows
+
+
+def plot_matrix(ent, rows, path):
+    """Heat map of the mean entity matrix, the diagonal greyed out."""
+    plt = pyplot()
     E = len(ent["names"])
     M = ent["matrix"].mean(axis=0)
     fig, ax = plt.subplots(figsize=(max(5, 0.35 * E + 3), max(4.5, 0.35 * E + 2)))
@@ -79,12 +86,13 @@ def entity_report(RR, plt, path, label, outdir, plots=True):
                  f"(diagonal, grey: an entity on itself, up to {np.diag(M).max():.4g})", fontsize=10)
     ax.set_xlabel("f: entity whose deployment loss changes")
     ax.set_ylabel("e: entity whose training data acts")
-    fig.tight_layout()
-    name = f"{label}_entities_matrix.png"
-    fig.savefig(os.path.join(outdir, name), dpi=110)
-    plt.close(fig)
-    figures.append((name, f"{path}: heat map of the mean entity matrix"))
+    write_png(fig, path)
 
+
+def plot_flows(rows, path):
+    """Mean inflow against mean outflow per entity, marker area ~ individuals."""
+    plt = pyplot()
+    E = len(rows)
     fig, ax = plt.subplots(figsize=(6.5, 6))
     x = np.array([r["mean_inflow"] for r in rows])
     y = np.array([r["mean_outflow"] for r in rows])
@@ -103,9 +111,29 @@ def entity_report(RR, plt, path, label, outdir, plots=True):
     ax.set_ylabel("mean outflow (what the entity gives)")
     ax.set_title("entity inflow vs outflow", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    name = f"{label}_entities_flows.png"
-    fig.savefig(os.path.join(outdir, name), dpi=110)
-    plt.close(fig)
-    figures.append((name, f"{path}: mean inflow vs outflow per entity, sizes"))
-    return figures, [], rows
+    write_png(fig, path)
+
+
+def main(argv):
+    p = files_parser("entities", __doc__.split("\n\n", 1)[0], "FILE.h5", "results files written with --entities",
+                     "directory for <label>_entities.csv and figures", out_required=True)
+    p.add_argument("--no-plots", action="store_true", help="write the tables only")
+    args = p.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    for path in args.files:
+        try:
+            _, notes, rows = entity_report(path, os.path.splitext(os.path.basename(path))[0], args.out,
+                                           plots=not args.no_plots)
+        except rr.NotResults as e:
+            print(f"entities: {e}", file=sys.stderr)
+            return 2
+        if not rows:
+            print(f"entities: {path}: " + (notes[0] if notes else "no entity flows (written without --entities)"),
+                  file=sys.stderr)
+            return 2
+        print(f"{path}: {len(rows)} entities, {rows[0]['runs']} runs")
+        print(f"{'entity':<20} {'individuals':>11} {'mean inflow':>12} {'mean outflow':>12} {'reciprocity':>11}")
+        for r in rows:
+            print(f"{r['entity']:<20} {r['individuals']:>11} {r['mean_inflow']:>12.4g} {r['mean_outflow']:>12.4g} "
+                  f"{r['reciprocity']:>11.3f}")
+    return 0

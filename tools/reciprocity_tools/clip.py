@@ -11,7 +11,6 @@ engine's one implementation of every metric). With --out DIR it writes clip.csv 
 
   tools/clip results/regime_clip_*.h5 --out results/regime_clip
 """
-import argparse
 import csv
 import math
 import os
@@ -19,13 +18,14 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from . import results as rr
+from .cli import files_parser
+from .style import pyplot, write_png
 
 
 def read_point(path):
     """One file's point: a dict of its configuration and summary figures."""
-    import reciprocity_results as RR
-    with RR.open_results(path) as f:
+    with rr.open_results(path) as f:
         used = f.values("runs/complete").astype(bool).ravel()
         if not used.any():
             raise ValueError("no complete run")
@@ -40,9 +40,9 @@ def read_point(path):
         acc = np.ravel(f.values("runs/deploy_accuracy"))[used]
         return {
             "file": path,
-            "dataset": str(cfg.get("dataset", "?")),
-            "clip": float(cfg.get("clip", 0.0)),
-            "noise": float(cfg.get("noise-multiplier", 0.0)),
+            "dataset": str(cfg["dataset"]),
+            "clip": float(cfg["clip"]),
+            "noise": float(cfg["noise-multiplier"]),
             "runs": int(used.sum()),
             "beta": scalar("beta"),
             "alpha_single": float(np.mean(single_alpha)),
@@ -66,7 +66,17 @@ def order(points):
     return sorted(points, key=lambda p: (p["dataset"], p["noise"] > 0, p["clip"] != 0, -p["clip"]))
 
 
-def plot(points, outdir, plt):
+def write_csv(points, outdir):
+    """clip.csv in `outdir`: one row per file, the COLUMNS."""
+    with open(os.path.join(outdir, "clip.csv"), "w", newline="") as out:
+        w = csv.writer(out)
+        w.writerow(COLUMNS)
+        for q in points:
+            w.writerow([q[c] for c in COLUMNS])
+
+
+def plot(points, outdir):
+    plt = pyplot()
     sets = sorted({p["dataset"] for p in points})
     fig, axes = plt.subplots(len(sets), 2, figsize=(10, 3.4 * len(sets)), squeeze=False)
     for row, name in enumerate(sets):
@@ -104,17 +114,12 @@ def plot(points, outdir, plt):
             a.legend(fontsize=7)
         ax.set_title(f"{name}: reciprocity against C (beta {clean[0]['beta']:g})", fontsize=10)
         aq.set_title(f"{name}: deployment {q} against C", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(os.path.join(outdir, "clip.png"), dpi=110)
-    plt.close(fig)
+    write_png(fig, os.path.join(outdir, "clip.png"))
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="clip", formatter_class=argparse.RawDescriptionHelpFormatter,
-                                description=__doc__.split("\n\n", 1)[1])
-    p.add_argument("files", nargs="+", metavar="FILE.h5", help="results files (any --clip, --noise-multiplier)")
-    p.add_argument("--out", metavar="DIR", help="write clip.csv and clip.png into DIR")
-    args = p.parse_args(argv)
+    args = files_parser("clip", __doc__.split("\n\n", 1)[1], "FILE.h5", "results files (any --clip, --noise-multiplier)",
+                        "write clip.csv and clip.png into DIR").parse_args(argv)
     points = []
     for path in args.files:
         try:
@@ -134,14 +139,7 @@ def main(argv):
     if not args.out:
         return 0
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "clip.csv"), "w", newline="") as out:
-        w = csv.writer(out)
-        w.writerow(COLUMNS)
-        for q in points:
-            w.writerow([q[c] for c in COLUMNS])
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    plot(points, args.out, plt)
+    write_csv(points, args.out)
+    plot(points, args.out)
     print(f"\nwrote {os.path.join(args.out, 'clip.csv')} and clip.png")
     return 0
