@@ -219,8 +219,7 @@ void add_result_facts(OptionFacts& o, const Pairs& base, const std::set<std::str
 std::vector<OptionFacts> option_facts() {
   Config c;
   TextOptions t;
-  const std::vector<po::options_description> groups = {general_options(t), data_options(c), run_options(c, t),
-                                                        model_options(c), marginal_options(c), output_options(c, t)};
+  const std::vector<po::options_description> groups = option_groups(c, t);
   const auto base_config = parsed({});
   const Pairs base = base_config ? base_config->result_options() : Pairs{};
   const std::set<std::string> always = recorded_always();
@@ -285,7 +284,7 @@ std::string option_markdown(const std::vector<OptionFacts>& options) {
 std::optional<std::string> natural_model(const char* preset) {
   const auto c = parsed({"--dataset", preset, "--data", "."});
   if (!c) return std::nullopt;
-  return c->model;
+  return std::string(name_of(c->model));
 }
 
 }  // namespace

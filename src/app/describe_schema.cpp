@@ -10,21 +10,26 @@
 namespace reciprocity::app {
 namespace {
 
-/// When a dataset of this presence is in a file, in words.
-std::string presence_text(io::Presence p) {
+/// When dataset `d` is in a file, in words.
+std::string presence_text(const io::DatasetSchema& d) {
   using P = io::Presence;
-  switch (p) {
+  const io::AfterRunMeasure* m = io::find_after_run_measure(d.measure);
+  const std::string option = m ? "`" + m->option + "`" : "";
+  switch (d.when) {
     case P::always: return "always";
     case P::individual_loss: return "files from 0.2 on";
     case P::save_mask: return "`--save-split-mask`";
-    case P::marginal: return "`--marginal`";
+    case P::measure: return option;
     case P::summary: return "summarised";
-    case P::summary_marginal: return "summarised, `--marginal`";
+    case P::summary_measure: return "summarised, " + option;
     case P::entities: return "`--entities`";
-    case P::entity_marginal: return "`--entities` with `--marginal`";
+    case P::entity_measure: return "`--entities` with " + option;
     case P::arrival: return "`--split-order time`, `time-per-user`";
     case P::digest: return "files from 0.4 on";
-    case P::marginal_digest: return "`--marginal`, files from 0.4 on";
+    case P::measure_digest: return option + ", files from 0.4 on";
+    case P::second_order: return "`--second-order`";
+    case P::entity_second_order: return "`--entities` with `--second-order`";
+    case P::summary_second_order: return "summarised, `--second-order`";
   }
   return "?";
 }
@@ -47,7 +52,7 @@ std::string schema_markdown() {
   s += "\nDatasets:\n\n| path | dimensions | type | units | description | present |\n|---|---|---|---|---|---|\n";
   for (const auto& d : io::datasets()) {
     s += "| `" + d.path + "` | " + joined(d.dims, ", ") + " | " + io::element_name(d.element) + " | " + or_dash(d.units) +
-         " | " + markdown_cell(d.description) + " | " + presence_text(d.when) + " |\n";
+         " | " + markdown_cell(d.description) + " | " + presence_text(d) + " |\n";
   }
   s += "\nRoot attributes:\n\n| attribute | type | description |\n|---|---|---|\n";
   for (const auto& a : io::root_attributes())
@@ -68,17 +73,17 @@ std::string describe_schema(bool markdown) {
     j.boolean("set_by_summary", d.set_by_summary).close();
   }
   j.close().open("[", "datasets");
-  std::vector<io::Presence> seen;
+  std::vector<std::pair<std::string, std::string>> seen;  // each presence's name and words, once
   for (const auto& d : io::datasets()) {
     j.open("{").text("path", d.path).text("element", io::element_name(d.element)).texts("dims", d.dims);
-    j.text("units", d.units).text("description", d.description).text("presence", io::presence_name(d.when));
+    j.text("units", d.units).text("description", d.description).text("presence", io::presence_name(d));
     j.real("fill", d.fill).close();
     bool known = false;
-    for (const auto p : seen) known = known || p == d.when;
-    if (!known) seen.push_back(d.when);
+    for (const auto& p : seen) known = known || p.first == io::presence_name(d);
+    if (!known) seen.emplace_back(io::presence_name(d), presence_text(d));
   }
   j.close().open("{", "presence");
-  for (const auto p : seen) j.text(io::presence_name(p), presence_text(p));
+  for (const auto& [name, words] : seen) j.text(name, words);
   j.close().open("[", "attributes");
   for (const auto& a : io::root_attributes())
     j.open("{").text("name", a.name).text("type", io::attribute_type_name(a.type)).text("description", a.description).close();

@@ -178,4 +178,9 @@ po::options_description output_options(Config& c, TextOptions& t) {
   return group;
 }
 
+std::vector<po::options_description> option_groups(Config& c, TextOptions& t) {
+  return {general_options(t), data_options(c, t),    run_options(c, t),   model_options(c, t),
+          marginal_options(c, t), shapley_options(c, t), output_options(c, t)};
+}
+
 }  // namespace reciprocity::app

@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 
 #include <string>
+#include <vector>
 
 #include "reciprocity/app/options.hpp"
 
@@ -28,5 +29,7 @@ boost::program_options::options_description model_options(Config& c, TextOptions
 boost::program_options::options_description marginal_options(Config& c, TextOptions& t);
 boost::program_options::options_description shapley_options(Config& c, TextOptions& t);
 boost::program_options::options_description output_options(Config& c, TextOptions& t);
+/// Every group above, in --help's order, bound to `c` and `t`.
+std::vector<boost::program_options::options_description> option_groups(Config& c, TextOptions& t);
 
 }  // namespace reciprocity::app

@@ -379,9 +379,7 @@ namespace {
 /// Every option, bound to `c` and `t`.
 po::options_description all_options(Config& c, TextOptions& t) {
   po::options_description all(kWidth, kWidth / 2);
-  all.add(general_options(t)).add(data_options(c, t)).add(run_options(c, t)).add(model_options(c, t)).add(marginal_options(c, t))
-      .add(shapley_options(c, t))
-      .add(output_options(c, t));
+  for (const auto& group : option_groups(c, t)) all.add(group);
   return all;
 }
 

@@ -59,7 +59,8 @@ const std::vector<AfterRunMeasure>& after_run_measures() {
         "deployment loss",
         "Entity Marginal matrix M[e, f] = sum over f's deployment examples of l(w without entity e's training "
         "data) - l(w) of each run (rows: the entity removed; row sums minus the diagonal: outflows; column "
-        "sums minus the diagonal: inflows)"}},
+        "sums minus the diagonal: inflows)"},
+       false, "--marginal"},
       {"shapley", "Shapley", " (Shapley value by retraining on coalitions, --shapley; NaN where the players are entities)",
        {"Entity Shapley inflow of each run: the Shapley values of the other entities in e's game (the drop of e's "
         "deployment loss when training on a coalition's data only), summed",
@@ -68,7 +69,7 @@ const std::vector<AfterRunMeasure>& after_run_measures() {
         "Entity Shapley matrix M[e, f] of each run: entity e's Shapley value in entity f's game v_f(S) = L_f(w_0) - "
         "L_f(w_T(S)), training on the data of coalition S only (rows: contributing entity; row sums minus the "
         "diagonal: outflows; column sums minus the diagonal: inflows; each column sums to v_f(all))"},
-       true},
+       true, "--shapley"},
   };
   return m;
 }

@@ -16,7 +16,8 @@ ok() { echo "ok   $*"; }
 bad() { fail "$*"; }
 
 if ! mpirun -n 2 --oversubscribe "$bin" -q --synthetic-users 20 --synthetic-items 15 --synthetic-ratings 300 \
-    --splits 2 --seeds 2 --steps 10 --learning-rate 1.5 --marginal --save-split-mask --out full.h5 > full.log 2>&1; then
+    --splits 2 --seeds 2 --steps 10 --learning-rate 1.5 --marginal --save-split-mask --second-order \
+    --shapley permutations --shapley-samples 4 --out full.h5 > full.log 2>&1; then
   echo "FAIL the engine did not run:"; cat full.log; exit 1
 fi
 
@@ -25,7 +26,8 @@ fi
 printf 'id,entity\n' > groups.csv
 for u in $(seq 0 19); do echo "$u,group-$((u % 3))"; done >> groups.csv
 if ! mpirun -n 2 --oversubscribe "$bin" -q --synthetic-users 20 --synthetic-items 15 --synthetic-ratings 300 \
-    --splits 2 --seeds 2 --steps 10 --learning-rate 1.5 --entities map:groups.csv --marginal --out entities.h5 > entities.log 2>&1; then
+    --splits 2 --seeds 2 --steps 10 --learning-rate 1.5 --entities map:groups.csv --marginal --shapley exact \
+    --second-order --out entities.h5 > entities.log 2>&1; then
   echo "FAIL the engine did not run with --entities:"; cat entities.log; exit 1
 fi
 

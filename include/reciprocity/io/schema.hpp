@@ -31,6 +31,8 @@ struct AfterRunMeasure {
   std::array<std::string, 4> entity_what;
   /// Sampled estimates: also /flows/<name>/{inflow,outflow,self}_se, the standard error of each.
   bool standard_errors = false;
+  /// The option that asks for it, for the documentation ("--marginal").
+  std::string option = {};
 };
 const std::vector<AfterRunMeasure>& after_run_measures();
 /// The declared after-run measure `name`, or null.

@@ -12,7 +12,7 @@ from common import Claims, text
 
 # The optional parts of a file that need their own run (test_schema.sh): the datasets of these
 # presences are checked in those files; full.h5 holds every other optional part.
-PARTS = {"entities": ("entities", "entity_marginal"), "arrival": ("arrival",)}
+PARTS = {"entities": ("entities", "entity_marginal", "entity_shapley", "entity_second_order"), "arrival": ("arrival",)}
 
 
 def dataset_links(f):
