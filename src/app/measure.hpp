@@ -93,6 +93,16 @@ class Measure {
   }
   /// Collective over ctx.world: the flows of run `key`.
   virtual MeasureRun compute(const MeasureContext& ctx, const RunKey& key) const = 0;
+
+ protected:
+  /// An empty result of run `key`, its record named for this measure's datasets.
+  MeasureRun run_of(const RunKey& key) const {
+    MeasureRun run;
+    run.record.measure = file_name();
+    run.record.split = key.split;
+    run.record.seed = key.seed;
+    return run;
+  }
 };
 
 /// Every measure, in the order they run.

@@ -73,10 +73,7 @@ class KnnLeaveOneOut final : public Measure {
 
   MeasureRun compute(const MeasureContext& ctx, const RunKey& key) const override {
     const Config& c = ctx.config;
-    MeasureRun out;
-    out.record.measure = file_name();
-    out.record.split = key.split;
-    out.record.seed = key.seed;
+    MeasureRun out = run_of(key);
     out.failure = mpi::capture([&] {  // deployment examples dealt over the ranks, sums reduced
       const auto membership = train::training_mask(ctx.all, c.train_fraction, key, ctx.rule);
       auto knn = train::knn_run(ctx.all, membership, c.neighbours, ctx.all.task == data::Task::Classification, true,

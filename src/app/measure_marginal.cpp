@@ -17,10 +17,7 @@ class MarginalRetraining final : public Measure {
 
   MeasureRun compute(const MeasureContext& ctx, const RunKey& key) const override {
     const Config& c = ctx.config;
-    MeasureRun out;
-    out.record.measure = file_name();
-    out.record.split = key.split;
-    out.record.seed = key.seed;
+    MeasureRun out = run_of(key);
     train::MarginalFlows m;
     out.failure = mpi::capture([&] {
       const auto membership = train::training_mask(ctx.all, c.train_fraction, key, ctx.rule);
